@@ -1,0 +1,41 @@
+import { defineConfig } from 'vitest/config';
+
+// Signals need real processes: keep the default `forks` pool everywhere.
+// `reporters: ['default']` is pinned so the closing summary always prints (vitest would
+// otherwise pick a summary-less reporter when it detects an agent environment).
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    pool: 'forks',
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'process',
+          include: ['test/reference/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          teardownTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'conformance',
+          include: ['test/conformance/**/*.test.ts', 'test/zoo/**/*.test.ts', 'test/property/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+          teardownTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
