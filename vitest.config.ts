@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     reporters: ['default'],
     pool: 'forks',
+    teardownTimeout: 30_000,
     projects: [
       {
         test: {
@@ -23,7 +24,6 @@ export default defineConfig({
           pool: 'forks',
           testTimeout: 120_000,
           hookTimeout: 60_000,
-          teardownTimeout: 30_000,
         },
       },
       {
@@ -33,7 +33,6 @@ export default defineConfig({
           pool: 'forks',
           testTimeout: 600_000,
           hookTimeout: 120_000,
-          teardownTimeout: 30_000,
         },
       },
     ],
