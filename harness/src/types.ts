@@ -21,7 +21,8 @@ export type Capability =
   | 'preDrainDelay'
   | 'pidfile'
   | 'tls'
-  | 'slowStartup';
+  | 'slowStartup'
+  | 'faultInjection';
 
 export type ExitCodeSpec = number | 'signal';
 

@@ -1,0 +1,86 @@
+/**
+ * The case model. One case per file in harness/src/cases/, found automatically (cases/index.ts).
+ *
+ * A case has two halves that never mix:
+ *  - run(ctx): drives real processes (launch, signals, clients) and records every observation in
+ *    ctx.history. It judges nothing.
+ *  - grade(input): a pure function from the stored history (plus the manifest) to verdicts with
+ *    evidence. `sigcert analyze <run-dir>` calls it again on a stored history.
+ */
+import type { History } from './history.js';
+import type { LaunchOptions, Subject } from './launch/index.js';
+import type { Action, Capability, HistoryEvent, Manifest, Platform, TimeoutClass, Verdict } from './types.js';
+
+export interface CaseApplies {
+  /** platforms where the case can run; elsewhere it is not-applicable */
+  platforms?: Platform[];
+  /** capabilities the manifest must declare */
+  capabilities?: Capability[];
+  /** actions that the declared signal map must reach through some signal */
+  actions?: Action[];
+}
+
+export interface GradeInput {
+  events: HistoryEvent[];
+  manifest: Manifest;
+}
+
+export interface CaseDef {
+  /** stable dotted name, e.g. `stop.in-flight` */
+  id: string;
+  title: string;
+  /** what the case does and what it expects, for the report */
+  description: string;
+  requirements: string[];
+  edgeCases?: string[];
+  applies?: CaseApplies;
+  /** extra applicability decided from the manifest; returns the reason when not applicable */
+  notApplicable?(m: Manifest): string | null;
+  timeout: TimeoutClass;
+  run(ctx: CaseContext): Promise<void>;
+  grade(input: GradeInput): Verdict[];
+}
+
+export interface CaseContext {
+  readonly manifest: Manifest;
+  readonly history: History;
+  /** a folder of this case's own, kept with the report */
+  readonly runDir: string;
+  /** multiply every deadline by this (slow CI machines) */
+  readonly timeoutScale: number;
+  /** launch the subject (tracked: the runner tears down every launch, also on failure) */
+  launch(opts?: Partial<Omit<LaunchOptions, 'manifest' | 'history' | 'runDir'>>): Promise<Subject>;
+  /** record a case-level observation (for the grader) */
+  note(kind: string, data?: Record<string, unknown>): void;
+  /** a deadline in ms, scaled */
+  ms(ms: number): number;
+}
+
+/** Identity helper that keeps case files typed. */
+export function defineCase(def: CaseDef): CaseDef {
+  return def;
+}
+
+/** The first signal whose declared action is `action`, or null. */
+export function signalFor(m: Manifest, action: Action): NodeJS.Signals | null {
+  for (const [sig, a] of Object.entries(m.signals)) if (a === action) return sig as NodeJS.Signals;
+  return null;
+}
+
+/** Why a case does not apply to this manifest on this platform, or null when it applies. */
+export function whyNotApplicable(c: CaseDef, m: Manifest, platform: Platform): string | null {
+  const a = c.applies ?? {};
+  if (!m.platforms.includes(platform)) return `the subject does not declare platform ${platform}`;
+  if (a.platforms && !a.platforms.includes(platform)) {
+    return platform === 'win32'
+      ? 'POSIX signals cannot be delivered on Windows (process.kill terminates without running a handler)'
+      : `runs only on ${a.platforms.join(', ')}`;
+  }
+  for (const cap of a.capabilities ?? []) {
+    if (!m.capabilities[cap]) return `the subject does not declare capability ${cap}`;
+  }
+  for (const act of a.actions ?? []) {
+    if (!signalFor(m, act)) return `the declared signal map has no signal for ${act}`;
+  }
+  return c.notApplicable?.(m) ?? null;
+}

@@ -1,0 +1,29 @@
+/**
+ * Case discovery: every `*.case.ts` (or `.case.js` once built) file in this folder is one case, its
+ * default export a CaseDef. Adding a case touches one file.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+import type { CaseDef } from '../case.js';
+
+export async function loadCases(): Promise<CaseDef[]> {
+  const dir = path.dirname(fileURLToPath(import.meta.url));
+  const ext = import.meta.url.endsWith('.ts') ? '.case.ts' : '.case.js';
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .sort();
+  const cases: CaseDef[] = [];
+  const seen = new Set<string>();
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { default?: CaseDef };
+    const c = mod.default;
+    if (!c || typeof c.run !== 'function' || typeof c.grade !== 'function') {
+      throw new Error(`${f}: the default export is not a case (defineCase({...}))`);
+    }
+    if (seen.has(c.id)) throw new Error(`${f}: duplicate case id ${c.id}`);
+    seen.add(c.id);
+    cases.push(c);
+  }
+  return cases.sort((a, b) => a.id.localeCompare(b.id));
+}

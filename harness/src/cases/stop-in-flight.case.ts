@@ -1,0 +1,52 @@
+import { defineCase } from '../case.js';
+import { exitOf, gracefulExitVerdicts, results, verdict } from '../checkers/common.js';
+import { recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
+
+const HOLD_MS = 800;
+const N = 3;
+
+/**
+ * Spec: "requests in flight when the stop arrives complete, byte-exact" and "every response
+ * written after a stop request carries Connection: close".
+ */
+export default defineCase({
+  id: 'stop.in-flight',
+  title: 'Held in-flight requests complete byte-exact with Connection: close',
+  description: `Start ${N} requests held for ${HOLD_MS} ms (headers flushed first), send the stop signal once all are in flight. Each must complete with its exact body and Connection: close; the subject then exits gracefully.`,
+  requirements: ['STOP.DRAIN.IN_FLIGHT', 'STOP.CONNECTION_CLOSE', 'STOP.EXIT_ZERO', 'STOP.PERSIST_ALL_PATHS'],
+  edgeCases: ['E04', 'E08'],
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
+  notApplicable: (m) =>
+    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const held = await Promise.all(
+      Array.from({ length: N }, (_, i) => startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: `held-${i}` })),
+    );
+    sendAction(ctx, s, 'stop');
+    for (const h of held) recordResult(ctx, await h.done, { expectBody: `held ${HOLD_MS}\n` });
+    await waitExit(ctx, s, stopBudget(ctx));
+  },
+  grade({ events, manifest }) {
+    const rs = results(events);
+    const exact = rs.filter((r) => r.ok && r.status === 200 && r.body === r.expectBody);
+    const closed = rs.filter((r) => String(r.connection ?? '').toLowerCase() === 'close');
+    return [
+      verdict(
+        'STOP.DRAIN.IN_FLIGHT',
+        rs.length === N && exact.length === N,
+        `all ${N} held requests complete with status 200 and body "held ${HOLD_MS}\\n"`,
+        rs.map((r) => (r.ok ? `${r.status} ${JSON.stringify(r.body)}` : `failed: ${r.error}`)).join('; '),
+      ),
+      verdict(
+        'STOP.CONNECTION_CLOSE',
+        rs.length === N && closed.length === N,
+        'every response written after the stop request carries Connection: close',
+        rs.map((r) => `connection: ${r.connection ?? '(none)'}`).join('; '),
+      ),
+      ...gracefulExitVerdicts(events, manifest),
+      ...(exitOf(events) ? [] : []),
+    ];
+  },
+});

@@ -1,0 +1,60 @@
+import { defineCase } from '../case.js';
+import { connectProbe } from '../clients/probe-connect.js';
+import { exitOf, ms, notes, sent, verdict } from '../checkers/common.js';
+import { recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
+
+const HOLD_MS = 1500;
+
+/**
+ * Spec: "after the drain starts new connections are refused, never accepted then reset". A held
+ * request keeps the subject alive while the harness keeps opening new connections.
+ */
+export default defineCase({
+  id: 'stop.new-connections-refused',
+  title: 'New connections after the stop are refused, never accepted then reset',
+  description: `Hold a ${HOLD_MS} ms request, send the stop signal, then open new connections until the subject exits. Each must be refused or fully served; an accepted connection that is then reset or closed without a response fails. Reports the time until the first refusal.`,
+  requirements: ['STOP.LISTENER_CLOSED'],
+  edgeCases: ['E03'],
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
+  notApplicable: (m) =>
+    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
+    sendAction(ctx, s, 'stop');
+    const port = s.ports.http!;
+    // Bounded loop: at most 200 probes, and only while the subject is alive.
+    for (let i = 0; i < 200 && !s.exited; i++) {
+      const r = await connectProbe(port, { history: ctx.history, path: '/', timeoutMs: ctx.ms(2000), label: `late-${i}` });
+      ctx.note('late-connect', { i, outcome: r.outcome, status: r.status });
+      if (r.outcome === 'refused' && i >= 5) break;
+    }
+    recordResult(ctx, await held.done);
+    await waitExit(ctx, s, stopBudget(ctx));
+  },
+  grade({ events }) {
+    const probes = notes(events, 'late-connect');
+    const bad = probes.filter((p) => p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout');
+    const send = sent(events)[0];
+    const firstRefused = events.find((e) => e.source === 'client' && e.kind === 'connect-probe' && e.data.outcome === 'refused');
+    const metrics: Record<string, number> = {};
+    if (send && firstRefused) metrics.timeToRefuseMs = ms(send.ns, firstRefused.ns);
+    const x = exitOf(events);
+    return [
+      verdict(
+        'STOP.LISTENER_CLOSED',
+        probes.length > 0 && bad.length === 0,
+        'every connection opened after the stop is refused or fully served (never reset or dropped after accept)',
+        `${probes.length} probes: ${summarise(probes.map((p) => String(p.outcome)))}${x ? '' : '; subject did not exit'}`,
+        metrics,
+      ),
+    ];
+  },
+});
+
+function summarise(xs: string[]): string {
+  const c = new Map<string, number>();
+  for (const x of xs) c.set(x, (c.get(x) ?? 0) + 1);
+  return [...c].map(([k, v]) => `${v} ${k}`).join(', ');
+}

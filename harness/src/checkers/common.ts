@@ -1,0 +1,144 @@
+/**
+ * Shared checkers: pure functions from a history (events) to facts and verdicts. They never touch a
+ * process. Every verdict says what was expected and what was observed.
+ */
+import type { ExitCodeSpec, HistoryEvent, Manifest, Verdict } from '../types.js';
+
+export function verdict(
+  requirement: string,
+  ok: boolean,
+  expected: string,
+  actual: string,
+  metrics?: Record<string, number>,
+): Verdict {
+  return { requirement, status: ok ? 'pass' : 'fail', expected, actual, ...(metrics ? { metrics } : {}) };
+}
+
+export function info(requirement: string, expected: string, actual: string, metrics?: Record<string, number>): Verdict {
+  return { requirement, status: 'info', expected, actual, ...(metrics ? { metrics } : {}) };
+}
+
+export function unknown(requirement: string, expected: string, actual: string): Verdict {
+  return { requirement, status: 'unknown', expected, actual };
+}
+
+/** Case notes of one kind, in order. */
+export function notes(events: readonly HistoryEvent[], kind: string): Record<string, unknown>[] {
+  return events.filter((e) => e.source === 'case' && e.kind === kind).map((e) => e.data);
+}
+
+export function note(events: readonly HistoryEvent[], kind: string): Record<string, unknown> | undefined {
+  return notes(events, kind)[0];
+}
+
+/** Probe events (`ev` name) of one launch. */
+export function probe(events: readonly HistoryEvent[], ev: string, launch = 0): HistoryEvent[] {
+  return events.filter((e) => e.source === 'probe' && e.data.ev === ev && (e.launch ?? 0) === launch);
+}
+
+/** Signals the harness sent to one launch. */
+export function sent(events: readonly HistoryEvent[], launch = 0, sig?: string): HistoryEvent[] {
+  return events.filter(
+    (e) =>
+      e.source === 'harness' && e.kind === 'signal-sent' && (e.launch ?? 0) === launch && (!sig || e.data.sig === sig),
+  );
+}
+
+export interface ExitFact {
+  code: number | null;
+  signal: string | null;
+  ns: string;
+}
+
+/** How a launch ended, or null when it was still running when the case ended. */
+export function exitOf(events: readonly HistoryEvent[], launch = 0): ExitFact | null {
+  const teardown = events.find((e) => e.source === 'harness' && e.kind === 'teardown-begin');
+  const e = events.find((x) => x.source === 'process' && x.kind === 'exit' && (x.launch ?? 0) === launch);
+  if (!e) return null;
+  if (teardown && BigInt(e.ns) > BigInt(teardown.ns)) return null; // ended by the harness's teardown
+  return { code: (e.data.code as number | null) ?? null, signal: (e.data.signal as string | null) ?? null, ns: e.ns };
+}
+
+export function describeExit(x: ExitFact | null): string {
+  if (!x) return 'still running when the case ended (the harness had to stop it)';
+  return x.signal ? `killed by ${x.signal}` : `exit ${x.code}`;
+}
+
+export function exitMatches(x: ExitFact | null, spec: ExitCodeSpec, stopSignal?: string): boolean {
+  if (!x) return false;
+  if (spec === 'signal') return x.signal !== null && (stopSignal === undefined || x.signal === stopSignal);
+  return x.signal === null && x.code === spec;
+}
+
+export function describeSpec(spec: ExitCodeSpec): string {
+  return spec === 'signal' ? 'death by the re-raised signal' : `exit ${spec}`;
+}
+
+/** Milliseconds between two ns stamps. */
+export function ms(from: string, to: string): number {
+  return Number(BigInt(to) - BigInt(from)) / 1e6;
+}
+
+/**
+ * Handler latency: the subject's probe `signal` stamp (taken at handler entry) minus the harness's
+ * send stamp (taken just before kill). Null when no acknowledgement followed the send.
+ */
+export function ackLatency(events: readonly HistoryEvent[], send: HistoryEvent): number | null {
+  const launch = send.launch ?? 0;
+  const ack = events.find(
+    (e) =>
+      e.source === 'probe' &&
+      e.data.ev === 'signal' &&
+      (e.launch ?? 0) === launch &&
+      e.data.sig === send.data.sig &&
+      BigInt(e.ns) >= BigInt(send.ns),
+  );
+  return ack ? ms(send.ns, ack.ns) : null;
+}
+
+/** Client HTTP results recorded by the case (`result` notes), by label. */
+export function results(events: readonly HistoryEvent[]): Record<string, unknown>[] {
+  return notes(events, 'result');
+}
+
+export function hasProbe(m: Manifest): boolean {
+  return m.capabilities.probe === true;
+}
+
+/** The exit-time verdicts most stop cases share. */
+export function gracefulExitVerdicts(events: readonly HistoryEvent[], m: Manifest, launch = 0): Verdict[] {
+  const x = exitOf(events, launch);
+  const out: Verdict[] = [
+    verdict(
+      'STOP.EXIT_ZERO',
+      exitMatches(x, m.exitCodes.graceful),
+      `a successful graceful stop ends with ${describeSpec(m.exitCodes.graceful)}`,
+      describeExit(x),
+    ),
+  ];
+  if (hasProbe(m)) {
+    const persisted = probe(events, 'persisted', launch).length;
+    out.push(
+      verdict(
+        'STOP.PERSIST_ALL_PATHS',
+        persisted >= 1,
+        'state is persisted (probe `persisted`) before exit',
+        `${persisted} persisted event(s)`,
+      ),
+    );
+  }
+  return out;
+}
+
+/** Percentile by nearest rank. */
+export function pct(samples: number[], p: number): number {
+  if (!samples.length) return Number.NaN;
+  const s = [...samples].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i]!;
+}
+
+export function round(n: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

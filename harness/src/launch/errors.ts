@@ -1,0 +1,87 @@
+/**
+ * The launcher's errors. Every message is one line (newlines in quoted material are flattened), so a
+ * report or a console line can show it as is.
+ */
+import type { ExitInfo } from '../types.js';
+
+/** Flatten to one line and bound the length. */
+export function oneLine(s: string, max = 300): string {
+  const flat = s
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** A manifest that cannot be read or does not follow the schema. `pointer` is a JSON pointer ('' for the whole file). */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  constructor(
+    readonly file: string,
+    readonly pointer: string | null,
+    readonly problem: string,
+  ) {
+    super(oneLine(pointer === null ? `${file}: ${problem}` : `${file}: ${pointer || '/'}: ${problem}`, 500));
+  }
+}
+
+export type LaunchErrorKind = 'not-found' | 'exited' | 'not-ready' | 'setup-failed' | 'bad-manifest';
+
+/** The subject could not be brought up. A harness-side failure, never a conformance verdict. */
+export class LaunchError extends Error {
+  override readonly name = 'LaunchError';
+  readonly kind: LaunchErrorKind;
+  /** the run marker of the failed launch (null when no process was started) */
+  readonly runId: string | null;
+  /** how the subject (or the setup command) ended, when it did */
+  readonly exit: ExitInfo | null;
+  /** last non-empty line the subject wrote to stderr, if any */
+  readonly stderrTail: string | null;
+  constructor(
+    kind: LaunchErrorKind,
+    message: string,
+    extra: { runId?: string | null; exit?: ExitInfo | null; stderrTail?: string | null } = {},
+  ) {
+    super(oneLine(message, 500));
+    this.kind = kind;
+    this.runId = extra.runId ?? null;
+    this.exit = extra.exit ?? null;
+    this.stderrTail = extra.stderrTail ?? null;
+  }
+}
+
+/** A wait for an observed event hit its deadline (or became impossible because the subject exited). */
+export class WaitTimeoutError extends Error {
+  override readonly name = 'WaitTimeoutError';
+  constructor(
+    readonly what: string,
+    message: string,
+  ) {
+    super(oneLine(message, 500));
+  }
+}
+
+/** The platform cannot deliver this signal (e.g. SIGHUP on win32). */
+export class SignalUnsupportedError extends Error {
+  override readonly name = 'SignalUnsupportedError';
+  constructor(
+    readonly signal: string,
+    readonly platform: NodeJS.Platform,
+    detail?: string,
+  ) {
+    super(oneLine(detail ?? `${signal} cannot be delivered on ${platform}`));
+  }
+}
+
+/** An action that needs a live subject (e.g. signal()) was asked for after its exit was observed. */
+export class SubjectExitedError extends Error {
+  override readonly name = 'SubjectExitedError';
+  constructor(message: string) {
+    super(oneLine(message));
+  }
+}
+
+/** Describe an exit for messages: `code 2`, `signal SIGKILL`. */
+export function describeExit(exit: Pick<ExitInfo, 'code' | 'signal'>): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+}

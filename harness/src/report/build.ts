@@ -1,0 +1,109 @@
+/**
+ * Assembling a Report from case results: counts, requirement rollups and the verdict are derived
+ * here, once, so every renderer shows the same judgement.
+ */
+import os from 'node:os';
+import type { HistoryEvent, Outcome } from '../types.js';
+import {
+  type CaseResult,
+  type LatencyTable,
+  MAX_TIMELINE_EVENTS,
+  OUTCOMES,
+  REPORT_VERSION,
+  type Report,
+  type ReportEnvironment,
+  type RequirementInfo,
+} from './model.js';
+import { computeVerdict, percentiles, rollupRequirements } from './rollup.js';
+
+export interface BuildReportInput {
+  toolVersion: string;
+  specVersion: string;
+  startedAt: Date | string;
+  durationMs: number;
+  subject: Report['subject'];
+  options: Record<string, unknown>;
+  cases: CaseResult[];
+  /** the registry (spec/requirements.json `requirements`) */
+  requirements: readonly RequirementInfo[];
+  latency?: LatencyTable[];
+  partial?: boolean;
+  /** defaults to environmentInfo() */
+  environment?: ReportEnvironment;
+}
+
+export function buildReport(input: BuildReportInput): Report {
+  const rollups = rollupRequirements(input.cases, input.requirements);
+  const report: Report = {
+    reportVersion: REPORT_VERSION,
+    tool: { name: 'sigcert', version: input.toolVersion },
+    specVersion: input.specVersion,
+    startedAt: typeof input.startedAt === 'string' ? input.startedAt : input.startedAt.toISOString(),
+    durationMs: input.durationMs,
+    environment: input.environment ?? environmentInfo(),
+    subject: input.subject,
+    options: input.options,
+    cases: input.cases,
+    requirements: rollups,
+    summary: { counts: countOutcomes(input.cases), total: input.cases.length },
+    verdict: computeVerdict(rollups, input.cases),
+  };
+  if (input.latency && input.latency.length > 0) report.latency = input.latency;
+  if (input.partial) report.partial = true;
+  return report;
+}
+
+/** Number of cases per outcome; every outcome is present (0 when none). */
+export function countOutcomes(cases: readonly CaseResult[]): Record<Outcome, number> {
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  for (const c of cases) counts[c.outcome] += 1;
+  return counts;
+}
+
+/** The machine the run happened on. The hostname is left out unless asked for (reports get published). */
+export function environmentInfo(opts: { hostname?: boolean } = {}): ReportEnvironment {
+  const cpus = os.cpus();
+  const env: ReportEnvironment = {
+    os: `${os.type()} ${os.release()}`,
+    platform: process.platform,
+    release: os.release(),
+    arch: process.arch,
+    node: process.version,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    ci: isCi(process.env),
+  };
+  if (opts.hostname) env.hostname = os.hostname();
+  return env;
+}
+
+/** CI=true/1 (GitHub Actions, GitLab, CircleCI, Travis, Buildkite...) or a provider-specific marker. */
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  const ci = env.CI?.toLowerCase();
+  if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') return true;
+  return ['GITHUB_ACTIONS', 'GITLAB_CI', 'BUILDKITE', 'TF_BUILD', 'JENKINS_URL', 'TEAMCITY_VERSION'].some(
+    (k) => (env[k] ?? '') !== '',
+  );
+}
+
+/**
+ * An excerpt of at most `max` events: the first quarter and the last three quarters (the end of a
+ * case, where the signal and the exit are, matters most). Events are kept in their order.
+ */
+export function trimTimeline(events: readonly HistoryEvent[], max: number = MAX_TIMELINE_EVENTS): HistoryEvent[] {
+  if (events.length <= max) return [...events];
+  if (max <= 0) return [];
+  const head = Math.floor(max / 4);
+  const tail = max - head;
+  return [...events.slice(0, head), ...events.slice(events.length - tail)];
+}
+
+/** A latency table row from raw samples (milliseconds). Throws on an empty sample. */
+export function latencyTable(
+  scenario: string,
+  requirement: string,
+  samples: readonly number[],
+  budgetMs: number,
+): LatencyTable {
+  return { scenario, requirement, ...percentiles(samples), budgetMs, unit: 'ms' };
+}

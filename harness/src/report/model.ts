@@ -1,0 +1,135 @@
+/**
+ * The canonical report: one JSON document per run, versioned (`reportVersion`), described by
+ * spec/schema/report.schema.json. Every other format (console, JUnit, HTML) is rendered from it and
+ * never re-judges: outcomes, requirement statuses and the verdict are computed once (rollup.ts).
+ */
+import type { HistoryEvent, Level, Outcome, Verdict } from '../types.js';
+
+export const REPORT_VERSION = '1.0.0' as const;
+
+/** Longest timeline excerpt a case result may carry (the full history stays in its run folder). */
+export const MAX_TIMELINE_EVENTS = 200;
+
+/** Every outcome, in the order reports list them. */
+export const OUTCOMES = [
+  'pass',
+  'fail',
+  'non-strict',
+  'informational',
+  'flaky',
+  'timeout',
+  'crash',
+  'harness-error',
+  'unsupported',
+  'not-applicable',
+  'skipped',
+] as const satisfies readonly Outcome[];
+
+// Compile-time guard: OUTCOMES lists every Outcome of types.ts.
+type MissingOutcome = Exclude<Outcome, (typeof OUTCOMES)[number]>;
+const outcomesComplete: [MissingOutcome] extends [never] ? true : MissingOutcome = true;
+void outcomesComplete;
+
+export interface CaseResult {
+  id: string;
+  title: string;
+  /** what the case does and expects, for readers of the report (optional) */
+  description?: string;
+  requirements: string[];
+  edgeCases: string[];
+  outcome: Outcome;
+  /** why: for not-applicable / skipped / unsupported / harness-error / timeout / crash / flaky */
+  reason?: string;
+  /** evidence: expected vs actual, metrics */
+  verdicts: Verdict[];
+  metrics: Record<string, number>;
+  durationMs: number;
+  /** > 1 when retried; a case that passed only after a retry is `flaky` */
+  attempts: number;
+  /** an excerpt (the runner trims it, at most MAX_TIMELINE_EVENTS events) */
+  timeline: HistoryEvent[];
+  /** where history.json / stdout.log / stderr.log were stored */
+  runDir?: string;
+  /** repeat index with --repeat */
+  repeat?: number;
+}
+
+export type RequirementStatus = 'pass' | 'fail' | 'non-strict' | 'not-tested' | 'not-applicable' | 'informational';
+
+export interface RequirementRollup {
+  id: string;
+  level: Level;
+  title: string;
+  status: RequirementStatus;
+  /** ids of the cases that cite the requirement (deduplicated, in report order) */
+  cases: string[];
+  /** ids of the cases that failed it (fail, non-strict, flaky or crash) */
+  failures: string[];
+}
+
+/** The part of a registry entry (spec/requirements.json) the report needs. */
+export interface RequirementInfo {
+  id: string;
+  level: Level;
+  title: string;
+}
+
+export interface LatencyTable {
+  scenario: string;
+  requirement: string;
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  budgetMs: number;
+  unit: 'ms';
+}
+
+export type VerdictLabel = 'fully compliant' | 'compliant' | 'not compliant';
+
+export interface ReportVerdict {
+  compliant: boolean;
+  fullyCompliant: boolean;
+  label: VerdictLabel;
+  /** MUST requirements with status fail */
+  mustFailures: string[];
+  /** SHOULD requirements with status fail or non-strict */
+  shouldFailures: string[];
+  /** applicable MUST requirements that were not demonstrated (not-tested, or informational only) */
+  untestedMust: string[];
+  /** number of cases with outcome harness-error */
+  harnessErrors: number;
+}
+
+export interface ReportEnvironment {
+  os: string;
+  platform: string;
+  release: string;
+  arch: string;
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  ci: boolean;
+  hostname?: string;
+}
+
+export interface Report {
+  reportVersion: typeof REPORT_VERSION;
+  tool: { name: 'sigcert'; version: string };
+  specVersion: string;
+  /** ISO 8601 (UTC) */
+  startedAt: string;
+  durationMs: number;
+  environment: ReportEnvironment;
+  subject: { name: string; manifestFile: string; manifest: unknown };
+  /** effective runner options: grep, shard, repeat, retries, timeoutScale, seed... */
+  options: Record<string, unknown>;
+  cases: CaseResult[];
+  requirements: RequirementRollup[];
+  summary: { counts: Record<Outcome, number>; total: number };
+  verdict: ReportVerdict;
+  latency?: LatencyTable[];
+  /** true when the run was interrupted (Ctrl-C) */
+  partial?: boolean;
+}

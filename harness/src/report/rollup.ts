@@ -1,0 +1,192 @@
+/**
+ * Grading rules, as pure functions: verdicts -> case outcome, cases -> requirement statuses,
+ * requirement statuses -> the run's verdict (compliant / fully compliant / not compliant).
+ *
+ * The rules, in one place (documented for certificate readers):
+ *
+ * Case outcome from its verdicts (outcomeFromVerdicts), first match wins:
+ *   1. no verdicts at all                      -> harness-error (a case must produce evidence)
+ *   2. a `fail` verdict on a MUST requirement   -> fail   (an ID missing from the registry counts as MUST)
+ *   3. an `unknown` verdict                     -> harness-error (the history cannot decide)
+ *   4. `fail` verdicts only on SHOULD/MAY       -> non-strict
+ *   5. only `info` verdicts                     -> informational
+ *   6. otherwise (pass, possibly with info)     -> pass
+ *
+ * Requirement status (rollupRequirements). Every case that cites the requirement (in its
+ * `requirements` or in a verdict) casts one vote:
+ *   - not-applicable case                       -> n/a
+ *   - skipped / unsupported case                -> untested (it did not run / the subject cannot do it)
+ *   - flaky case                                -> fail (a pass that needed a retry is not a pass)
+ *   - crash case                                -> fail (the subject died while under test)
+ *   - timeout / harness-error case              -> fail if it has a `fail` verdict for the requirement,
+ *                                                  else undecided (its `pass` verdicts are not trusted)
+ *   - other cases, from their verdicts for the requirement: any fail -> fail; any unknown ->
+ *     undecided; any pass -> pass; only info -> info; no verdict for it -> undecided
+ * and the status is:
+ *   - no votes                                   -> not-tested
+ *   - any fail vote                              -> fail (MUST) / non-strict (SHOULD, MAY)
+ *   - only n/a votes                             -> not-applicable
+ *   - any untested or undecided vote (n/a aside) -> not-tested
+ *   - any pass vote                              -> pass
+ *   - only info votes                            -> informational
+ *
+ * Run verdict (computeVerdict):
+ *   - compliant: no MUST requirement is fail; every applicable MUST is pass (a MUST that is
+ *     not-tested or only informational is listed in `untestedMust` and breaks compliance);
+ *     no case with outcome harness-error / timeout / crash / flaky cites a MUST requirement
+ *     (or an ID missing from the registry). not-applicable requirements are excluded.
+ *   - fully compliant: compliant, and every applicable SHOULD requirement is pass.
+ *   - MAY requirements never affect the verdict (their failures show in the requirement table).
+ */
+import type { Level, Outcome, Verdict } from '../types.js';
+import type { CaseResult, ReportVerdict, RequirementInfo, RequirementRollup, RequirementStatus } from './model.js';
+
+/** Outcomes that mean "the case did not complete as a trustworthy pass or fail". */
+const ERROR_OUTCOMES: ReadonlySet<Outcome> = new Set(['harness-error', 'timeout', 'crash']);
+
+/** Outcomes that break compliance when the case cites a MUST requirement. */
+const BLOCKING_OUTCOMES: ReadonlySet<Outcome> = new Set(['harness-error', 'timeout', 'crash', 'flaky']);
+
+function levelOf(levels: ReadonlyMap<string, Level>, id: string): Level {
+  return levels.get(id) ?? 'MUST';
+}
+
+/** A case's outcome from its verdicts (rules at the top of this file). */
+export function outcomeFromVerdicts(verdicts: readonly Verdict[], levels: ReadonlyMap<string, Level>): Outcome {
+  if (verdicts.length === 0) return 'harness-error';
+  const fails = verdicts.filter((v) => v.status === 'fail');
+  if (fails.some((v) => levelOf(levels, v.requirement) === 'MUST')) return 'fail';
+  if (verdicts.some((v) => v.status === 'unknown')) return 'harness-error';
+  if (fails.length > 0) return 'non-strict';
+  if (verdicts.every((v) => v.status === 'info')) return 'informational';
+  return 'pass';
+}
+
+/** The requirement IDs a case touches: the ones it declares plus the ones its verdicts judge. */
+export function citedRequirements(c: CaseResult): string[] {
+  const ids = new Set(c.requirements);
+  for (const v of c.verdicts) ids.add(v.requirement);
+  return [...ids];
+}
+
+type Vote = 'pass' | 'fail' | 'info' | 'na' | 'untested' | 'undecided';
+
+function voteOf(c: CaseResult, requirement: string): Vote {
+  const mine = c.verdicts.filter((v) => v.requirement === requirement);
+  switch (c.outcome) {
+    case 'not-applicable':
+      return 'na';
+    case 'skipped':
+    case 'unsupported':
+      return 'untested';
+    case 'flaky':
+    case 'crash':
+      return 'fail';
+    case 'timeout':
+    case 'harness-error':
+      return mine.some((v) => v.status === 'fail') ? 'fail' : 'undecided';
+    default:
+      if (mine.some((v) => v.status === 'fail')) return 'fail';
+      if (mine.some((v) => v.status === 'unknown')) return 'undecided';
+      if (mine.some((v) => v.status === 'pass')) return 'pass';
+      if (mine.length > 0) return 'info';
+      return 'undecided';
+  }
+}
+
+function statusOf(level: Level, votes: readonly Vote[]): RequirementStatus {
+  if (votes.length === 0) return 'not-tested';
+  if (votes.includes('fail')) return level === 'MUST' ? 'fail' : 'non-strict';
+  const ran = votes.filter((v) => v !== 'na');
+  if (ran.length === 0) return 'not-applicable';
+  if (ran.includes('untested') || ran.includes('undecided')) return 'not-tested';
+  if (ran.includes('pass')) return 'pass';
+  return 'informational';
+}
+
+/** One rollup per registry requirement, in registry order (rules at the top of this file). */
+export function rollupRequirements(
+  cases: readonly CaseResult[],
+  requirements: readonly RequirementInfo[],
+): RequirementRollup[] {
+  const byRequirement = new Map<string, CaseResult[]>();
+  for (const c of cases) {
+    for (const id of citedRequirements(c)) {
+      const list = byRequirement.get(id);
+      if (list) list.push(c);
+      else byRequirement.set(id, [c]);
+    }
+  }
+  return requirements.map((r) => {
+    const touching = byRequirement.get(r.id) ?? [];
+    const votes = touching.map((c) => voteOf(c, r.id));
+    const failures = touching.filter((_, i) => votes[i] === 'fail').map((c) => c.id);
+    return {
+      id: r.id,
+      level: r.level,
+      title: r.title,
+      status: statusOf(r.level, votes),
+      cases: unique(touching.map((c) => c.id)),
+      failures: unique(failures),
+    };
+  });
+}
+
+/** The run's verdict from the requirement rollups and the cases (rules at the top of this file). */
+export function computeVerdict(rollups: readonly RequirementRollup[], cases: readonly CaseResult[]): ReportVerdict {
+  const levels = new Map(rollups.map((r) => [r.id, r.level] as const));
+  const must = rollups.filter((r) => r.level === 'MUST' && r.status !== 'not-applicable');
+  const should = rollups.filter((r) => r.level === 'SHOULD' && r.status !== 'not-applicable');
+
+  const mustFailures = must.filter((r) => r.status === 'fail' || r.status === 'non-strict').map((r) => r.id);
+  const untestedMust = must.filter((r) => r.status === 'not-tested' || r.status === 'informational').map((r) => r.id);
+  const shouldFailures = should.filter((r) => r.status === 'fail' || r.status === 'non-strict').map((r) => r.id);
+  const harnessErrors = cases.filter((c) => c.outcome === 'harness-error').length;
+
+  const blockingCase = cases.some(
+    (c) => BLOCKING_OUTCOMES.has(c.outcome) && citedRequirements(c).some((id) => levelOf(levels, id) === 'MUST'),
+  );
+
+  const compliant =
+    mustFailures.length === 0 && untestedMust.length === 0 && !blockingCase && must.every((r) => r.status === 'pass');
+  const fullyCompliant = compliant && should.every((r) => r.status === 'pass');
+  return {
+    compliant,
+    fullyCompliant,
+    label: fullyCompliant ? 'fully compliant' : compliant ? 'compliant' : 'not compliant',
+    mustFailures,
+    shouldFailures,
+    untestedMust,
+    harnessErrors,
+  };
+}
+
+/** Whether the outcome is one of harness-error / timeout / crash. */
+export function isErrorOutcome(outcome: Outcome): boolean {
+  return ERROR_OUTCOMES.has(outcome);
+}
+
+export interface Percentiles {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Nearest-rank percentiles: the p-th percentile is the smallest sample such that at least p% of
+ * the samples are <= it (rank = ceil(p/100 * n), 1-based). Throws on an empty or non-finite sample.
+ */
+export function percentiles(samples: readonly number[]): Percentiles {
+  if (samples.length === 0) throw new RangeError('percentiles: no samples');
+  if (samples.some((s) => !Number.isFinite(s))) throw new RangeError('percentiles: samples must be finite numbers');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const n = sorted.length;
+  const at = (p: number): number => sorted[Math.min(n, Math.max(1, Math.ceil((p * n) / 100))) - 1]!;
+  return { n, p50: at(50), p90: at(90), p99: at(99), max: sorted[n - 1]! };
+}
+
+function unique(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
+}

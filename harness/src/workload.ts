@@ -1,0 +1,108 @@
+/**
+ * Run-side building blocks shared by cases: start a held request and know when it is in flight, stop
+ * the subject with its declared signal, wait for its exit with a deadline. They record observations;
+ * they never judge.
+ */
+import { type CaseContext, signalFor } from './case.js';
+import { HttpConnection, type HttpResult, type RequestOptions, request } from './clients/http.js';
+import { type Subject, WaitTimeoutError } from './launch/index.js';
+import type { Action } from './types.js';
+
+/** Record a client result for the grader (body kept as length and text when short). */
+export function recordResult(ctx: CaseContext, r: HttpResult, extra: Record<string, unknown> = {}): void {
+  ctx.note('result', {
+    label: r.label,
+    ok: r.ok,
+    status: r.status,
+    error: r.error,
+    errorMessage: r.errorMessage,
+    connection: r.headers.connection,
+    bytes: r.body.length,
+    body: r.body.length <= 256 ? r.body.toString('latin1') : undefined,
+    sentNs: r.sentNs,
+    headersNs: r.headersNs,
+    doneNs: r.doneNs,
+    reused: r.reused,
+    ...extra,
+  });
+}
+
+export interface InFlight {
+  conn: HttpConnection;
+  /** settles with the full response (or the failure) */
+  done: Promise<HttpResult>;
+}
+
+/**
+ * Start a request whose response headers arrive before its body (GET /hold, GET /cpu, GET /fifo),
+ * and resolve once the headers are in: the request is then provably in flight inside the subject.
+ */
+export async function startHeld(
+  ctx: CaseContext,
+  s: Subject,
+  opts: RequestOptions & { port?: string },
+): Promise<InFlight> {
+  const conn = await HttpConnection.open(s.ports[opts.port ?? 'http']!, { history: ctx.history, label: opts.label });
+  let onHeaders!: () => void;
+  const headers = new Promise<void>((r) => {
+    onHeaders = r;
+  });
+  const done = conn.request({ timeoutMs: ctx.ms(15_000), ...opts, onHeaders: () => onHeaders() });
+  const first = await Promise.race([headers.then(() => 'headers' as const), done.then(() => 'done' as const)]);
+  if (first === 'done') {
+    const r = await done;
+    if (!r.ok) throw new Error(`held request ${opts.path} failed before it was in flight: ${r.error} ${r.errorMessage ?? ''}`);
+  }
+  return { conn, done };
+}
+
+/** Start a request that sends headers at once, on a fresh keep-alive connection, without waiting. */
+export function http(ctx: CaseContext, s: Subject, opts: RequestOptions & { port?: string }): Promise<HttpResult> {
+  return request(s.ports[opts.port ?? 'http']!, { timeoutMs: ctx.ms(10_000), ...opts, history: ctx.history });
+}
+
+/** Send the signal the declared map gives for `action`. */
+export function sendAction(ctx: CaseContext, s: Subject, action: Action, opts: { group?: boolean } = {}): NodeJS.Signals {
+  const sig = signalFor(ctx.manifest, action);
+  if (!sig) throw new Error(`the declared signal map has no signal for ${action}`);
+  s.signal(sig, opts);
+  return sig;
+}
+
+/**
+ * Wait for the subject's acknowledgement of a signal: with a probe, its `signal` event; without one,
+ * nothing can be observed from inside, so this resolves false at once and callers fall back to an
+ * external observation.
+ */
+export async function waitAck(ctx: CaseContext, s: Subject, sig: string, afterNs: bigint, timeoutMs: number): Promise<boolean> {
+  if (!ctx.manifest.capabilities.probe) return false;
+  try {
+    await s.waitProbe((e) => e.ev === 'signal' && e.sig === sig && BigInt(e.t) >= afterNs, ctx.ms(timeoutMs), `ack of ${sig}`);
+    return true;
+  } catch (e) {
+    if (e instanceof WaitTimeoutError) {
+      ctx.note('ack-timeout', { sig, timeoutMs });
+      return false;
+    }
+    throw e;
+  }
+}
+
+/** Wait for the subject to exit; records a `no-exit` note when the deadline passes. */
+export async function waitExit(ctx: CaseContext, s: Subject, timeoutMs: number): Promise<boolean> {
+  try {
+    await s.waitExit(ctx.ms(timeoutMs));
+    return true;
+  } catch (e) {
+    if (e instanceof WaitTimeoutError) {
+      ctx.note('no-exit', { launch: s.launchIndex, timeoutMs });
+      return false;
+    }
+    throw e;
+  }
+}
+
+/** The longest a graceful stop may take: the declared grace period plus scheduling slack. */
+export function stopBudget(ctx: CaseContext): number {
+  return ctx.manifest.gracePeriodMs + ctx.manifest.preDrainDelayMs + 2000;
+}
