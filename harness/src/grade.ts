@@ -32,9 +32,7 @@ export function unexpectedDeaths(input: GradeInput): { launch: number; signal: s
     if (!sig) continue;
     if (cutoff !== null && BigInt(e.ns) >= cutoff && !FATAL_BY_NATURE.has(sig)) continue;
     const launch = e.launch ?? 0;
-    const sent = events.filter(
-      (s) => s.source === 'harness' && s.kind === 'signal-sent' && (s.launch ?? 0) === launch,
-    );
+    const sent = events.filter((s) => s.source === 'harness' && s.kind === 'signal-sent' && (s.launch ?? 0) === launch);
     if (sig === 'SIGKILL' && sent.some((s) => s.data.sig === 'SIGKILL')) continue;
     const fastBySignal =
       manifest.exitCodes.fastStop === 'signal' &&

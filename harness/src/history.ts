@@ -19,7 +19,13 @@ export class History {
   }
 
   /** Record an event stamped now (or at `ns` when the stamp was taken elsewhere, e.g. by the subject). */
-  add(source: EventSource, kind: string, data: Record<string, unknown> = {}, ns?: bigint, launch?: number): HistoryEvent {
+  add(
+    source: EventSource,
+    kind: string,
+    data: Record<string, unknown> = {},
+    ns?: bigint,
+    launch?: number,
+  ): HistoryEvent {
     const at = ns ?? nowNs();
     const e: HistoryEvent = { ns: at.toString(), t: Number(at - this.originNs) / 1e6, source, kind, data };
     if (launch !== undefined) e.launch = launch;

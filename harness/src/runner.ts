@@ -40,7 +40,8 @@ export interface RunResult {
 /** Cases selected by --grep and --shard, in a stable order. */
 export function selectCases(cases: CaseDef[], grep?: RegExp, shard?: [number, number]): CaseDef[] {
   let list = [...cases].sort((a, b) => a.id.localeCompare(b.id));
-  if (grep) list = list.filter((c) => grep.test(c.id) || c.requirements.some((r) => grep.test(r)) || grep.test(c.title));
+  if (grep)
+    list = list.filter((c) => grep.test(c.id) || c.requirements.some((r) => grep.test(r)) || grep.test(c.title));
   if (shard) {
     const [i, n] = shard;
     list = list.filter((_, k) => k % n === i - 1);
@@ -112,7 +113,11 @@ async function runWithRetries(c: CaseDef, opts: RunnerOptions, rep?: number): Pr
     r.attempts = attempt;
     if (!RETRYABLE.includes(r.outcome) || opts.abort?.aborted) {
       if (attempt > 1 && r.outcome === 'pass') {
-        return { ...r, outcome: 'flaky', reason: `passed on attempt ${attempt}; first attempt: ${first?.outcome} (${first?.reason ?? ''})` };
+        return {
+          ...r,
+          outcome: 'flaky',
+          reason: `passed on attempt ${attempt}; first attempt: ${first?.outcome} (${first?.reason ?? ''})`,
+        };
       }
       return r;
     }

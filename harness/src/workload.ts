@@ -5,6 +5,7 @@
  */
 import { type CaseContext, signalFor } from './case.js';
 import { HttpConnection, type HttpResult, type RequestOptions, request } from './clients/http.js';
+import { connectProbe } from './clients/probe-connect.js';
 import { type Subject, WaitTimeoutError } from './launch/index.js';
 import type { Action } from './types.js';
 
@@ -51,7 +52,8 @@ export async function startHeld(
   const first = await Promise.race([headers.then(() => 'headers' as const), done.then(() => 'done' as const)]);
   if (first === 'done') {
     const r = await done;
-    if (!r.ok) throw new Error(`held request ${opts.path} failed before it was in flight: ${r.error} ${r.errorMessage ?? ''}`);
+    if (!r.ok)
+      throw new Error(`held request ${opts.path} failed before it was in flight: ${r.error} ${r.errorMessage ?? ''}`);
   }
   return { conn, done };
 }
@@ -62,7 +64,12 @@ export function http(ctx: CaseContext, s: Subject, opts: RequestOptions & { port
 }
 
 /** Send the signal the declared map gives for `action`. */
-export function sendAction(ctx: CaseContext, s: Subject, action: Action, opts: { group?: boolean } = {}): NodeJS.Signals {
+export function sendAction(
+  ctx: CaseContext,
+  s: Subject,
+  action: Action,
+  opts: { group?: boolean } = {},
+): NodeJS.Signals {
   const sig = signalFor(ctx.manifest, action);
   if (!sig) throw new Error(`the declared signal map has no signal for ${action}`);
   s.signal(sig, opts);
@@ -74,10 +81,20 @@ export function sendAction(ctx: CaseContext, s: Subject, action: Action, opts: {
  * nothing can be observed from inside, so this resolves false at once and callers fall back to an
  * external observation.
  */
-export async function waitAck(ctx: CaseContext, s: Subject, sig: string, afterNs: bigint, timeoutMs: number): Promise<boolean> {
+export async function waitAck(
+  ctx: CaseContext,
+  s: Subject,
+  sig: string,
+  afterNs: bigint,
+  timeoutMs: number,
+): Promise<boolean> {
   if (!ctx.manifest.capabilities.probe) return false;
   try {
-    await s.waitProbe((e) => e.ev === 'signal' && e.sig === sig && BigInt(e.t) >= afterNs, ctx.ms(timeoutMs), `ack of ${sig}`);
+    await s.waitProbe(
+      (e) => e.ev === 'signal' && e.sig === sig && BigInt(e.t) >= afterNs,
+      ctx.ms(timeoutMs),
+      `ack of ${sig}`,
+    );
     return true;
   } catch (e) {
     if (e instanceof WaitTimeoutError) {
@@ -105,4 +122,23 @@ export async function waitExit(ctx: CaseContext, s: Subject, timeoutMs: number):
 /** The longest a graceful stop may take: the declared grace period plus scheduling slack. */
 export function stopBudget(ctx: CaseContext): number {
   return ctx.manifest.gracePeriodMs + ctx.manifest.preDrainDelayMs + 2000;
+}
+
+/**
+ * Black-box acknowledgement: poll new connections until one is refused (the listener closed) or the
+ * deadline passes. Bounded: at most one attempt per 5 ms, and only while the subject runs.
+ */
+export async function waitRefused(ctx: CaseContext, s: Subject, timeoutMs: number, port = 'http'): Promise<boolean> {
+  const deadline = Date.now() + ctx.ms(timeoutMs);
+  while (Date.now() < deadline && !s.exited) {
+    const r = await connectProbe(s.ports[port]!, {
+      history: ctx.history,
+      path: '/',
+      timeoutMs: 1000,
+      label: 'ack-probe',
+    });
+    if (r.outcome === 'refused') return true;
+    await new Promise((res) => setTimeout(res, 5));
+  }
+  return false;
 }

@@ -3,8 +3,8 @@
  * default export a CaseDef. Adding a case touches one file.
  */
 import { readdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CaseDef } from '../case.js';
 
 export async function loadCases(): Promise<CaseDef[]> {

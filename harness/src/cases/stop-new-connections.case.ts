@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
-import { connectProbe } from '../clients/probe-connect.js';
 import { exitOf, ms, notes, sent, verdict } from '../checkers/common.js';
+import { connectProbe } from '../clients/probe-connect.js';
 import { recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 1500;
@@ -26,7 +26,12 @@ export default defineCase({
     const port = s.ports.http!;
     // Bounded loop: at most 200 probes, and only while the subject is alive.
     for (let i = 0; i < 200 && !s.exited; i++) {
-      const r = await connectProbe(port, { history: ctx.history, path: '/', timeoutMs: ctx.ms(2000), label: `late-${i}` });
+      const r = await connectProbe(port, {
+        history: ctx.history,
+        path: '/',
+        timeoutMs: ctx.ms(2000),
+        label: `late-${i}`,
+      });
       ctx.note('late-connect', { i, outcome: r.outcome, status: r.status });
       if (r.outcome === 'refused' && i >= 5) break;
     }
@@ -37,7 +42,9 @@ export default defineCase({
     const probes = notes(events, 'late-connect');
     const bad = probes.filter((p) => p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout');
     const send = sent(events)[0];
-    const firstRefused = events.find((e) => e.source === 'client' && e.kind === 'connect-probe' && e.data.outcome === 'refused');
+    const firstRefused = events.find(
+      (e) => e.source === 'client' && e.kind === 'connect-probe' && e.data.outcome === 'refused',
+    );
     const metrics: Record<string, number> = {};
     if (send && firstRefused) metrics.timeToRefuseMs = ms(send.ns, firstRefused.ns);
     const x = exitOf(events);

@@ -10,7 +10,13 @@ export type OpResult = 'ok' | 'fail' | 'info';
 
 export async function durablePut(port: number, key: string, value: string, history: History): Promise<OpResult> {
   history.add('client', 'kv-invoke', { key, value });
-  const r = await request(port, { method: 'PUT', path: `/kv/${key}`, body: value, label: `put ${key}`, timeoutMs: 10_000 });
+  const r = await request(port, {
+    method: 'PUT',
+    path: `/kv/${key}`,
+    body: value,
+    label: `put ${key}`,
+    timeoutMs: 10_000,
+  });
   const type: OpResult =
     r.ok && r.status === 201 ? 'ok' : r.error === 'refused' || (r.ok && r.status !== 201) ? 'fail' : 'info';
   history.add('client', `kv-${type}`, { key, value, status: r.status, error: r.error });

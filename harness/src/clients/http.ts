@@ -234,6 +234,11 @@ export class HttpConnection {
     });
   }
 
+  /** bytes written on this connection so far (request heads and bodies) */
+  get bytesWritten(): number {
+    return this.socket.bytesWritten;
+  }
+
   get isClosed(): boolean {
     return this.ended !== null;
   }
@@ -308,7 +313,10 @@ export class HttpConnection {
         });
         resolve(result);
       };
-      const timer = setTimeout(() => settle('timeout', `no complete response in ${opts.timeoutMs ?? 10_000} ms`), opts.timeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => settle('timeout', `no complete response in ${opts.timeoutMs ?? 10_000} ms`),
+        opts.timeoutMs ?? 10_000,
+      );
       if (this.ended) {
         settle(this.ended === 'rst' ? 'reset' : 'early-eof', 'the connection was already closed');
         return;
@@ -332,7 +340,11 @@ export class HttpConnection {
         } else if (ev === 'end') {
           parser.onEnd();
           if (parser.done) settle();
-          else settle('early-eof', parser.gotHeaders ? 'connection closed mid-body' : 'connection closed before a response');
+          else
+            settle(
+              'early-eof',
+              parser.gotHeaders ? 'connection closed mid-body' : 'connection closed before a response',
+            );
         } else {
           const err = arg as NodeJS.ErrnoException;
           settle(errorKind(err), err.code ?? err.message);

@@ -24,7 +24,11 @@ import { placeholderProblems } from './placeholders.js';
 export const DEFAULT_READINESS_TIMEOUT_MS = 10_000;
 export const DEFAULT_READINESS_PATH = '/ready';
 export const DEFAULT_GRACE_PERIOD_MS = 5_000;
-export const DEFAULT_EXIT_CODES: Readonly<Manifest['exitCodes']> = Object.freeze({ graceful: 0, deadline: 3, fastStop: 4 });
+export const DEFAULT_EXIT_CODES: Readonly<Manifest['exitCodes']> = Object.freeze({
+  graceful: 0,
+  deadline: 3,
+  fastStop: 4,
+});
 export const ALL_PLATFORMS: readonly Platform[] = Object.freeze(['linux', 'darwin', 'win32']);
 /** `upstream.holdMs` when the manifest gives none (the protocol names no default). */
 export const DEFAULT_UPSTREAM_HOLD_MS = 2_000;
@@ -135,13 +139,23 @@ function check(cond: boolean, file: string, pointer: string, problem: string): v
 function crossCheck(file: string, raw: RawManifest, ports: string[]): void {
   const portList = ports.join(', ');
   if (raw.readiness?.port !== undefined) {
-    check(ports.includes(raw.readiness.port), file, '/readiness/port', `unknown port "${raw.readiness.port}" (ports: ${portList})`);
+    check(
+      ports.includes(raw.readiness.port),
+      file,
+      '/readiness/port',
+      `unknown port "${raw.readiness.port}" (ports: ${portList})`,
+    );
   }
   if (raw.readiness?.kind === 'probe') {
     check(raw.capabilities?.probe === true, file, '/readiness/kind', 'probe readiness needs capabilities.probe');
   }
   if (raw.upstream !== undefined) {
-    check(ports.includes(raw.upstream.port), file, '/upstream/port', `unknown port "${raw.upstream.port}" (ports: ${portList})`);
+    check(
+      ports.includes(raw.upstream.port),
+      file,
+      '/upstream/port',
+      `unknown port "${raw.upstream.port}" (ports: ${portList})`,
+    );
   }
   if ((raw.preDrainDelayMs ?? 0) > 0) {
     check(raw.capabilities?.preDrainDelay === true, file, '/preDrainDelayMs', 'needs capabilities.preDrainDelay');
@@ -151,7 +165,12 @@ function crossCheck(file: string, raw: RawManifest, ports: string[]): void {
     check(problems.length === 0, file, `/args/${i}`, problems[0] ?? '');
   });
   for (const [k, v] of Object.entries(raw.env ?? {})) {
-    check(!k.startsWith('SIGCERT_'), file, `/env${seg(k)}`, 'reserved name (SIGCERT_* variables are set by the harness)');
+    check(
+      !k.startsWith('SIGCERT_'),
+      file,
+      `/env${seg(k)}`,
+      'reserved name (SIGCERT_* variables are set by the harness)',
+    );
     const problems = placeholderProblems(v, ports);
     check(problems.length === 0, file, `/env${seg(k)}`, problems[0] ?? '');
   }
@@ -197,7 +216,8 @@ export function completeManifest(raw: RawManifest, absFile: string): Manifest {
     dir,
   };
   if (raw.description !== undefined) m.description = raw.description;
-  if (raw.upstream !== undefined) m.upstream = { port: raw.upstream.port, holdMs: raw.upstream.holdMs ?? DEFAULT_UPSTREAM_HOLD_MS };
+  if (raw.upstream !== undefined)
+    m.upstream = { port: raw.upstream.port, holdMs: raw.upstream.holdMs ?? DEFAULT_UPSTREAM_HOLD_MS };
   if (raw.setup !== undefined) m.setup = [...raw.setup];
   if (raw.breaks !== undefined) m.breaks = [...raw.breaks];
   return m;

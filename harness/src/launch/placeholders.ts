@@ -22,7 +22,8 @@ export function placeholderProblems(s: string, portNames: readonly string[]): st
   for (const m of s.matchAll(PATTERN)) {
     const name = m[1] ?? '';
     if (name.startsWith('port.')) {
-      if (!portNames.includes(name.slice(5))) problems.push(`unknown port in placeholder ${m[0]} (ports: ${portNames.join(', ')})`);
+      if (!portNames.includes(name.slice(5)))
+        problems.push(`unknown port in placeholder ${m[0]} (ports: ${portNames.join(', ')})`);
     } else if (!(PLACEHOLDER_NAMES as readonly string[]).includes(name)) {
       problems.push(`unknown placeholder ${m[0]}`);
     }

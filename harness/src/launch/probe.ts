@@ -11,7 +11,9 @@ export interface ProbeEvent {
   [k: string]: unknown;
 }
 
-export type ProbeLine = { ok: true; event: ProbeEvent; stamp: bigint | null } | { ok: false; line: string; reason: string };
+export type ProbeLine =
+  | { ok: true; event: ProbeEvent; stamp: bigint | null }
+  | { ok: false; line: string; reason: string };
 
 /** Longest line kept; a longer one is reported as garbage (a subject writing logs to fd 3 by mistake). */
 export const MAX_PROBE_LINE = 1024 * 1024;
@@ -54,7 +56,8 @@ export function parseProbeLine(raw: string): ProbeLine {
     return { ok: false, line: line.slice(0, 1000), reason: 'not a JSON object' };
   }
   const obj = value as Record<string, unknown>;
-  if (typeof obj.ev !== 'string' || obj.ev.length === 0) return { ok: false, line: line.slice(0, 1000), reason: 'no "ev"' };
+  if (typeof obj.ev !== 'string' || obj.ev.length === 0)
+    return { ok: false, line: line.slice(0, 1000), reason: 'no "ev"' };
   let stamp: bigint | null = null;
   if (typeof obj.t === 'string' && /^\d{1,30}$/.test(obj.t)) stamp = BigInt(obj.t);
   else if (typeof obj.t === 'number' && Number.isSafeInteger(obj.t) && obj.t >= 0) stamp = BigInt(obj.t);

@@ -96,7 +96,7 @@ function linuxScanSync(marker: string): ProcInfo[] {
 async function linuxScan(marker: string): Promise<ProcInfo[]> {
   const names = (await readdir('/proc')).filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid);
   const found = await Promise.all(
-    names.map(async (name) => {
+    names.map(async (name): Promise<ProcInfo | null> => {
       const pid = Number(name);
       try {
         const environ = await readFile(`/proc/${pid}/environ`);
@@ -107,7 +107,8 @@ async function linuxScan(marker: string): Promise<ProcInfo[]> {
         ]);
         const st = parseStat(stat.toString('utf8'));
         if (st === null || isDead(st.state)) return null;
-        return { pid, ppid: st.ppid, pgid: st.pgid, state: st.state, cmdline: cmdlineOf(cmdline) } satisfies ProcInfo;
+        const info: ProcInfo = { pid, ppid: st.ppid, pgid: st.pgid, state: st.state, cmdline: cmdlineOf(cmdline) };
+        return info;
       } catch {
         return null;
       }

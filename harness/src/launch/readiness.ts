@@ -35,11 +35,14 @@ export function httpOk(port: number, path: string, timeoutMs: number): Promise<b
       req.destroy();
       resolvePromise(ok);
     };
-    const req = request({ host: LOOPBACK, port, path, method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
-      const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
-      res.resume();
-      done(ok);
-    });
+    const req = request(
+      { host: LOOPBACK, port, path, method: 'GET', agent: false, headers: { connection: 'close' } },
+      (res) => {
+        const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
+        res.resume();
+        done(ok);
+      },
+    );
     req.setTimeout(timeoutMs, () => done(false));
     req.once('error', () => done(false));
     req.end();

@@ -96,7 +96,8 @@ export function undeliverableReason(
   opts: { group?: boolean; platform?: NodeJS.Platform } = {},
 ): string | null {
   const platform = opts.platform ?? process.platform;
-  if (opts.group === true && !canSignalGroup(platform)) return `process-group signals cannot be delivered on ${platform}`;
+  if (opts.group === true && !canSignalGroup(platform))
+    return `process-group signals cannot be delivered on ${platform}`;
   if (!canDeliver(sig, platform)) return `${sig} cannot be delivered on ${platform}`;
   return null;
 }

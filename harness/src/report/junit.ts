@@ -78,7 +78,7 @@ function attrs(pairs: Record<string, string | number | undefined>): string {
 }
 
 function oneLine(s: string, max = MESSAGE_MAX): string {
-  const flat = s.replace(/\s+/g, ' ').trim();
+  const flat = stripInvalidXmlChars(s).replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -185,9 +185,7 @@ function testcaseXml(c: CaseResult, classname: string, levels: ReadonlyMap<strin
     );
   } else if (ERROR_OUTCOMES.has(c.outcome)) {
     const message = oneLine(c.reason ?? c.outcome);
-    out.push(
-      `${inner}<error${attrs({ message, type: c.outcome })}>${escapeXmlText(evidenceText(c, levels))}</error>`,
-    );
+    out.push(`${inner}<error${attrs({ message, type: c.outcome })}>${escapeXmlText(evidenceText(c, levels))}</error>`);
   } else if (SKIPPED_OUTCOMES.has(c.outcome)) {
     out.push(`${inner}<skipped${attrs({ message: oneLine(`${c.outcome}: ${c.reason ?? 'no reason given'}`) })}/>`);
   }

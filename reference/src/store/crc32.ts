@@ -30,8 +30,7 @@ const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }
 
 const impl: Crc32Fn =
   typeof native === 'function'
-    ? (data, start, end) =>
-        native(start === 0 && end === data.length ? data : data.subarray(start, end), 0) >>> 0
+    ? (data, start, end) => native(start === 0 && end === data.length ? data : data.subarray(start, end), 0) >>> 0
     : crc32Table;
 
 /** Which implementation is in use: `'zlib'` (native) or `'table'` (portable fallback). */

@@ -41,7 +41,12 @@ export async function writeAll(handle: FileHandle, buf: Uint8Array, position: nu
  * Reads `buf.length - offset` bytes at `position` into `buf[offset..]`, looping over short reads.
  * Returns how many bytes were read: less than asked only at end of file.
  */
-export async function readFully(handle: FileHandle, buf: Uint8Array, offset: number, position: number): Promise<number> {
+export async function readFully(
+  handle: FileHandle,
+  buf: Uint8Array,
+  offset: number,
+  position: number,
+): Promise<number> {
   let done = 0;
   const want = buf.length - offset;
   while (done < want) {

@@ -41,7 +41,8 @@ export class GroupCommit<T> {
 
   /** Resolves once `item` has been flushed; `bytes` sizes the batch. */
   submit(item: T, bytes: number): Promise<void> {
-    if (this.failure) return Promise.reject(new Error('store is failed after an earlier write error', { cause: this.failure }));
+    if (this.failure)
+      return Promise.reject(new Error('store is failed after an earlier write error', { cause: this.failure }));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ item, bytes, resolve, reject });
       this.submitted++;

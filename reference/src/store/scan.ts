@@ -9,8 +9,9 @@
  * damaged record was the newest write of key K, recovery would resurrect an older value of K next
  * to later writes, a state that never existed. A prefix of the history always did exist.
  */
-import type { LogFile } from './log.js';
+
 import { KeyIndex } from './key-index.js';
+import type { LogFile } from './log.js';
 import { parseRecord } from './record.js';
 
 export const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;

@@ -1,0 +1,68 @@
+import { defineCase, signalFor } from '../case.js';
+import { exitOf, probe, verdict } from '../checkers/common.js';
+import { stopBudget, waitAck, waitExit } from '../workload.js';
+
+/** Allowed transitions of the lifecycle (spec section "Lifecycle and the process bus"). */
+const ALLOWED: Record<string, string[]> = {
+  '': ['STARTING'],
+  STARTING: ['STARTED', 'STOPPING', 'EXITING'],
+  STARTED: ['RELOADING', 'STOPPING', 'EXITING'],
+  RELOADING: ['STARTED', 'STOPPING', 'EXITING'],
+  STOPPING: ['EXITING'],
+  EXITING: [],
+};
+
+/**
+ * Spec: "lifecycle states and transitions are the spec's and are observable", and "exactly one
+ * component owns process exit": one `exiting` event whose code is the process's exit code.
+ */
+export default defineCase({
+  id: 'bus.lifecycle',
+  title: 'Lifecycle states follow the spec: start, reload, stop',
+  description:
+    'Start, reload once (if declared), stop. The probe must show only allowed transitions, reach EXITING, and announce the exit code the process then really exits with, exactly once.',
+  requirements: ['BUS.STATES', 'BUS.SINGLE_EXIT_OWNER'],
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe'] },
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const reload = signalFor(ctx.manifest, 'reload');
+    if (reload) {
+      s.writeConfig({ generation: 2 });
+      const t = s.signal(reload);
+      await waitAck(ctx, s, reload, t, 2000);
+      await s.waitProbe(
+        (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
+        ctx.ms(3000),
+        'reload',
+      );
+    }
+    s.signal(signalFor(ctx.manifest, 'stop')!);
+    await waitExit(ctx, s, stopBudget(ctx));
+  },
+  grade({ events }) {
+    const states = probe(events, 'state').map((e) => String(e.data.state));
+    const bad: string[] = [];
+    let prev = '';
+    for (const st of states) {
+      if (!(ALLOWED[prev] ?? []).includes(st)) bad.push(`${prev || '(start)'}→${st}`);
+      prev = st;
+    }
+    const exiting = probe(events, 'exiting');
+    const x = exitOf(events);
+    return [
+      verdict(
+        'BUS.STATES',
+        states.length >= 3 && bad.length === 0 && states.at(-1) === 'EXITING',
+        'only allowed transitions, ending in EXITING',
+        `${states.join(' → ') || '(no states)'}${bad.length ? `; not allowed: ${bad.join(', ')}` : ''}`,
+      ),
+      verdict(
+        'BUS.SINGLE_EXIT_OWNER',
+        exiting.length === 1 && x !== null && x.signal === null && x.code === exiting[0]?.data.code,
+        'exactly one `exiting` event, and the process exits with the code it announced',
+        `${exiting.length} exiting event(s) (code ${String(exiting[0]?.data.code)}); process: ${x ? (x.signal ? `killed by ${x.signal}` : `exit ${x.code}`) : 'did not exit'}`,
+      ),
+    ];
+  },
+});

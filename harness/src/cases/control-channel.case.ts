@@ -1,0 +1,150 @@
+import os from 'node:os';
+import { defineCase } from '../case.js';
+import { gracefulExitVerdicts, notes, probe, results, verdict } from '../checkers/common.js';
+import { request } from '../clients/http.js';
+import { connectProbe } from '../clients/probe-connect.js';
+import { http, recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
+
+const HOLD_MS = 700;
+
+function nonLoopbackAddress(): string | null {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return null;
+}
+
+/**
+ * Spec: the control channel gives "the same guarantees as the signals", refuses "a request without
+ * the right token" and "changes nothing", and "listens on loopback only"; application-level requests
+ * need no OS signal (BUS.APP_REQUESTS). This is also the Windows stop path.
+ */
+export default defineCase({
+  id: 'control.channel',
+  title: 'The control channel: authenticated, loopback only, reload and stop with the same guarantees',
+  description: `A request with no token and one with a wrong token get 401 and change nothing; an authenticated reload loads generation 2; with a ${HOLD_MS} ms request held, an authenticated stop drains it (Connection: close) and exits gracefully.`,
+  requirements: ['CONTROL.AUTH', 'CONTROL.EQUIVALENT', 'CONTROL.LOOPBACK', 'BUS.APP_REQUESTS', 'PLATFORM.WINDOWS'],
+  edgeCases: ['E36', 'E25'],
+  applies: { capabilities: ['controlChannel', 'conformanceEndpoints'] },
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const admin = s.ports.admin!;
+    const ctl = (p: string, token: string | null, label: string) =>
+      request(admin, {
+        method: 'POST',
+        path: `/control/${p}`,
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        label,
+        history: ctx.history,
+        timeoutMs: ctx.ms(5000),
+      });
+    s.writeConfig({ generation: 2 });
+    recordResult(ctx, await ctl('stop', null, 'no-token'), { phase: 'no-token' });
+    recordResult(ctx, await ctl('reload', 'wrong-token', 'bad-token'), { phase: 'bad-token' });
+    recordResult(ctx, await http(ctx, s, { path: '/config', label: 'config-after-bad' }), {
+      phase: 'config-after-bad',
+    });
+    recordResult(ctx, await ctl('reload', s.token, 'reload'), { phase: 'reload' });
+    recordResult(ctx, await http(ctx, s, { path: '/config', label: 'config-after-reload' }), {
+      phase: 'config-after-reload',
+    });
+    const other = nonLoopbackAddress();
+    if (other) {
+      const r = await connectProbe(admin, { history: ctx.history, timeoutMs: 1000, label: 'non-loopback' }).catch(
+        () => null,
+      );
+      // connect to the machine's non-loopback address on the admin port
+      const net = await import('node:net');
+      const outcome = await new Promise<string>((resolve) => {
+        const sock = net.connect({ host: other, port: admin });
+        sock.once('connect', () => {
+          sock.destroy();
+          resolve('accepted');
+        });
+        sock.once('error', (e: NodeJS.ErrnoException) =>
+          resolve(e.code === 'ECONNREFUSED' ? 'refused' : String(e.code)),
+        );
+        setTimeout(() => {
+          sock.destroy();
+          resolve('timeout');
+        }, ctx.ms(1000));
+      });
+      ctx.note('non-loopback', { address: other, outcome, loopback: r?.outcome });
+    } else {
+      ctx.note('non-loopback', { address: null });
+    }
+    const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
+    recordResult(ctx, await ctl('stop', s.token, 'stop'), { phase: 'stop' });
+    recordResult(ctx, await held.done, { phase: 'held', expectBody: `held ${HOLD_MS}\n` });
+    await waitExit(ctx, s, stopBudget(ctx));
+  },
+  grade({ events, manifest }) {
+    const rs = results(events);
+    const get = (p: string) => rs.find((r) => r.phase === p);
+    const gen = (r: Record<string, unknown> | undefined) => {
+      try {
+        return (JSON.parse(String(r?.body)) as { generation: number }).generation;
+      } catch {
+        return null;
+      }
+    };
+    const noTok = get('no-token');
+    const badTok = get('bad-token');
+    const afterBad = get('config-after-bad');
+    const reload = get('reload');
+    const afterReload = get('config-after-reload');
+    const stop = get('stop');
+    const held = get('held');
+    const nl = notes(events, 'non-loopback')[0];
+    const exit = gracefulExitVerdicts(events, manifest);
+    const stoppedBeforeGood = probe(events, 'state').some(
+      (e) => e.data.state === 'STOPPING' && stop?.sentNs !== undefined && BigInt(e.ns) < BigInt(String(stop.sentNs)),
+    );
+    const equivalent =
+      gen(afterReload) === 2 &&
+      held?.ok === true &&
+      held.body === held.expectBody &&
+      String(held.connection).toLowerCase() === 'close' &&
+      exit[0]?.status === 'pass';
+    return [
+      verdict(
+        'CONTROL.AUTH',
+        noTok?.status === 401 && badTok?.status === 401 && gen(afterBad) === 1 && !stoppedBeforeGood,
+        'no token and a wrong token get 401; the configuration stays at generation 1 and no stop begins',
+        `no token: ${noTok?.status ?? noTok?.error}; wrong token: ${badTok?.status ?? badTok?.error}; generation after: ${gen(afterBad)}; stopped early: ${stoppedBeforeGood}`,
+      ),
+      verdict(
+        'CONTROL.EQUIVALENT',
+        equivalent,
+        'an authenticated reload loads generation 2; an authenticated stop drains the held request with Connection: close and exits gracefully',
+        `reload: ${reload?.status} → generation ${gen(afterReload)}; held: ${held?.ok ? `${held.status} connection: ${held.connection}` : `failed (${held?.error})`}; ${exit[0]?.actual}`,
+      ),
+      verdict(
+        'BUS.APP_REQUESTS',
+        gen(afterReload) === 2 && stop?.status !== undefined && Number(stop.status) < 300 && exit[0]?.status === 'pass',
+        'reload and stop can be requested without any OS signal',
+        `reload ${reload?.status}, stop ${stop?.status}`,
+      ),
+      nl?.address
+        ? verdict(
+            'CONTROL.LOOPBACK',
+            nl.outcome !== 'accepted',
+            `the admin port is not reachable on a non-loopback address (${String(nl.address)})`,
+            String(nl.outcome),
+          )
+        : {
+            requirement: 'CONTROL.LOOPBACK',
+            status: 'info',
+            expected: 'not reachable off loopback',
+            actual: 'this machine has no non-loopback IPv4 address to try',
+          },
+      verdict(
+        'PLATFORM.WINDOWS',
+        equivalent,
+        'the control channel (the Windows stop path) stops the subject gracefully',
+        exit[0]?.actual ?? '',
+      ),
+    ];
+  },
+});

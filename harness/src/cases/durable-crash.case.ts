@@ -1,0 +1,65 @@
+import { defineCase } from '../case.js';
+import { notes, probe, verdict } from '../checkers/common.js';
+import { durablePut, readAll } from '../clients/durable.js';
+import { waitExit } from '../workload.js';
+
+const WRITERS = 8;
+const KILL_AFTER = 60;
+
+/**
+ * Spec: "acknowledged writes survive SIGKILL" when crash durability is declared. Writers run
+ * concurrently; the harness SIGKILLs the subject after a number of acknowledgements, restarts it,
+ * and reads everything back. In-flight writes (`info`) may go either way; acknowledged ones must
+ * be there.
+ */
+export default defineCase({
+  id: 'durable.sigkill',
+  title: 'Acknowledged writes survive SIGKILL; the next start scans and loses nothing',
+  description: `${WRITERS} writers write keys concurrently; after ${KILL_AFTER} acknowledgements the subject is SIGKILLed mid-stream, then restarted on the same state: every acknowledged key must be present with its value, and recovery is a scan.`,
+  requirements: ['DURABLE.CRASH'],
+  applies: {
+    platforms: ['linux', 'darwin'],
+    capabilities: ['crashDurability', 'durableStore', 'probe', 'conformanceEndpoints'],
+  },
+  timeout: 'normal',
+  async run(ctx) {
+    const s = await ctx.launch();
+    let acks = 0;
+    let killed = false;
+    const keys: string[] = [];
+    const writer = async (w: number) => {
+      for (let i = 0; i < 1000 && !killed; i++) {
+        const key = `w${w}-${i}`;
+        keys.push(key);
+        const r = await durablePut(s.ports.http!, key, `v-${key}`, ctx.history);
+        if (r === 'ok' && ++acks >= KILL_AFTER && !killed) {
+          killed = true;
+          s.signal('SIGKILL');
+        }
+        if (r !== 'ok') break;
+      }
+    };
+    await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
+    await waitExit(ctx, s, 3000);
+    const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
+    ctx.note('found', { found: await readAll(again.ports.http!, keys, ctx.history) });
+  },
+  grade({ events }) {
+    const acked = events
+      .filter((e) => e.source === 'client' && e.kind === 'kv-ok')
+      .map((e) => e.data as { key: string; value: string });
+    const found = (notes(events, 'found')[0]?.found ?? {}) as Record<string, string | null>;
+    const lost = acked.filter((a) => found[a.key] !== a.value);
+    const corrupt = Object.entries(found).filter(([k, v]) => v !== null && v !== `v-${k}`);
+    const recovery = probe(events, 'recovery', 1)[0];
+    return [
+      verdict(
+        'DURABLE.CRASH',
+        acked.length >= 1 && lost.length === 0 && corrupt.length === 0,
+        'every write acknowledged before SIGKILL is present with its value; nothing is corrupt',
+        `${acked.length} acknowledged, ${lost.length} lost, ${corrupt.length} corrupt; recovery ${String(recovery?.data.mode ?? 'not reported')}`,
+        { acknowledged: acked.length, lost: lost.length },
+      ),
+    ];
+  },
+});

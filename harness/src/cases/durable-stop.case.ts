@@ -1,0 +1,66 @@
+import { defineCase, signalFor } from '../case.js';
+import { notes, probe, verdict } from '../checkers/common.js';
+import { durablePut, readAll } from '../clients/durable.js';
+import { stopBudget, waitExit } from '../workload.js';
+
+const KEYS = 40;
+
+/**
+ * Spec: "a write is acknowledged only after it is durable and survives a graceful stop" and "a
+ * clean stop persists the index so the next start needs no recovery scan" (the Zope FileStorage
+ * index, E34).
+ */
+export default defineCase({
+  id: 'durable.graceful-stop',
+  title: 'Acknowledged writes survive a graceful stop; the next start needs no scan',
+  description: `Write ${KEYS} keys concurrently (Jepsen-style history), stop gracefully, start again on the same state directory: every acknowledged key is there and recovery is reported clean.`,
+  requirements: ['DURABLE.ACK_AFTER_SYNC', 'DURABLE.INDEX_ON_STOP'],
+  edgeCases: ['E34'],
+  applies: {
+    platforms: ['linux', 'darwin'],
+    actions: ['stop'],
+    capabilities: ['durableStore', 'probe', 'conformanceEndpoints'],
+  },
+  timeout: 'normal',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const keys = Array.from({ length: KEYS }, (_, i) => `k${i}`);
+    await Promise.all(keys.map((k) => durablePut(s.ports.http!, k, `value-${k}`, ctx.history)));
+    s.signal(signalFor(ctx.manifest, 'stop')!);
+    await waitExit(ctx, s, stopBudget(ctx));
+    const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
+    const found = await readAll(again.ports.http!, keys, ctx.history);
+    ctx.note('found', { found });
+  },
+  grade({ events }) {
+    const acked = events
+      .filter((e) => e.source === 'client' && e.kind === 'kv-ok')
+      .map((e) => e.data as { key: string; value: string });
+    const found = (notes(events, 'found')[0]?.found ?? {}) as Record<string, string | null>;
+    const lost = acked.filter((a) => found[a.key] !== a.value);
+    const recovery = probe(events, 'recovery', 1)[0];
+    return [
+      verdict(
+        'DURABLE.ACK_AFTER_SYNC',
+        acked.length > 0 && lost.length === 0,
+        'every acknowledged write is readable after the restart',
+        `${acked.length} acknowledged, ${lost.length} lost${
+          lost.length
+            ? ` (${lost
+                .slice(0, 5)
+                .map((l) => l.key)
+                .join(', ')})`
+            : ''
+        }`,
+      ),
+      verdict(
+        'DURABLE.INDEX_ON_STOP',
+        recovery?.data.mode === 'clean',
+        'the start after a clean stop reports recovery "clean" (no scan)',
+        recovery
+          ? `recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
+          : 'no recovery event on the second start',
+      ),
+    ];
+  },
+});

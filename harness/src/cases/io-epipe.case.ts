@@ -1,0 +1,63 @@
+import net from 'node:net';
+import { defineCase } from '../case.js';
+import { notes, verdict } from '../checkers/common.js';
+import { http, recordResult } from '../workload.js';
+
+/**
+ * Spec: "a client that vanishes mid-response never kills the subject" (E37) and "SIGPIPE never
+ * terminates the subject". Five clients reset their connections mid-download, then SIGPIPE itself
+ * is sent; the subject must keep serving.
+ */
+export default defineCase({
+  id: 'io.client-vanishes',
+  title: 'Clients that vanish mid-response, and SIGPIPE itself, never kill the subject',
+  description:
+    'Five clients start a large download and reset their sockets after the first bytes; then SIGPIPE is sent to the subject. It must stay alive and keep serving.',
+  requirements: ['IO.EPIPE', 'SIG.PIPE.IGNORED'],
+  edgeCases: ['E37'],
+  applies: { platforms: ['linux', 'darwin'], capabilities: ['conformanceEndpoints'] },
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const sock = net.connect({ port: s.ports.http!, host: '127.0.0.1' }, () => {
+          sock.write(`GET /download?bytes=${16 * 1024 * 1024} HTTP/1.1\r\nhost: x\r\n\r\n`);
+        });
+        sock.once('data', () => {
+          sock.resetAndDestroy();
+          resolve();
+        });
+        sock.once('error', () => resolve());
+        sock.once('close', () => resolve());
+      });
+    }
+    recordResult(ctx, await http(ctx, s, { path: '/live', label: 'after-vanish' }), { phase: 'vanish' });
+    s.signal('SIGPIPE');
+    const died = await s
+      .waitExit(ctx.ms(300))
+      .then(() => true)
+      .catch(() => false);
+    if (!died) recordResult(ctx, await http(ctx, s, { path: '/live', label: 'after-sigpipe' }), { phase: 'sigpipe' });
+    ctx.note('alive', { alive: !s.exited });
+  },
+  grade({ events }) {
+    const rs = notes(events, 'result');
+    const v = rs.find((r) => r.phase === 'vanish');
+    const p = rs.find((r) => r.phase === 'sigpipe');
+    return [
+      verdict(
+        'IO.EPIPE',
+        v?.ok === true && v.status === 200,
+        'the subject serves after clients reset mid-response',
+        v?.ok ? `served ${v.status}` : `not serving (${v?.error})`,
+      ),
+      verdict(
+        'SIG.PIPE.IGNORED',
+        p?.ok === true && notes(events, 'alive')[0]?.alive === true,
+        'SIGPIPE changes nothing: the subject stays up and serving',
+        p?.ok ? `served ${p.status}` : 'it died or stopped serving after SIGPIPE',
+      ),
+    ];
+  },
+});

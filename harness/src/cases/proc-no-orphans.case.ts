@@ -1,0 +1,46 @@
+import { defineCase, signalFor } from '../case.js';
+import { notes, verdict } from '../checkers/common.js';
+import { stopBudget, waitExit } from '../workload.js';
+
+/**
+ * Spec: "no descendant outlives the subject's exit" (E27, E30) and "exited children are reaped"
+ * (E28). Descendants are found by the run marker in their environment, so even a process that
+ * called setsid is seen (Linux /proc, macOS ps).
+ */
+export default defineCase({
+  id: 'proc.no-orphans',
+  title: 'No process of the subject outlives a graceful stop; no zombie children while running',
+  description:
+    "While running, count the subject's descendants and zombies; stop it; after its exit, no process carrying its run marker may remain.",
+  requirements: ['PROC.NO_ORPHANS', 'PROC.REAP'],
+  edgeCases: ['E27', 'E28', 'E30'],
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const during = await s.descendants();
+    ctx.note('during', { count: during.length, zombies: during.filter((p) => p.state === 'Z').length });
+    s.signal(signalFor(ctx.manifest, 'stop')!);
+    await waitExit(ctx, s, stopBudget(ctx));
+    const left = s.exited ? await s.descendants() : [];
+    ctx.note('after', { left: left.map((p) => ({ pid: p.pid, cmdline: p.cmdline })) });
+  },
+  grade({ events }) {
+    const after = (notes(events, 'after')[0]?.left ?? []) as { pid: number; cmdline: string }[];
+    const during = notes(events, 'during')[0];
+    return [
+      verdict(
+        'PROC.NO_ORPHANS',
+        after.length === 0,
+        'nothing carrying the run marker is alive after the exit',
+        after.length ? after.map((p) => `${p.pid} ${p.cmdline}`).join('; ') : 'none left',
+      ),
+      verdict(
+        'PROC.REAP',
+        Number(during?.zombies ?? 0) === 0,
+        'no zombie child while running',
+        `${String(during?.count)} descendant(s), ${String(during?.zombies)} zombie(s)`,
+      ),
+    ];
+  },
+});

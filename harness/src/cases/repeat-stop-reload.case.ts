@@ -1,0 +1,61 @@
+import { defineCase, signalFor } from '../case.js';
+import { gracefulExitVerdicts, probe, results, sent, verdict } from '../checkers/common.js';
+import { recordResult, startHeld, stopBudget, waitAck, waitExit } from '../workload.js';
+
+const HOLD_MS = 900;
+
+/**
+ * Spec: "a pending stop dominates a later reload" (E15) and "SIGHUP never terminates the subject,
+ * in any state" (E24): a reload signal during the drain neither cancels the stop nor kills.
+ */
+export default defineCase({
+  id: 'repeat.stop-then-reload',
+  title: 'Stop then reload: the stop wins, the reload signal is harmless',
+  description: `Hold a ${HOLD_MS} ms request, send the stop signal, wait for its acknowledgement, write a new configuration and send the reload signal. The drain continues to a graceful exit; no reload happens after the stop.`,
+  requirements: ['REPEAT.STOP_DOMINATES', 'SIG.HUP.NEVER_FATAL', 'STOP.EXIT_ZERO'],
+  edgeCases: ['E15', 'E24'],
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop', 'reload'] },
+  notApplicable: (m) =>
+    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
+    const stop = signalFor(ctx.manifest, 'stop')!;
+    const reload = signalFor(ctx.manifest, 'reload')!;
+    const t = s.signal(stop);
+    await waitAck(ctx, s, stop, t, 2000);
+    s.writeConfig({ generation: 2 });
+    if (!s.exited) {
+      const t2 = s.signal(reload);
+      await waitAck(ctx, s, reload, t2, 2000);
+    }
+    recordResult(ctx, await held.done);
+    await waitExit(ctx, s, stopBudget(ctx));
+  },
+  grade({ events, manifest }) {
+    const out = gracefulExitVerdicts(events, manifest);
+    const r = results(events)[0];
+    const reloadSig = Object.entries(manifest.signals).find(([, a]) => a === 'reload')?.[0];
+    const reloadSent = reloadSig ? sent(events, 0, reloadSig)[0] : undefined;
+    const reloadsAfter = reloadSent
+      ? probe(events, 'reload-done').filter((e) => BigInt(e.ns) > BigInt(reloadSent.ns)).length
+      : 0;
+    const exit = out[0];
+    out.push(
+      verdict(
+        'REPEAT.STOP_DOMINATES',
+        r?.ok === true && exit?.status === 'pass' && reloadsAfter === 0,
+        'the stop continues to a graceful exit and no reload runs after it',
+        `held request ${r?.ok ? 'completed' : `failed (${r?.error})`}; ${reloadsAfter} reload(s) after the stop; ${exit?.actual}`,
+      ),
+      verdict(
+        'SIG.HUP.NEVER_FATAL',
+        exit?.status === 'pass',
+        'the reload signal during the drain does not kill the subject',
+        exit?.actual ?? 'no exit observed',
+      ),
+    );
+    return out;
+  },
+});

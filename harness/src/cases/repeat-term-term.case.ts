@@ -1,0 +1,64 @@
+import { defineCase, signalFor } from '../case.js';
+import { gracefulExitVerdicts, notes, probe, results, verdict } from '../checkers/common.js';
+import { recordResult, startHeld, stopBudget, waitAck, waitExit, waitRefused } from '../workload.js';
+
+const HOLD_MS = 900;
+
+/**
+ * Spec: "a repeated graceful signal is idempotent: one stop sequence, one persist" (E13, E29).
+ * The second signal is sent only after the first was acknowledged, so both really arrive.
+ */
+export default defineCase({
+  id: 'repeat.stop-stop',
+  title: 'The stop signal twice: idempotent, one persist, in-flight work still completes',
+  description: `Hold a ${HOLD_MS} ms request, send the stop signal, wait for its acknowledgement, send it again. One stop sequence, exactly one persist, the held request completes, graceful exit.`,
+  requirements: ['REPEAT.IDEMPOTENT', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  edgeCases: ['E13'],
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
+  notApplicable: (m) =>
+    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
+    // prefer SIGTERM when it is a stop signal: that is the case systemd and Kubernetes create
+    const sig = ctx.manifest.signals.SIGTERM === 'stop' ? 'SIGTERM' : signalFor(ctx.manifest, 'stop')!;
+    const t1 = s.signal(sig);
+    const acked = await waitAck(ctx, s, sig, t1, 2000);
+    if (!acked && !ctx.manifest.capabilities.probe) {
+      // black box: the first signal is "acknowledged" once new connections are refused
+      await waitRefused(ctx, s, 2000);
+    }
+    if (!s.exited) s.signal(sig);
+    recordResult(ctx, await held.done, { expectBody: `held ${HOLD_MS}\n` });
+    await waitExit(ctx, s, stopBudget(ctx));
+    ctx.note('sent-twice', { sig });
+  },
+  grade({ events, manifest }) {
+    const r = results(events)[0];
+    const out = gracefulExitVerdicts(events, manifest);
+    const stoppingStates = probe(events, 'state').filter((e) => e.data.state === 'STOPPING').length;
+    const persisted = probe(events, 'persisted').length;
+    const acks = probe(events, 'signal').length;
+    const idempotent = manifest.capabilities.probe
+      ? acks >= 2 && stoppingStates === 1 && persisted === 1 && r?.ok === true
+      : r?.ok === true && out[0]?.status === 'pass';
+    out.push(
+      verdict(
+        'REPEAT.IDEMPOTENT',
+        idempotent,
+        'both signals arrive; one STOPPING transition, one persist, the drain is not restarted or cut short',
+        manifest.capabilities.probe
+          ? `${acks} signal acks, ${stoppingStates} STOPPING transition(s), ${persisted} persist(s); held request ${r?.ok ? 'completed' : `failed (${r?.error})`}`
+          : `held request ${r?.ok ? 'completed' : `failed (${r?.error})`}; ${notes(events, 'ack-timeout').length} ack timeouts`,
+      ),
+      verdict(
+        'STOP.DRAIN.IN_FLIGHT',
+        r?.ok === true && r.body === r.expectBody,
+        'the held request completes byte-exact despite the second signal',
+        r?.ok ? `${r.status} ${JSON.stringify(r.body)}` : `failed: ${r?.error}`,
+      ),
+    );
+    return out;
+  },
+});

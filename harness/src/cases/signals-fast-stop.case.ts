@@ -1,0 +1,65 @@
+import { defineCase, signalFor } from '../case.js';
+import {
+  describeExit,
+  describeSpec,
+  exitMatches,
+  exitOf,
+  ms,
+  probe,
+  results,
+  sent,
+  verdict,
+} from '../checkers/common.js';
+import { recordResult, startHeld, waitExit } from '../workload.js';
+
+const HOLD_MS = 8000;
+
+/**
+ * Spec: "SIGQUIT starts a fast stop (default map)" (SHOULD) and "state is persisted on every stop
+ * path except SIGKILL" (E34). Fast means: abort in-flight work, persist, exit with the documented code.
+ */
+export default defineCase({
+  id: 'signals.fast-stop',
+  title: 'The fast-stop signal aborts in-flight work, persists and exits at once',
+  description: `Hold a ${HOLD_MS} ms request and send the signal declared for fast-stop. The subject ends within 2 s with the declared fast-stop status, closes the held request, and persists.`,
+  requirements: ['SIG.QUIT.FAST', 'STOP.PERSIST_ALL_PATHS'],
+  edgeCases: ['E14', 'E34'],
+  applies: { platforms: ['linux', 'darwin'], actions: ['fast-stop'] },
+  notApplicable: (m) =>
+    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
+    s.signal(signalFor(ctx.manifest, 'fast-stop')!);
+    await waitExit(ctx, s, 3000);
+    recordResult(ctx, await held.done);
+  },
+  grade({ events, manifest }) {
+    const send = sent(events)[0];
+    const x = exitOf(events);
+    const took = send && x ? ms(send.ns, x.ns) : Number.NaN;
+    const r = results(events)[0];
+    const out = [
+      verdict(
+        'SIG.QUIT.FAST',
+        exitMatches(x, manifest.exitCodes.fastStop, send?.data.sig as string) && took <= 2000 && r?.ok !== true,
+        `ends within 2 s with ${describeSpec(manifest.exitCodes.fastStop)}, without waiting for the held request`,
+        `${describeExit(x)}${Number.isFinite(took) ? ` after ${took.toFixed(1)} ms` : ''}; held request ${r?.ok ? 'was served' : `closed (${r?.error})`}`,
+        Number.isFinite(took) ? { timeToExitMs: took } : undefined,
+      ),
+    ];
+    if (manifest.capabilities.probe) {
+      const n = probe(events, 'persisted').length;
+      out.push(
+        verdict(
+          'STOP.PERSIST_ALL_PATHS',
+          n >= 1,
+          'state is persisted on the fast-stop path too',
+          `${n} persisted event(s)`,
+        ),
+      );
+    }
+    return out;
+  },
+});

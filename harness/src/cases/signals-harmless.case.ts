@@ -1,0 +1,44 @@
+import { defineCase } from '../case.js';
+import { notes, probe, results, verdict } from '../checkers/common.js';
+import { http, recordResult, startHeld } from '../workload.js';
+
+const HOLD_MS = 600;
+
+/** Spec: "SIGWINCH, SIGURG and SIGCHLD change nothing" — not even in-flight requests. */
+export default defineCase({
+  id: 'signals.harmless',
+  title: 'SIGWINCH, SIGURG and SIGCHLD during in-flight requests are harmless',
+  description: `Hold a ${HOLD_MS} ms request, send SIGWINCH, SIGURG and SIGCHLD. The request completes, the subject keeps serving and does not change state.`,
+  requirements: ['SIG.HARMLESS'],
+  applies: { platforms: ['linux', 'darwin'] },
+  notApplicable: (m) =>
+    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  timeout: 'short',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
+    for (const sig of ['SIGWINCH', 'SIGURG', 'SIGCHLD'] as const) s.signal(sig);
+    recordResult(ctx, await held.done, { expectBody: `held ${HOLD_MS}\n` });
+    const path = ctx.manifest.capabilities.conformanceEndpoints ? '/live' : ctx.manifest.readiness.path;
+    recordResult(ctx, await http(ctx, s, { path, label: 'after' }));
+    ctx.note('alive', { alive: !s.exited });
+  },
+  grade({ events }) {
+    const [held, after] = results(events);
+    const states = probe(events, 'state').filter((e) => e.data.state === 'STOPPING' || e.data.state === 'EXITING');
+    const ok =
+      held?.ok === true &&
+      held.body === held.expectBody &&
+      after?.ok === true &&
+      notes(events, 'alive')[0]?.alive === true &&
+      states.length === 0;
+    return [
+      verdict(
+        'SIG.HARMLESS',
+        ok,
+        'the held request completes, the subject keeps serving, no stop begins',
+        `held: ${held?.ok ? 'completed' : `failed (${held?.error})`}; after: ${after?.ok ? `served ${after.status}` : `failed (${after?.error})`}; ${states.length} stop transition(s)`,
+      ),
+    ];
+  },
+});

@@ -1,0 +1,106 @@
+/**
+ * The control channel (subject protocol section 10): an HTTP listener on loopback, port `admin`,
+ * that turns authenticated requests into bus requests with source `control`. It gives the same
+ * guarantees as the signals because it goes through the same bus (requirement
+ * CONTROL.EQUIVALENT), and it is how a Windows service manager stops or reloads the server.
+ *
+ * Every request must carry `Authorization: Bearer <token>`; anything else gets 401 and changes
+ * nothing. The comparison hashes both sides and compares the digests in constant time, so
+ * neither the token's content nor its length leaks through timing.
+ *
+ * | endpoint                     | answer                                                         |
+ * |------------------------------|----------------------------------------------------------------|
+ * | `POST /control/stop`         | 202 `{status}`                                                 |
+ * | `POST /control/fast-stop`    | 202 `{status}`                                                 |
+ * | `POST /control/reload`       | after the reload: 200 `{generation}` or 409 `{error}`          |
+ * | `POST /control/restart`      | 501 `{error}`: this server does not restart                    |
+ * | `POST /control/reopen-logs`  | after the reopen: 200 `{status}` (409 while exiting)           |
+ * | `GET /control/state`         | 200 `{state}`                                                  |
+ *
+ * The listener stays open through the drain (a fast stop may still be asked for) and closes
+ * with the process.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Action, Bus } from './bus.js';
+import type { ConfigStore } from './config.js';
+import type { Logger } from './log.js';
+
+export interface ControlOptions {
+  bus: Bus;
+  config: ConfigStore;
+  token: string;
+  log: Logger;
+}
+
+export function createControlServer(opts: ControlOptions): Server {
+  const server = createServer((req, res) => {
+    handle(opts, req, res).catch((err: unknown) => {
+      opts.log.error(`control ${req.method} ${req.url}: ${(err as Error).message}`);
+      if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+    });
+  });
+  return server;
+}
+
+/** Constant-time check of an `Authorization` header against the token. */
+export function authorized(header: string | undefined, token: string): boolean {
+  const prefix = 'Bearer ';
+  const given = header?.startsWith(prefix) ? header.slice(prefix.length) : '';
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b) && given.length > 0;
+}
+
+const POST_ACTIONS: Record<string, Action> = {
+  '/control/stop': 'stop',
+  '/control/fast-stop': 'fast-stop',
+  '/control/reload': 'reload',
+  '/control/restart': 'restart',
+  '/control/reopen-logs': 'reopen-logs',
+};
+
+async function handle(opts: ControlOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  req.resume(); // no endpoint reads a body
+  if (!authorized(req.headers.authorization, opts.token)) {
+    opts.log.warn(`control ${req.method} ${req.url}: refused (missing or wrong token)`);
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    return reply(res, 401, { error: 'unauthorized' });
+  }
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (path === '/control/state') {
+    if (req.method !== 'GET') return notAllowed(res, 'GET');
+    return reply(res, 200, { state: opts.bus.state });
+  }
+  const action = POST_ACTIONS[path];
+  if (action === undefined) return reply(res, 404, { error: 'not found' });
+  if (req.method !== 'POST') return notAllowed(res, 'POST');
+
+  if (action === 'stop' || action === 'fast-stop') {
+    // The answer goes out in a microtask of this tick; the stop cannot reach exit() before
+    // that, since persisting the store takes file I/O first.
+    const outcome = await opts.bus.request(action, 'control');
+    return reply(res, 202, outcome);
+  }
+  if (action === 'restart') {
+    const outcome = await opts.bus.request('restart', 'control');
+    if (outcome.status === 'ignored') return reply(res, 501, { error: outcome.reason });
+    return reply(res, 202, outcome);
+  }
+  const outcome = await opts.bus.request(action, 'control');
+  if (outcome.status === 'done') {
+    return reply(res, 200, action === 'reload' ? { generation: opts.config.current.generation } : outcome);
+  }
+  return reply(res, 409, { error: outcome.status === 'failed' ? outcome.error : outcome.reason });
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function notAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('Allow', allow);
+  reply(res, 405, { error: 'method not allowed' });
+}

@@ -1,0 +1,40 @@
+/**
+ * The CPU worker thread: runs `/cpu` jobs off the main thread, so the main event loop stays free
+ * to run signal listeners (a Node signal listener runs only when the main thread's JavaScript
+ * stack is empty; a 1-second loop there would delay SIGTERM by up to a second, edge case E26).
+ *
+ * Protocol (see `pool.ts`): in `{ type: 'cpu', id, ms }`, out `{ type: 'cpu-done', id }`.
+ */
+import { parentPort } from 'node:worker_threads';
+
+export interface CpuJobMessage {
+  type: 'cpu';
+  id: number;
+  ms: number;
+}
+
+export interface CpuDoneMessage {
+  type: 'cpu-done';
+  id: number;
+  /** A checksum of the work, so it cannot be optimised away. */
+  result: number;
+}
+
+/** Busy work for `ms` milliseconds of wall time. */
+export function burn(ms: number): number {
+  const end = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
+  let x = 0x9e3779b9;
+  while (process.hrtime.bigint() < end) {
+    for (let i = 0; i < 1000; i++) x = (Math.imul(x, 0x85ebca6b) ^ (x >>> 13)) >>> 0;
+  }
+  return x;
+}
+
+const port = parentPort;
+if (port !== null) {
+  port.on('message', (msg: CpuJobMessage) => {
+    if (msg?.type !== 'cpu') return;
+    const done: CpuDoneMessage = { type: 'cpu-done', id: msg.id, result: burn(msg.ms) };
+    port.postMessage(done);
+  });
+}

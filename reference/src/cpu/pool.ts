@@ -1,0 +1,160 @@
+/**
+ * A small fixed-size pool of worker threads for `/cpu` jobs.
+ *
+ * Why our own and not piscina: it is ~100 lines, has no dependency, and the stop sequence needs
+ * exactly two things a general pool hides: terminate the workers whose jobs outlive the stop
+ * deadline (`terminateAll`), and give every worker to the bus bridge so a worker thread can ask
+ * the process bus for an action (`onWorker`, see `../worker-bus-bridge.ts`).
+ *
+ * A job's AbortSignal (the client went away) terminates its worker; a new one is started on
+ * demand. Workers are created lazily up to `size`; jobs beyond that queue.
+ */
+import { Worker } from 'node:worker_threads';
+import type { CpuDoneMessage, CpuJobMessage } from './cpu-worker.js';
+
+export class PoolClosedError extends Error {
+  constructor(message = 'the CPU pool was terminated') {
+    super(message);
+    this.name = 'PoolClosedError';
+  }
+}
+
+interface Job {
+  id: number;
+  ms: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  signal: AbortSignal | undefined;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+}
+
+export interface CpuPoolOptions {
+  size: number;
+  /** The worker script (default: `cpu-worker.js` next to this file, `.ts` when run from source). */
+  workerUrl?: URL;
+  /** Called with each new worker (the bus bridge subscribes to its messages). */
+  onWorker?: (worker: Worker) => void;
+  /** Reports unexpected worker errors. */
+  onError?: (err: Error) => void;
+}
+
+export class CpuPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly workerUrl: URL;
+
+  constructor(private readonly opts: CpuPoolOptions) {
+    this.workerUrl = opts.workerUrl ?? siblingScript('cpu-worker');
+  }
+
+  /** Jobs running or queued. */
+  get pending(): number {
+    return this.queue.length + this.slots.filter((s) => s.job !== undefined).length;
+  }
+
+  /** Starts one worker ahead of the first job (thread start-up takes some 20-40 ms). */
+  warm(): void {
+    if (!this.closed && this.slots.length === 0) this.spawn();
+  }
+
+  /** Runs `ms` milliseconds of CPU work on a worker thread. */
+  run(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.closed) return Promise.reject(new PoolClosedError());
+    if (signal?.aborted) return Promise.reject(new PoolClosedError('aborted'));
+    return new Promise<void>((resolve, reject) => {
+      const job: Job = { id: this.nextId++, ms, resolve, reject, signal };
+      signal?.addEventListener('abort', () => this.cancel(job), { once: true });
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Terminates every worker; running and queued jobs reject. Returns how many jobs were cut. */
+  terminateAll(): number {
+    this.closed = true;
+    let cut = 0;
+    for (const job of this.queue.splice(0)) {
+      job.reject(new PoolClosedError());
+      cut++;
+    }
+    for (const slot of this.slots.splice(0)) {
+      if (slot.job !== undefined) {
+        slot.job.reject(new PoolClosedError());
+        cut++;
+      }
+      void slot.worker.terminate();
+    }
+    return cut;
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === undefined);
+      if (slot === undefined) {
+        if (this.slots.length >= this.opts.size) return;
+        slot = this.spawn();
+      }
+      const job = this.queue.shift()!;
+      slot.job = job;
+      const msg: CpuJobMessage = { type: 'cpu', id: job.id, ms: job.ms };
+      slot.worker.postMessage(msg);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.workerUrl);
+    const slot: Slot = { worker, job: undefined };
+    this.slots.push(slot);
+    worker.on('message', (msg: CpuDoneMessage) => {
+      if (msg?.type !== 'cpu-done' || slot.job?.id !== msg.id) return;
+      const job = slot.job;
+      slot.job = undefined;
+      job.resolve();
+      this.dispatch();
+    });
+    worker.on('error', (err) => this.opts.onError?.(err));
+    worker.on('exit', () => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      if (slot.job !== undefined) {
+        slot.job.reject(new PoolClosedError('the CPU worker exited'));
+        slot.job = undefined;
+      }
+      if (!this.closed) this.dispatch();
+    });
+    this.opts.onWorker?.(worker);
+    return slot;
+  }
+
+  /** The client went away: drop the queued job, or stop its worker. */
+  private cancel(job: Job): void {
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      job.reject(new PoolClosedError('aborted'));
+      return;
+    }
+    const slot = this.slots.find((s) => s.job === job);
+    if (slot === undefined) return;
+    slot.job = undefined;
+    job.reject(new PoolClosedError('aborted'));
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    void slot.worker.terminate();
+    this.dispatch();
+  }
+}
+
+/**
+ * A script next to this module: `name.js` when running compiled (dist/), `name.ts` when running
+ * the TypeScript source (e.g. `node --import tsx`, whose loader the worker inherits via execArgv).
+ */
+export function siblingScript(name: string, base: string = import.meta.url): URL {
+  const ext = base.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./${name}${ext}`, base);
+}

@@ -1,0 +1,92 @@
+/**
+ * The server's settings, read once from the environment (subject protocol section 2). Invalid
+ * values are reported all together; the server then refuses to start (exit status 1).
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+
+export type Fault = 'stop-subscriber-throws' | 'stop-subscriber-hangs';
+
+export interface Settings {
+  /** Loopback address every listener binds. */
+  host: string;
+  httpPort: number;
+  /** HTTPS listener, only when the configuration names a certificate. */
+  tlsPort: number | undefined;
+  /** Control channel listener. */
+  adminPort: number | undefined;
+  stateDir: string;
+  configPath: string | undefined;
+  conformance: boolean;
+  graceMs: number;
+  predrainMs: number;
+  fifoPath: string | undefined;
+  controlToken: string | undefined;
+  /** Where the token came from, for messages (`SIGCERT_CONTROL_TOKEN` or the file). */
+  controlTokenFile: string | undefined;
+  startupDelayMs: number;
+  logFile: string | undefined;
+  /** Overrides the version `/version` reports. */
+  codeVersion: string | undefined;
+  fault: Fault | undefined;
+}
+
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_GRACE_MS = 5000;
+
+export class SettingsError extends Error {}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+  const problems: string[] = [];
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const optionalPort = (name: string): number | undefined =>
+    env[name] === undefined || env[name] === '' ? undefined : int(name, 0, 0, 65535);
+  const path = (name: string): string | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    return isAbsolute(raw) ? raw : resolve(cwd, raw);
+  };
+
+  const host = env.SIGCERT_HOST || '127.0.0.1';
+  if (!isLoopback(host)) problems.push(`SIGCERT_HOST=${host}: the reference server binds loopback addresses only`);
+
+  const faultRaw = env.SIGCERT_FAULT;
+  let fault: Fault | undefined;
+  if (faultRaw === 'stop-subscriber-throws' || faultRaw === 'stop-subscriber-hangs') fault = faultRaw;
+  else if (faultRaw !== undefined && faultRaw !== '') problems.push(`SIGCERT_FAULT=${faultRaw}: unknown fault`);
+
+  const tokenFile = path('SIGCERT_CONTROL_TOKEN_FILE');
+  const settings: Settings = {
+    host,
+    httpPort: int('SIGCERT_PORT_HTTP', DEFAULT_HTTP_PORT, 0, 65535),
+    tlsPort: optionalPort('SIGCERT_PORT_TLS'),
+    adminPort: optionalPort('SIGCERT_PORT_ADMIN'),
+    stateDir: path('SIGCERT_STATE_DIR') ?? join(cwd, 'state'),
+    configPath: path('SIGCERT_CONFIG'),
+    conformance: env.SIGCERT_CONFORMANCE === '1',
+    graceMs: int('SIGCERT_GRACE_MS', DEFAULT_GRACE_MS, 1, 3_600_000),
+    predrainMs: int('SIGCERT_PREDRAIN_MS', 0, 0, 3_600_000),
+    fifoPath: path('SIGCERT_FIFO'),
+    controlToken: env.SIGCERT_CONTROL_TOKEN || undefined,
+    controlTokenFile: tokenFile,
+    startupDelayMs: int('SIGCERT_STARTUP_DELAY_MS', 0, 0, 3_600_000),
+    logFile: path('SIGCERT_LOG_FILE'),
+    codeVersion: env.SIGCERT_CODE_VERSION || undefined,
+    fault,
+  };
+  if (problems.length > 0) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
+  return settings;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

@@ -1,0 +1,129 @@
+/**
+ * The signal plugin: the only module of the reference server that knows OS signals. It turns
+ * each delivered signal into a bus request (`stop`, `fast-stop`, `reload`, ...) and nothing else.
+ *
+ * Install it first (`main.ts` does, before importing anything heavy): until a listener exists,
+ * SIGTERM/SIGINT/SIGHUP kill a Node process outright (edge case E01). Signals that arrive before
+ * the bus exists are recorded in order and replayed when `attach(bus)` is called.
+ *
+ * At handler entry the plugin stamps `process.hrtime.bigint()` and writes the probe `signal`
+ * event synchronously: that is the harness's latency measurement point. Node runs signal
+ * listeners on the main thread when its event loop is free, which is why the server keeps CPU
+ * work and blocking reads off the main thread.
+ *
+ * The default map (subject protocol section 4):
+ *
+ * | signal  | action        | a second delivery during a stop |
+ * |---------|---------------|---------------------------------|
+ * | SIGTERM | stop          | stop (idempotent)               |
+ * | SIGINT  | stop          | fast-stop                       |
+ * | SIGQUIT | fast-stop     |                                 |
+ * | SIGHUP  | reload        | (ignored by the bus: a stop dominates) |
+ * | SIGUSR1 | reopen-logs   | (replaces Node's "start the inspector on SIGUSR1") |
+ * | SIGUSR2 | restart       | (not supported by this server: the bus logs and ignores it) |
+ * | SIGPIPE | ignore        | Node already sets SIG_IGN at startup; no listener is installed |
+ *
+ * On Windows only console events exist: SIGINT (Ctrl+C) and SIGBREAK (Ctrl+Break) map to stop,
+ * SIGHUP (console closed; Windows kills the process ~10 s later) maps to stop as well. The
+ * authenticated control channel (`control.ts`) is the other way in there.
+ */
+import type { Probe } from './probe.js';
+
+/** The action names, as in `bus.ts`, repeated here so this module imports nothing heavy. */
+export type SignalAction = 'stop' | 'fast-stop' | 'reload' | 'restart' | 'reopen-logs';
+
+/** What the plugin needs from the bus: a structural type, so the bus module is not loaded early. */
+export interface SignalTarget {
+  readonly stopRequested: boolean;
+  request(action: SignalAction, source: 'signal'): unknown;
+}
+
+export type SignalMap = Readonly<Record<string, SignalAction>>;
+
+export const POSIX_MAP: SignalMap = {
+  SIGTERM: 'stop',
+  SIGINT: 'stop',
+  SIGQUIT: 'fast-stop',
+  SIGHUP: 'reload',
+  SIGUSR1: 'reopen-logs',
+  SIGUSR2: 'restart',
+};
+
+/** The action of a signal's second (and later) delivery while a stop is under way. */
+export const POSIX_REPEAT_MAP: SignalMap = { SIGINT: 'fast-stop' };
+
+export const WINDOWS_MAP: SignalMap = { SIGINT: 'stop', SIGBREAK: 'stop', SIGHUP: 'stop' };
+export const WINDOWS_REPEAT_MAP: SignalMap = { SIGINT: 'fast-stop', SIGBREAK: 'fast-stop' };
+
+/** Left at the disposition Node gives them (SIG_IGN), listed in the `handlers` probe event. */
+const IGNORED_POSIX = ['SIGPIPE'];
+
+export interface SignalPluginOptions {
+  probe: Probe;
+  platform?: NodeJS.Platform;
+  /** Where log lines go before the logger exists (default: stderr via `console.error`). */
+  note?: (msg: string) => void;
+}
+
+export interface SignalPlugin {
+  /** Hands the bus over and replays the signals recorded so far, in arrival order. */
+  attach(target: SignalTarget, note?: (msg: string) => void): void;
+  /** The signals with a listener. */
+  readonly signals: readonly string[];
+  /** Removes the listeners (tests only: a server never gives its handlers up). */
+  uninstall(): void;
+}
+
+/** Installs the listeners and announces them (`handlers` probe event). Call it first. */
+export function installSignalHandlers(options: SignalPluginOptions): SignalPlugin {
+  const { probe } = options;
+  const windows = (options.platform ?? process.platform) === 'win32';
+  const map = windows ? WINDOWS_MAP : POSIX_MAP;
+  const repeatMap = windows ? WINDOWS_REPEAT_MAP : POSIX_REPEAT_MAP;
+  let note = options.note ?? ((msg: string) => console.error(msg));
+  let target: SignalTarget | undefined;
+  const early: string[] = [];
+  const deliveries = new Map<string, number>();
+
+  const dispatch = (sig: string, count: number) => {
+    if (target === undefined) return;
+    const repeat = count > 1 && target.stopRequested ? repeatMap[sig] : undefined;
+    const action = repeat ?? map[sig];
+    if (action === undefined) return;
+    note(`${sig} received${count > 1 ? ` (delivery ${count})` : ''}: ${action}`);
+    target.request(action, 'signal');
+  };
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    const t = process.hrtime.bigint(); // first: the latency measurement point
+    probe.emitAt(t, 'signal', { sig });
+    if (target === undefined) {
+      early.push(sig);
+      return;
+    }
+    const count = (deliveries.get(sig) ?? 0) + 1;
+    deliveries.set(sig, count);
+    dispatch(sig, count);
+  };
+
+  const names = Object.keys(map);
+  for (const sig of names) process.on(sig as NodeJS.Signals, onSignal);
+  probe.emit('handlers', { signals: names, ignored: windows ? [] : IGNORED_POSIX });
+
+  return {
+    signals: names,
+    attach(bus, logNote) {
+      if (logNote !== undefined) note = logNote;
+      target = bus;
+      for (const sig of early.splice(0)) {
+        const count = (deliveries.get(sig) ?? 0) + 1;
+        deliveries.set(sig, count);
+        note(`replaying ${sig}, received during startup`);
+        dispatch(sig, count);
+      }
+    },
+    uninstall() {
+      for (const sig of names) process.off(sig as NodeJS.Signals, onSignal);
+    },
+  };
+}
