@@ -91,7 +91,8 @@ async function handle(opts: ControlOptions, req: IncomingMessage, res: ServerRes
   if (outcome.status === 'done') {
     return reply(res, 200, action === 'reload' ? { generation: opts.config.current.generation } : outcome);
   }
-  return reply(res, 409, { error: outcome.status === 'failed' ? outcome.error : outcome.reason });
+  const error = outcome.status === 'failed' ? outcome.error : outcome.status === 'ignored' ? outcome.reason : '';
+  return reply(res, 409, { error });
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

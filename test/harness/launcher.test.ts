@@ -429,6 +429,24 @@ describe.skipIf(!POSIX)('a cooperative subject', () => {
     expect(existsSync(subject.fifoPath!)).toBe(false);
   });
 
+  it('runs the subject under a wrapper command', async () => {
+    // sh stays as the direct child (two commands, so no exec) and runs coop as its child
+    const { subject, history } = await start('coop.json', { wrap: ['sh', '-c', '"$@"; exit $?', 'wrapper'] });
+    const ready = await subject.waitProbe((e) => e.ev === 'ready', 5000, 'ready');
+    expect(ready.pid).not.toBe(subject.pid);
+    const inner = (await subject.descendants()).find((p) => p.pid === ready.pid);
+    expect(inner?.ppid).toBe(subject.pid);
+    expect(history.events.find((e) => e.kind === 'spawn')?.data).toMatchObject({
+      command: 'node',
+      wrap: ['sh', '-c', '"$@"; exit $?', 'wrapper'],
+    });
+  });
+
+  it('reports a wrapper that does not exist', async () => {
+    const err = await launchError('coop.json', { wrap: ['sigcert-no-such-wrapper'] });
+    expect(err.message).toBe('command not found: sigcert-no-such-wrapper (the wrapper)');
+  });
+
   it('signals the process group on request', async () => {
     const { subject, history } = await start('coop.json');
     subject.signal('SIGINT', { group: true });

@@ -189,8 +189,8 @@ describe('requirement IDs and levels', () => {
   });
 
   it('has unique IDs', () => {
-    const seen = new Set<string>();
-    const dupes = requirements.map((r) => r.id).filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+    const ids = requirements.map((r) => r.id);
+    const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
     expect(dupes).toEqual([]);
   });
 

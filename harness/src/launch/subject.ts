@@ -77,6 +77,12 @@ export interface LaunchOptions {
   waitReady?: boolean;
   /** overrides `manifest.readiness.timeoutMs` */
   readyTimeoutMs?: number;
+  /**
+   * Run the subject under a wrapper command, e.g. `['unshare', '--pid', '--fork', '--kill-child']`:
+   * the harness spawns `wrap[0]` with `[...wrap.slice(1), command, ...args]`, so the direct child (`pid`)
+   * is the wrapper and the subject is its descendant (found by the marker, like any descendant).
+   */
+  wrap?: string[];
 }
 
 export interface TeardownReport {
@@ -789,19 +795,23 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
   };
 
   let child: ChildProcess;
+  let args: string[] = [];
+  const wrap = opts.wrap ?? [];
   try {
-    const args = m.args.map((a, i) => substituteOrThrow(a, values, m.name, `args[${i}]`, runId));
+    args = m.args.map((a, i) => substituteOrThrow(a, values, m.name, `args[${i}]`, runId));
     const env = buildEnv(p, values, opts.env);
     if (m.setup !== undefined && m.setup.length > 0) await runSetup(p, m.setup, env, values);
 
     const hasSlash = m.command.includes('/') || (isWindows && m.command.includes('\\'));
     if (hasSlash && !existsSync(m.command))
       throw new LaunchError('not-found', `command not found: ${m.command}`, { runId });
+    const file = wrap[0] ?? m.command;
+    const argv = wrap.length > 0 ? [...wrap.slice(1), m.command, ...args] : args;
 
     const outFd = openSync(p.stdoutPath, 'w');
     const errFd = openSync(p.stderrPath, 'w');
     try {
-      child = spawn(m.command, args, {
+      child = spawn(file, argv, {
         cwd: m.cwd,
         env,
         detached: !isWindows, // POSIX: setsid(), so the subject leads its own process group
@@ -815,7 +825,8 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
 
     if (child.pid === undefined) {
       const err = await new Promise<NodeJS.ErrnoException>((r) => child.once('error', r));
-      throw new LaunchError('not-found', spawnErrorMessage(err, m.command), { runId });
+      const what = spawnErrorMessage(err, file) + (wrap.length > 0 ? ' (the wrapper)' : '');
+      throw new LaunchError('not-found', what, { runId });
     }
   } catch (err) {
     cleanupFifo();
@@ -826,7 +837,16 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
   p.history.add(
     'process',
     'spawn',
-    { pid: subject.pid, command: m.command, args: child.spawnargs.slice(1), cwd: m.cwd, runId, ports, name: m.name },
+    {
+      pid: subject.pid,
+      command: m.command,
+      args,
+      ...(wrap.length > 0 ? { wrap } : {}),
+      cwd: m.cwd,
+      runId,
+      ports,
+      name: m.name,
+    },
     undefined,
     launchIndex,
   );

@@ -1,0 +1,52 @@
+/**
+ * The certification of the bundled reference server, end to end: real processes, real signals,
+ * every case. The reference must be compliant and fully compliant; the reports are written under
+ * reports/ (CI uploads them).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCases } from '../../harness/src/cases/index.js';
+import { latencyTables } from '../../harness/src/cli.js';
+import { loadManifest, teardownAll } from '../../harness/src/launch/index.js';
+import { buildReport, renderConsole, toJUnitXml, validateReport } from '../../harness/src/report/index.js';
+import { runCases } from '../../harness/src/runner.js';
+import { loadRegistry } from '../../harness/src/spec.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+afterAll(async () => {
+  await teardownAll();
+});
+
+describe('reference server certification', () => {
+  it('is compliant and fully compliant, with no harness error', async () => {
+    const manifest = loadManifest(path.join(root, 'subjects/reference/manifest.json'));
+    const outDir = path.join(root, '.sigcert', 'test-runs', `reference-${Date.now()}`);
+    const started = new Date();
+    const { results, partial } = await runCases({ manifest, cases: await loadCases(), outDir, concurrency: 2 });
+    const reg = loadRegistry();
+    const report = buildReport({
+      toolVersion: 'test',
+      specVersion: reg.specVersion,
+      startedAt: started,
+      durationMs: Date.now() - started.getTime(),
+      subject: { name: manifest.name, manifestFile: manifest.file, manifest },
+      options: { concurrency: 2 },
+      cases: results,
+      requirements: reg.requirements,
+      latency: latencyTables(results),
+      partial,
+    });
+    mkdirSync(path.join(root, 'reports'), { recursive: true });
+    writeFileSync(path.join(root, 'reports', 'reference.json'), JSON.stringify(report, null, 1));
+    writeFileSync(path.join(root, 'reports', 'reference.junit.xml'), toJUnitXml(report));
+    console.log(renderConsole(report, { color: false }));
+
+    expect(validateReport(JSON.parse(JSON.stringify(report))).errors).toEqual([]);
+    const bad = results.filter((r) => !['pass', 'not-applicable', 'informational'].includes(r.outcome));
+    expect(bad.map((r) => `${r.id}: ${r.outcome} ${r.reason ?? ''}`)).toEqual([]);
+    expect(report.verdict.compliant).toBe(true);
+    expect(report.verdict.fullyCompliant).toBe(true);
+  });
+});

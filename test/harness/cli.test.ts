@@ -1,0 +1,98 @@
+/**
+ * The CLI's contract with people and CI: documented exit codes and one-line errors, no stack trace,
+ * nothing left running. Runs the built CLI (`npm test` builds first).
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const bin = path.join(root, 'bin/sigcert.js');
+const fixture = (f: string) => path.join(root, 'test/harness/fixtures', f);
+
+async function sigcert(...args: string[]) {
+  const r = await execa('node', [bin, ...args], {
+    cwd: root,
+    reject: false,
+    env: { NO_COLOR: '1', CI: '1' },
+    timeout: 60_000,
+  });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Linux: processes whose command line mentions `needle` (the fixture's script). */
+function running(needle: string): string[] {
+  if (process.platform !== 'linux') return [];
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(needle) && !cmd.includes('vitest')) out.push(`${pid} ${cmd}`);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+function oneLineError(stderr: string): void {
+  const lines = stderr.trim().split('\n');
+  expect(lines[0]).toMatch(/^sigcert: /);
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('sigcert CLI', () => {
+  it('usage errors exit 2 with one line', async () => {
+    const r = await sigcert('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown command: frobnicate/);
+    oneLineError(r.stderr);
+    const s = await sigcert('run', '--shard', '3/2');
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/--shard/);
+  });
+
+  it('a missing manifest exits 2 naming the file', async () => {
+    const r = await sigcert('run', '--subject', 'no/such/manifest.json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no\/such\/manifest\.json: file not found/);
+    oneLineError(r.stderr);
+  });
+
+  it('invalid JSON and an unknown field exit 2 naming the problem', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sigcert-cli-'));
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, '{ "protocol": "1", "name": ');
+    const r = await sigcert('doctor', '--subject', bad);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.json/);
+    oneLineError(r.stderr);
+    const u = await sigcert('run', '--subject', fixture('unknown-field.json'));
+    expect(u.code).toBe(2);
+    expect(u.stderr).toMatch(/\/capabilities\/relaod: unknown field/);
+  });
+
+  it('a subject that never becomes ready exits 3 with one line, leaving nothing running', async () => {
+    const r = await sigcert('run', '--subject', fixture('never-ready.json'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/could not be started: .*never-ready.* not ready/);
+    oneLineError(r.stderr);
+    expect(running('never-ready.mjs')).toEqual([]);
+  });
+
+  it('a command that does not exist exits 3', async () => {
+    const r = await sigcert('doctor', '--subject', fixture('not-found.json'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/command not found/);
+    oneLineError(r.stderr);
+  });
+
+  it('list shows every case and marks requirements without one', async () => {
+    const r = await sigcert('list');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/stop\.in-flight\s+STOP\.DRAIN\.IN_FLIGHT/);
+    expect(r.stdout).toMatch(/0 MUST\/SHOULD without a case/);
+  });
+});
