@@ -19,6 +19,7 @@
  * ```
  */
 export * from './case.js';
+export { loadCases } from './cases/index.js';
 export {
   ackLatency,
   describeExit as describeExitFact,
@@ -40,7 +41,6 @@ export {
   unknown,
   verdict,
 } from './checkers/common.js';
-export { loadCases } from './cases/index.js';
 export * from './clients/durable.js';
 export * from './clients/fifo.js';
 export * from './clients/http.js';

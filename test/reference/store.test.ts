@@ -133,6 +133,21 @@ describe('Store', () => {
     await again.store.close();
   });
 
+  it('persists an empty index, and persistIndex() still works after close()', async () => {
+    const empty = await open_();
+    expect(await empty.store.persistIndex()).toEqual({ records: 0 });
+    await empty.store.close();
+    const a = await open_();
+    expect(a.recovery).toEqual({ mode: 'clean', records: 0, truncatedBytes: 0 });
+    await a.store.put('k0', v('value-0'));
+    await a.store.close();
+    expect(await a.store.persistIndex()).toEqual({ records: 1 });
+    const b = await open_();
+    expect(b.recovery).toEqual({ mode: 'clean', records: 1, truncatedBytes: 0 });
+    await expectRecords(b.store, 1);
+    await b.store.close();
+  });
+
   it('reopens with a scan, with all records, when the index was not persisted', async () => {
     const { store } = await open_();
     await fill(store, 20);

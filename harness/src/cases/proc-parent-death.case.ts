@@ -24,7 +24,10 @@ export default defineCase({
       await new Promise((r) => setTimeout(r, 20)); // bounded poll of the process table
       left = await s.descendants();
     }
-    ctx.note('gone', { ms: Number(process.hrtime.bigint() - t0) / 1e6, left: left.map((p) => `${p.pid} ${p.cmdline}`) });
+    ctx.note('gone', {
+      ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      left: left.map((p) => `${p.pid} ${p.cmdline}`),
+    });
   },
   grade({ events }) {
     const w = notes(events, 'workers')[0];
@@ -36,10 +39,17 @@ export default defineCase({
         'PROC.PARENT_DEATH',
         Number(w?.count) > 0 && left.length === 0 && ms <= BOUND_MS + 200,
         `all ${String(w?.count)} worker(s) are gone within ${BOUND_MS} ms of the supervisor's death`,
-        left.length ? `${left.length} still alive after ${ms.toFixed(0)} ms: ${left.join('; ')}` : `all gone after ${ms.toFixed(0)} ms`,
+        left.length
+          ? `${left.length} still alive after ${ms.toFixed(0)} ms: ${left.join('; ')}`
+          : `all gone after ${ms.toFixed(0)} ms`,
         { orphanExitMs: ms },
       ),
-      verdict('PROC.NO_ORPHANS', left.length === 0, 'no process outlives the supervisor', left.length ? left.join('; ') : 'none left'),
+      verdict(
+        'PROC.NO_ORPHANS',
+        left.length === 0,
+        'no process outlives the supervisor',
+        left.length ? left.join('; ') : 'none left',
+      ),
     ];
   },
 });

@@ -47,7 +47,9 @@ export default defineCase({
     ctx.note('counts', { before, after });
   },
   grade({ events }) {
-    const c = notes(events, 'counts')[0] as { before: { procs: number; fds: number }; after: { procs: number; fds: number } } | undefined;
+    const c = notes(events, 'counts')[0] as
+      | { before: { procs: number; fds: number }; after: { procs: number; fds: number } }
+      | undefined;
     if (!c) return [verdict('RESTART.BOUNDED_GENERATIONS', false, 'counts before and after', 'none recorded')];
     return [
       verdict(

@@ -63,7 +63,12 @@ export default defineCase({
         `${String(load.sent)} requests, ${failed} failed ${JSON.stringify(load.failures)}; version ${String(v?.before)} → ${String(v?.after)}`,
         { requests: Number(load.sent ?? 0), failed, restartMs: Number(rs?.ms ?? Number.NaN) },
       ),
-      verdict('RESTART.STABLE_PID', v?.pidAlive === true, 'the supervisor process (same pid) is still the one running', v?.pidAlive ? `pid ${String(v.pid)} still running` : 'the supervisor exited'),
+      verdict(
+        'RESTART.STABLE_PID',
+        v?.pidAlive === true,
+        'the supervisor process (same pid) is still the one running',
+        v?.pidAlive ? `pid ${String(v.pid)} still running` : 'the supervisor exited',
+      ),
     ];
   },
 });

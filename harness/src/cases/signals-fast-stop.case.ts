@@ -1,4 +1,4 @@
-import { defineCase, signalFor } from '../case.js';
+import { defineCase } from '../case.js';
 import {
   describeExit,
   describeSpec,
@@ -24,14 +24,18 @@ export default defineCase({
   description: `Hold a ${HOLD_MS} ms request and send the signal declared for fast-stop. The subject ends within 2 s with the declared fast-stop status, closes the held request, and persists.`,
   requirements: ['SIG.QUIT.FAST', 'STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E14', 'E34'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['fast-stop'] },
+  applies: { platforms: ['linux', 'darwin'] },
   notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+    m.signals.SIGQUIT !== 'fast-stop'
+      ? `the declared map gives SIGQUIT: ${m.signals.SIGQUIT ?? '(nothing)'} (tested against its own map, E38)`
+      : m.capabilities.conformanceEndpoints || m.upstream
+        ? null
+        : 'needs /hold (conformance endpoints or a slow upstream)',
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
-    s.signal(signalFor(ctx.manifest, 'fast-stop')!);
+    s.signal('SIGQUIT');
     await waitExit(ctx, s, 3000);
     recordResult(ctx, await held.done);
   },

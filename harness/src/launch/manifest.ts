@@ -184,7 +184,7 @@ function defaultRepeat(signals: Record<string, Action>): Record<string, Action> 
 }
 
 /** Turn a schema-valid raw manifest into a complete Manifest (defaults, absolute paths). */
-export function completeManifest(raw: RawManifest, absFile: string): Manifest {
+function completeManifest(raw: RawManifest, absFile: string): Manifest {
   const dir = dirname(absFile);
   const ports = raw.ports ?? ['http'];
   const firstPort = ports[0] ?? 'http';

@@ -4,7 +4,7 @@
  *
  * ## Files in the store directory
  *
- * - `store.log`    the log: records back to back, each `magic | payload length | CRC-32 | key | value`
+ * - `store.log`    the log: records back to back, each `magic | length | CRC-32 | key length | key | value`
  *                  (exact layout in `record.ts`). Last record for a key wins.
  * - `store.index`  a binary hash table key -> {offset, length} of the latest record, the log
  *                  length it covers and a CRC-32 over the whole file (layout in `index-file.ts`).

@@ -18,8 +18,6 @@ export const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface ScanResult {
   index: KeyIndex;
-  /** Log records read and verified (overwrites included). */
-  recordsScanned: number;
   /** Length of the valid prefix; bytes past it are torn or corrupt. */
   validEnd: number;
   /** Why the scan stopped before `logLength`, if it did. */
@@ -28,16 +26,13 @@ export interface ScanResult {
 
 export async function scanLog(log: LogFile, logLength: number, chunkBytes = SCAN_CHUNK_BYTES): Promise<ScanResult> {
   const index = new KeyIndex();
-  let recordsScanned = 0;
   let buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(logLength, 1)));
   let bufStart = 0; // file position of buf[0]
   let bufLength = 0; // valid bytes in buf
   let pos = 0; // file position of the next record
 
   const result = (stop?: string): ScanResult =>
-    stop === undefined
-      ? { index, recordsScanned, validEnd: pos }
-      : { index, recordsScanned, validEnd: pos, stop: `${stop} at offset ${pos}` };
+    stop === undefined ? { index, validEnd: pos } : { index, validEnd: pos, stop: `${stop} at offset ${pos}` };
 
   while (pos < logLength) {
     const rel = pos - bufStart;
@@ -45,7 +40,6 @@ export async function scanLog(log: LogFile, logLength: number, chunkBytes = SCAN
     if (parsed.kind === 'record') {
       index.set(parsed.key, { offset: pos, length: parsed.length });
       pos += parsed.length;
-      recordsScanned++;
       continue;
     }
     if (parsed.kind === 'corrupt') return result(parsed.reason);

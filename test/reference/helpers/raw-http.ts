@@ -92,16 +92,24 @@ export class RawConnection {
     return new Promise<T>((resolve, reject) => {
       const check = () => {
         const v = probe();
-        if (v !== undefined) return resolve(v), true;
+        if (v !== undefined) {
+          resolve(v);
+          return true;
+        }
         if (this.endedAs !== undefined) {
-          return reject(new Error(`connection ended (${this.endedAs}) with ${this.buf.length} unparsed bytes`)), true;
+          reject(new Error(`connection ended (${this.endedAs}) with ${this.buf.length} unparsed bytes`));
+          return true;
         }
         return false;
       };
       if (check()) return;
       const timer = setTimeout(() => {
         this.wakers = this.wakers.filter((w) => w !== waker);
-        reject(new Error(`timed out after ${timeoutMs} ms; buffered: ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms; buffered: ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`,
+          ),
+        );
       }, timeoutMs);
       const waker = () => {
         if (check()) {
@@ -145,4 +153,18 @@ export async function request(
   } finally {
     conn.close();
   }
+}
+
+/** Tries a TCP connect: `refused` (ECONNREFUSED), `connected` (then closed again), or `reset`. */
+export function connectOutcome(port: number, host = '127.0.0.1'): Promise<'refused' | 'connected' | 'reset'> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      resolve(err.code === 'ECONNREFUSED' ? 'refused' : 'reset');
+    });
+  });
 }

@@ -131,7 +131,14 @@ export class Subject {
       detached: true,
     });
     const subject = new Subject(child, runDir, ports, opts.runDir === undefined);
-    if (opts.waitReady !== false) await subject.waitFor('ready', 15_000);
+    if (opts.waitReady !== false) {
+      try {
+        await subject.waitFor('ready', 15_000);
+      } catch (err) {
+        await subject.dispose();
+        throw err;
+      }
+    }
     return subject;
   }
 
@@ -178,11 +185,7 @@ export class Subject {
   waitFor(match: string | ((e: ProbeEvent) => boolean), timeoutMs = 10_000, from = 0): Promise<ProbeEvent> {
     const pred = typeof match === 'string' ? (e: ProbeEvent) => e.ev === match : match;
     const describe = typeof match === 'string' ? match : 'a matching event';
-    return this.until(
-      () => this.events.slice(from).find(pred),
-      timeoutMs,
-      `probe event ${describe}`,
-    );
+    return this.until(() => this.events.slice(from).find(pred), timeoutMs, `probe event ${describe}`);
   }
 
   /** Resolves with the exit status, or rejects after `timeoutMs`. */
