@@ -8,6 +8,7 @@ import { crc32Table } from '../../reference/src/store/crc32.js';
 import { CRC32_IMPL, crc32, INDEX_FILE, LOG_FILE, MAX_VALUE_BYTES, Store } from '../../reference/src/store/index.js';
 import { encodeRecord, RECORD_HEADER_BYTES } from '../../reference/src/store/record.js';
 
+let root: string;
 let dir: string;
 const open_ = (groupCommit?: boolean) => Store.open({ dir, groupCommit });
 const v = (s: string) => Buffer.from(s);
@@ -49,10 +50,11 @@ async function expectRecords(store: Store, n: number): Promise<void> {
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sigcert-store-'));
+  root = await mkdtemp(join(tmpdir(), 'sigcert-store-'));
+  dir = root;
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
 });
 
 describe('crc32', () => {

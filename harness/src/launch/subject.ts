@@ -45,6 +45,7 @@ import {
 } from './errors.js';
 import { type PlaceholderValues, substitute } from './placeholders.js';
 import { allocatePorts, LOOPBACK } from './ports.js';
+import { startUpstream } from './upstream.js';
 import { LineSplitter, type ProbeEvent, parseProbeLine } from './probe.js';
 import {
   descendantScanSupported,
@@ -523,6 +524,13 @@ export class Subject {
     return this.teardownP;
   }
 
+  private cleanups: (() => Promise<void>)[] = [];
+
+  /** @internal run after the subject's processes are gone (e.g. stop the harness's slow upstream) */
+  addCleanup(fn: () => Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
   private async doTeardown(): Promise<TeardownReport> {
     let killed = false;
     if (!this.isGone()) {
@@ -562,6 +570,7 @@ export class Subject {
     this.rejectWaiters(`${this.manifest.name} was torn down`);
     this.settled = true;
     if (this.fifoPath !== null) rmSync(this.fifoPath, { force: true });
+    for (const fn of this.cleanups.splice(0)) await fn().catch(() => undefined);
     unregister(this);
     const report: TeardownReport = { orphans, killed, leftover };
     this.record('harness', 'teardown', {
@@ -794,6 +803,14 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
     if (p.fifoPath !== null) rmSync(p.fifoPath, { force: true });
   };
 
+  // black-box proxies: the harness's own slow upstream on the manifest's upstream port
+  const upstream = m.upstream
+    ? await startUpstream(ports[m.upstream.port]!).catch((e: Error) => {
+        cleanupFifo();
+        throw new LaunchError('setup-failed', `${m.name}: cannot start the slow upstream: ${e.message}`, { runId });
+      })
+    : null;
+
   let child: ChildProcess;
   let args: string[] = [];
   const wrap = opts.wrap ?? [];
@@ -830,10 +847,12 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
     }
   } catch (err) {
     cleanupFifo();
+    await upstream?.close();
     throw err;
   }
 
   const subject = new Subject(p, child);
+  if (upstream) subject.addCleanup(() => upstream.close());
   p.history.add(
     'process',
     'spawn',
