@@ -71,7 +71,16 @@ import type { Logger } from './log.js';
 export type State = 'STARTING' | 'STARTED' | 'RELOADING' | 'STOPPING' | 'EXITING';
 export type Action = 'stop' | 'fast-stop' | 'reload' | 'restart' | 'reopen-logs';
 export type Source = 'signal' | 'control' | 'app' | 'thread';
-export type Channel = 'start' | 'started' | 'reload' | 'reopen-logs' | 'restart' | 'stop' | 'abort' | 'persist' | 'exit';
+export type Channel =
+  | 'start'
+  | 'started'
+  | 'reload'
+  | 'reopen-logs'
+  | 'restart'
+  | 'stop'
+  | 'abort'
+  | 'persist'
+  | 'exit';
 /** Why the process is stopping; decides the exit code. */
 export type StopReason = 'graceful' | 'deadline' | 'fast' | 'fatal';
 
@@ -265,12 +274,12 @@ export class Bus {
     return new Promise<Outcome>((resolve) => {
       if (this.current === 'STARTING') {
         this.announce('reload', source, { deferred: true });
-        (this.deferredReload ??= []).push(resolve);
+        this.deferredReload = append(this.deferredReload, resolve);
         return;
       }
       if (this.reloading) {
         this.announce('reload', source, { coalesced: true });
-        (this.followUp ??= []).push(resolve);
+        this.followUp = append(this.followUp, resolve);
         return;
       }
       this.announce('reload', source);
@@ -283,7 +292,7 @@ export class Bus {
     if (this.current === 'STARTING') {
       this.announce('reopen-logs', source, { deferred: true });
       return new Promise((resolve) => {
-        (this.deferredReopen ??= []).push(resolve);
+        this.deferredReopen = append(this.deferredReopen, resolve);
       });
     }
     this.announce('reopen-logs', source);
@@ -444,7 +453,9 @@ export class Bus {
   }
 
   private announce(action: Action, source: Source, extra: Record<string, unknown> = {}): void {
-    this.opts.log.info(`request ${action} from ${source}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}`);
+    this.opts.log.info(
+      `request ${action} from ${source}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}`,
+    );
     this.opts.emit?.('request', { action, source, ...extra });
   }
 
@@ -505,6 +516,13 @@ export class Bus {
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
+}
+
+/** `list` with `item` added (a new list when there was none: "none" means "not requested"). */
+function append<T>(list: T[] | undefined, item: T): T[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
 }
 
 function toOutcome(failures: Error[]): Outcome {

@@ -188,7 +188,9 @@ export async function runServer({ probe, signals }: ServerDeps): Promise<void> {
   bus.subscribe('reopen-logs', 'log-file', () => {
     log.reopen();
     probe.emit('reopen-logs', { file: settings.logFile ?? null });
-    log.info(settings.logFile === undefined ? 'reopen-logs: logging to stderr, nothing to reopen' : 'log file reopened');
+    log.info(
+      settings.logFile === undefined ? 'reopen-logs: logging to stderr, nothing to reopen' : 'log file reopened',
+    );
   });
 
   // --- stop ----------------------------------------------------------------------------------

@@ -19,7 +19,10 @@ export interface BusRequestMessage {
 
 export function isBusRequestMessage(msg: unknown): msg is BusRequestMessage {
   return (
-    typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'bus-request' && isAction((msg as { action?: unknown }).action)
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { type?: unknown }).type === 'bus-request' &&
+    isAction((msg as { action?: unknown }).action)
   );
 }
 

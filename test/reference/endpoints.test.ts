@@ -22,22 +22,25 @@ afterEach(async () => {
 
 const text = (r: { body: Buffer }) => r.body.toString();
 
-/** Writes `line` into the FIFO once the server reads it (polls for a reader, with a deadline). */
-async function writeFifoWhenRead(path: string, line: string, timeoutMs = 5000): Promise<void> {
+/**
+ * Opens the FIFO for writing once the server reads it (polls for a reader, with a deadline):
+ * opening a FIFO write-only and non-blocking fails with ENXIO while nobody has it open to read.
+ */
+async function openFifoWriter(path: string, timeoutMs = 5000): Promise<number> {
   const giveUp = Date.now() + timeoutMs;
   for (;;) {
-    let fd: number;
     try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK); // ENXIO while nobody reads
+      return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() > giveUp) throw err;
       await new Promise((resolve) => setTimeout(resolve, 2));
-      continue;
     }
-    writeSync(fd, line);
-    closeSync(fd);
-    return;
   }
+}
+
+function writeAndClose(fd: number, line: string): void {
+  writeSync(fd, line);
+  closeSync(fd);
 }
 
 describe('conformance endpoints', () => {
@@ -92,28 +95,27 @@ describe('conformance endpoints', () => {
     const s = await launch();
     const body = randomBytes(3 * 1024 * 1024 + 5);
     const got = await request(s.ports.http, 'POST', '/upload', { body, timeoutMs: 30_000 });
-    expect(JSON.parse(text(got))).toEqual({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    expect(JSON.parse(text(got))).toEqual({
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    });
   });
 
   it('/fifo answers the line a writer puts into the FIFO', async () => {
     const s = await launch();
     const pending = request(s.ports.http, 'GET', '/fifo');
-    await writeFifoWhenRead(s.fifoPath, 'hello from the fifo\nsecond line\n');
+    writeAndClose(await openFifoWriter(s.fifoPath), 'hello from the fifo\nsecond line\n');
     expect(text(await pending)).toBe('hello from the fifo\n');
   });
 
   it('a /fifo read in flight during SIGTERM completes once the line comes; exit 0', async () => {
     const s = await launch();
-    const pending = request(s.ports.http, 'GET', '/fifo');
-    await writeFifoWhenRead(s.fifoPath, ''); // only proves the read started: opening, no data...
-    // ...but closing our write end without data ends the read; use a fresh read for the real case.
-    await pending;
     const conn = await RawConnection.open(s.ports.http);
     conn.send('GET', '/fifo');
-    const ready = writeFifoWhenRead(s.fifoPath, 'late line\n');
+    const writer = await openFifoWriter(s.fifoPath); // the read is in progress, still without data
     s.kill('SIGTERM');
     await s.waitFor('stop-accepting');
-    await ready;
+    writeAndClose(writer, 'late line\n');
     const response = await conn.response();
     expect(text(response)).toBe('late line\n');
     expect(response.headers.connection).toBe('close');

@@ -202,7 +202,13 @@ describe('control channel', () => {
     const admin = s.ports.admin!;
     s.writeConfig({ generation: 5 });
 
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${TOKEN}` }]) {
+    const wrong: Array<Record<string, string>> = [
+      {},
+      { Authorization: 'Bearer wrong' },
+      { Authorization: `Bearer ${TOKEN}x` },
+      { Authorization: `Basic ${TOKEN}` },
+    ];
+    for (const headers of wrong) {
       for (const path of ['/control/stop', '/control/fast-stop', '/control/reload']) {
         expect((await request(admin, 'POST', path, { headers })).status).toBe(401);
       }

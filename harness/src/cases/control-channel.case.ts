@@ -3,7 +3,7 @@ import { defineCase } from '../case.js';
 import { gracefulExitVerdicts, notes, probe, results, verdict } from '../checkers/common.js';
 import { request } from '../clients/http.js';
 import { connectProbe } from '../clients/probe-connect.js';
-import { http, recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
+import { http, noteClosedAfter, recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 700;
 
@@ -77,6 +77,7 @@ export default defineCase({
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
     recordResult(ctx, await ctl('stop', s.token, 'stop'), { phase: 'stop' });
     recordResult(ctx, await held.done, { phase: 'held', expectBody: `held ${HOLD_MS}\n` });
+    await noteClosedAfter(ctx, held.conn, 'held');
     await waitExit(ctx, s, stopBudget(ctx));
   },
   grade({ events, manifest }) {
@@ -105,7 +106,7 @@ export default defineCase({
       gen(afterReload) === 2 &&
       held?.ok === true &&
       held.body === held.expectBody &&
-      String(held.connection).toLowerCase() === 'close' &&
+      notes(events, 'conn-after')[0]?.how !== 'timeout' &&
       exit[0]?.status === 'pass';
     return [
       verdict(
@@ -117,8 +118,8 @@ export default defineCase({
       verdict(
         'CONTROL.EQUIVALENT',
         equivalent,
-        'an authenticated reload loads generation 2; an authenticated stop drains the held request with Connection: close and exits gracefully',
-        `reload: ${reload?.status} → generation ${gen(afterReload)}; held: ${held?.ok ? `${held.status} connection: ${held.connection}` : `failed (${held?.error})`}; ${exit[0]?.actual}`,
+        'an authenticated reload loads generation 2; an authenticated stop drains the held request, closes its connection and exits gracefully',
+        `reload: ${reload?.status} → generation ${gen(afterReload)}; held: ${held?.ok ? `${held.status}, connection afterwards: ${String(notes(events, 'conn-after')[0]?.how)}` : `failed (${held?.error})`}; ${exit[0]?.actual}`,
       ),
       verdict(
         'BUS.APP_REQUESTS',

@@ -25,7 +25,10 @@ export default defineCase({
   },
   grade({ events }) {
     const [held, after] = results(events);
-    const states = probe(events, 'state').filter((e) => e.data.state === 'STOPPING' || e.data.state === 'EXITING');
+    const teardown = events.find((e) => e.source === 'harness' && e.kind === 'teardown-begin');
+    const states = probe(events, 'state').filter(
+      (e) => (e.data.state === 'STOPPING' || e.data.state === 'EXITING') && (!teardown || BigInt(e.ns) < BigInt(teardown.ns)),
+    );
     const ok =
       held?.ok === true &&
       held.body === held.expectBody &&

@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
-import { notes, results, verdict } from '../checkers/common.js';
-import { recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
+import { connectionCloseVerdict, results, verdict } from '../checkers/common.js';
+import { noteClosedAfter, recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 700;
 
@@ -37,29 +37,24 @@ export default defineCase({
     sendAction(ctx, s, 'stop');
     const r2 = await second;
     recordResult(ctx, r2, { phase: 'busy' });
-    const closed = await held.conn.waitClosed(ctx.ms(2000));
-    ctx.note('conn-after', { closed });
+    await noteClosedAfter(ctx, held.conn, 'busy');
     const r3 = await held.conn.request({ path: '/hold?ms=0', label: 'reuse', timeoutMs: ctx.ms(3000) });
     recordResult(ctx, r3, { phase: 'reuse' });
     held.conn.close();
     await waitExit(ctx, s, stopBudget(ctx));
   },
-  grade({ events }) {
+  grade({ events, manifest }) {
     const rs = results(events);
     const busy = rs.find((r) => r.phase === 'busy');
     const reuse = rs.find((r) => r.phase === 'reuse');
-    const after = notes(events, 'conn-after')[0];
-    const ok =
-      busy?.ok === true &&
-      String(busy.connection ?? '').toLowerCase() === 'close' &&
-      after?.closed !== 'timeout' &&
-      !(reuse?.ok === true && reuse.status === 200);
+    const base = connectionCloseVerdict(events, manifest);
+    const ok = base.status === 'pass' && busy?.ok === true && !(reuse?.ok === true && reuse.status === 200);
     return [
       verdict(
         'STOP.CONNECTION_CLOSE',
         ok,
-        'the in-flight response carries Connection: close, the subject closes the connection, and no later request on it is served',
-        `in-flight response: ${busy?.ok ? `${busy.status}, connection: ${busy.connection ?? '(none)'}` : `failed (${busy?.error})`}; connection afterwards: ${after?.closed}; reuse attempt: ${reuse?.ok ? `served ${reuse.status}` : `not served (${reuse?.error})`}`,
+        'the busy connection gets its response, is then closed by the subject, and no later request on it is served',
+        `in-flight response: ${busy?.ok ? `${busy.status}, connection: ${busy.connection ?? '(none)'}` : `failed (${busy?.error})`}; ${base.actual}; reuse attempt: ${reuse?.ok ? `served ${reuse.status}` : `not served (${reuse?.error})`}`,
       ),
     ];
   },

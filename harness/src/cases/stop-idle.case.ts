@@ -12,7 +12,6 @@ export default defineCase({
   description:
     'Launch, wait for readiness, send the declared stop signal with nothing in flight. The subject must exit with the graceful code within the grace period, persist state, and (with a probe) go through STOPPING.',
   requirements: [
-    'SIG.TERM.GRACEFUL',
     'SIG.MAP.DECLARED',
     'STOP.EXIT_ZERO',
     'STOP.PERSIST_ALL_PATHS',

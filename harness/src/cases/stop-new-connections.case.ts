@@ -23,25 +23,33 @@ export default defineCase({
     const s = await ctx.launch();
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
     sendAction(ctx, s, 'stop');
+    if (ctx.manifest.capabilities.probe) {
+      // connections opened before the listener closed race the stop (E09); judge the ones after it
+      await s.waitProbe((e) => e.ev === 'stop-accepting', ctx.ms(1000), 'stop-accepting').catch(() => undefined);
+    }
     const port = s.ports.http!;
     // Bounded loop: at most 200 probes, and only while the subject is alive.
     for (let i = 0; i < 200 && !s.exited; i++) {
+      const startNs = process.hrtime.bigint().toString();
       const r = await connectProbe(port, {
         history: ctx.history,
         path: '/',
         timeoutMs: ctx.ms(2000),
         label: `late-${i}`,
       });
-      ctx.note('late-connect', { i, outcome: r.outcome, status: r.status });
+      ctx.note('late-connect', { i, outcome: r.outcome, status: r.status, startNs });
       if (r.outcome === 'refused' && i >= 5) break;
     }
     recordResult(ctx, await held.done);
     await waitExit(ctx, s, stopBudget(ctx));
   },
   grade({ events }) {
-    const probes = notes(events, 'late-connect');
-    const bad = probes.filter((p) => p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout');
     const send = sent(events)[0];
+    // the drain has started once the subject says so (probe) or, black box, 100 ms after the signal
+    const closedAt = events.find((e) => e.source === 'probe' && e.data.ev === 'stop-accepting');
+    const from = closedAt ? BigInt(closedAt.ns) : send ? BigInt(send.ns) + 100_000_000n : 0n;
+    const probes = notes(events, 'late-connect').filter((p) => BigInt(String(p.startNs)) >= from);
+    const bad = probes.filter((p) => p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout');
     const firstRefused = events.find(
       (e) => e.source === 'client' && e.kind === 'connect-probe' && e.data.outcome === 'refused',
     );
@@ -52,7 +60,7 @@ export default defineCase({
       verdict(
         'STOP.LISTENER_CLOSED',
         probes.length > 0 && bad.length === 0,
-        'every connection opened after the stop is refused or fully served (never reset or dropped after accept)',
+        'every connection opened after the drain started is refused or fully served (never reset or dropped after accept)',
         `${probes.length} probes: ${summarise(probes.map((p) => String(p.outcome)))}${x ? '' : '; subject did not exit'}`,
         metrics,
       ),

@@ -12,7 +12,7 @@ export default defineCase({
   id: 'stop.predrain-delay',
   title: 'A pre-drain delay keeps serving new connections while readiness fails',
   description: `Launch with SIGCERT_PREDRAIN_MS=${DELAY_MS}, stop, then at once ask /ready (must be 503) and /live (must be 200) on new connections; after the delay, new connections are refused.`,
-  requirements: ['STOP.PREDRAIN_DELAY', 'STOP.READINESS_FIRST'],
+  requirements: ['STOP.PREDRAIN_DELAY', 'STOP.READINESS_FIRST', 'STOP.CONNECTION_CLOSE'],
   edgeCases: ['E05', 'E06'],
   applies: {
     platforms: ['linux', 'darwin'],
@@ -65,6 +65,16 @@ export default defineCase({
         `new connections are served for the ${DELAY_MS} ms pre-drain delay, then refused`,
         `served during the delay: ${liveDuring?.ok ? 'yes' : 'no'}; listener closed ${Number.isFinite(delay) ? `${delay.toFixed(1)} ms` : '?'} after the signal; after: ${after ? (after.ok ? `served ${after.status}` : after.error) : 'not checked'}`,
         Number.isFinite(delay) ? { preDrainMs: delay } : undefined,
+      ),
+    );
+    out.push(
+      verdict(
+        'STOP.CONNECTION_CLOSE',
+        readyDuring?.ok === true &&
+          liveDuring?.ok === true &&
+          [readyDuring, liveDuring].every((r) => String(r?.connection ?? '').toLowerCase() === 'close'),
+        'responses written during the pre-drain delay (after the stop request) carry Connection: close',
+        `/ready: ${readyDuring?.connection ?? '(none)'}, /live: ${liveDuring?.connection ?? '(none)'}`,
       ),
     );
     return out;

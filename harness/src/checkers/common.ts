@@ -142,3 +142,32 @@ export function round(n: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/**
+ * STOP.CONNECTION_CLOSE over recorded results and `conn-after` notes:
+ *  - a response whose headers arrived after the stop was acknowledged (probe `signal`; black box: 50 ms
+ *    after the send) carries `Connection: close`. Headers flushed before the stop cannot, and need not;
+ *  - every connection that was in flight at the stop is closed by the subject after its response
+ *    (note `conn-after` with `how` fin or rst, not timeout), so it is never reused.
+ */
+export function connectionCloseVerdict(events: readonly HistoryEvent[], m: Manifest): Verdict {
+  const send = sent(events).find((e) => m.signals[e.data.sig as string] === 'stop') ?? sent(events)[0];
+  const ack = send
+    ? events.find(
+        (e) =>
+          e.source === 'probe' && e.data.ev === 'signal' && e.data.sig === send.data.sig && BigInt(e.ns) >= BigInt(send.ns),
+      )
+    : undefined;
+  const after = ack ? BigInt(ack.ns) : send ? BigInt(send.ns) + 50_000_000n : null;
+  const rs = results(events).filter((r) => r.ok === true && r.headersNs !== undefined);
+  const late = after === null ? [] : rs.filter((r) => BigInt(String(r.headersNs)) > after);
+  const lateBad = late.filter((r) => String(r.connection ?? '').toLowerCase() !== 'close');
+  const conns = notes(events, 'conn-after');
+  const open = conns.filter((c) => c.how === 'timeout');
+  return verdict(
+    'STOP.CONNECTION_CLOSE',
+    lateBad.length === 0 && open.length === 0 && (late.length > 0 || conns.length > 0),
+    'responses written after the stop carry Connection: close, and every connection busy at the stop is closed after its response',
+    `${late.length} response(s) written after the stop, ${lateBad.length} without Connection: close${lateBad.length ? ` (${lateBad.map((r) => `${r.label}: ${r.connection ?? '(none)'}`).join(', ')})` : ''}; ${conns.length} busy connection(s), ${open.length} left open after the response`,
+  );
+}

@@ -3,6 +3,7 @@
  * as written, keep-alive reuse, and whether the connection ended with FIN or RST).
  */
 import { connect, type Socket } from 'node:net';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 
 export interface ResponseHead {
   status: number;
@@ -50,6 +51,24 @@ export class RawConnection {
         resolve(new RawConnection(socket));
       });
     });
+  }
+
+  /** A TLS connection (any certificate accepted: the tests inspect it instead). */
+  static openTls(port: number, host = '127.0.0.1'): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({ port, host, rejectUnauthorized: false });
+      socket.once('error', reject);
+      socket.once('secureConnect', () => {
+        socket.off('error', reject);
+        resolve(new RawConnection(socket));
+      });
+    });
+  }
+
+  /** The certificate subject CN the server presented (TLS connections only). */
+  peerCommonName(): string | undefined {
+    const cn = (this.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
+    return Array.isArray(cn) ? cn[0] : cn;
   }
 
   /** Writes a request head (and optional body start). `Host` is added. */

@@ -1,0 +1,1168 @@
+/**
+ * A self-contained HTML rendering of a report: one file, no network (inline CSS and SVG, a
+ * Content-Security-Policy that forbids every external resource, a few lines of optional JS for
+ * expand/collapse). Like the console and JUnit renderers it renders only: outcomes, requirement
+ * statuses and the verdict come from the report.
+ *
+ * The page (stable hooks for tests and scripts in brackets):
+ *   - the verdict banner with MUST/SHOULD counts and outcome counts            [#verdict]
+ *   - environment, subject and run options                                    [#environment]
+ *   - the requirement table, one row per requirement, status coloured         [#requirements, tr.req]
+ *   - latency: percentiles against each budget (log scale) and, when the case
+ *     timeline holds `sample` notes, a histogram of the samples                [#latency, .histogram svg]
+ *   - an index of the cases, then each case: outcome, reason, requirements,
+ *     evidence (expected vs actual per verdict, metrics), and its timeline as
+ *     an SVG with one lane per source (harness, process, probe, client, case)  [#cases, .case, .timeline svg]
+ *
+ * Every string from the report is escaped (case data carries arbitrary text from subjects).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { HistoryEvent, Level, Outcome, Verdict } from '../types.js';
+import { complianceCounts, countsLine, outcomeLabel, outcomeSymbol, shortReason, verdictLine } from './console.js';
+import { stripInvalidXmlChars } from './junit.js';
+import {
+  type CaseResult,
+  type LatencyTable,
+  MAX_TIMELINE_EVENTS,
+  OUTCOMES,
+  type Report,
+  type RequirementRollup,
+  type RequirementStatus,
+} from './model.js';
+
+// ---------------------------------------------------------------------------------------------
+// Escaping and small helpers
+
+/** Escape text for HTML element content and (double- or single-quoted) attribute values. */
+export function escapeHtml(value: unknown): string {
+  return stripInvalidXmlChars(String(value))
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+const esc = escapeHtml;
+
+/** A value for an `id` attribute / URL fragment made of safe characters only. */
+function anchorId(prefix: string, s: string): string {
+  return `${prefix}-${s.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
+
+function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  const a = Math.abs(ms);
+  if (a >= 100) return ms.toFixed(0);
+  if (a >= 10) return ms.toFixed(1);
+  if (a >= 1) return ms.toFixed(2);
+  return ms.toFixed(3);
+}
+
+function fmtDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  if (ms < 1000) return `${fmtMs(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function fmtNum(n: number): string {
+  return Number.isInteger(n) ? String(n) : fmtMs(n);
+}
+
+/** Coordinates in SVG: at most 2 decimals. */
+function r2(n: number): string {
+  return String(Math.round(n * 100) / 100);
+}
+
+function clip(s: string, max: number): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function json(v: unknown, space?: number): string {
+  try {
+    return JSON.stringify(v, null, space) ?? String(v);
+  } catch {
+    return '[unserialisable]';
+  }
+}
+
+/** Rough width of `s` in px at 10px sans-serif (for label placement; no layout engine here). */
+function textWidth(s: string, fontPx = 10): number {
+  return s.length * fontPx * 0.58;
+}
+
+/** A "nice" step (1, 2, 5 x 10^k) near `raw`. */
+function niceStep(raw: number): number {
+  if (!(raw > 0) || !Number.isFinite(raw)) return 1;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+function titleEl(s: string): string {
+  return `<title>${esc(s)}</title>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tones
+
+type Tone = 'good' | 'bad' | 'warn' | 'info' | 'muted' | 'error';
+
+const OUTCOME_TONE: Record<Outcome, Tone> = {
+  pass: 'good',
+  fail: 'bad',
+  'non-strict': 'warn',
+  informational: 'info',
+  flaky: 'warn',
+  timeout: 'bad',
+  crash: 'bad',
+  'harness-error': 'error',
+  unsupported: 'muted',
+  'not-applicable': 'muted',
+  skipped: 'muted',
+};
+
+const STATUS_TONE: Record<RequirementStatus, Tone> = {
+  pass: 'good',
+  fail: 'bad',
+  'non-strict': 'warn',
+  'not-tested': 'warn',
+  'not-applicable': 'muted',
+  informational: 'info',
+};
+
+const VERDICT_STATUS_TONE: Record<Verdict['status'], Tone> = { pass: 'good', fail: 'bad', unknown: 'error', info: 'info' };
+
+function pill(text: string, tone: Tone, extraClass = ''): string {
+  return `<span class="pill tone-${tone}${extraClass ? ` ${extraClass}` : ''}">${esc(text)}</span>`;
+}
+
+function outcomePill(o: Outcome): string {
+  return pill(`${outcomeSymbol(o)} ${outcomeLabel(o)}`, OUTCOME_TONE[o], `outcome outcome-${o}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anchors of cases and requirements
+
+interface Anchors {
+  /** first anchor of each case id (cases repeat with --repeat) */
+  caseById: Map<string, string>;
+  /** anchor of each case result, by position in report.cases */
+  caseAt: string[];
+  reqIds: Set<string>;
+}
+
+function anchors(report: Report): Anchors {
+  const used = new Set<string>();
+  const caseById = new Map<string, string>();
+  const caseAt = report.cases.map((c) => {
+    const base = anchorId('case', c.repeat !== undefined ? `${c.id}.r${c.repeat}` : c.id);
+    let id = base;
+    for (let n = 2; used.has(id); n++) id = `${base}-${n}`;
+    used.add(id);
+    if (!caseById.has(c.id)) caseById.set(c.id, id);
+    return id;
+  });
+  return { caseById, caseAt, reqIds: new Set(report.requirements.map((r) => r.id)) };
+}
+
+function caseLink(a: Anchors, id: string): string {
+  const target = a.caseById.get(id);
+  return target ? `<a href="#${esc(target)}">${esc(id)}</a>` : esc(id);
+}
+
+function reqLink(a: Anchors, id: string): string {
+  return a.reqIds.has(id) ? `<a href="#${esc(anchorId('req', id))}">${esc(id)}</a>` : esc(id);
+}
+
+function caseName(c: CaseResult): string {
+  return c.repeat !== undefined ? `${c.id} #${c.repeat}` : c.id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdict, environment
+
+function outcomeBar(report: Report): string {
+  const total = report.summary.total;
+  if (total === 0) return '';
+  const W = 1000;
+  const H = 14;
+  let x = 0;
+  const segs: string[] = [];
+  for (const o of OUTCOMES) {
+    const n = report.summary.counts[o] ?? 0;
+    if (n === 0) continue;
+    const w = (n / total) * W;
+    segs.push(
+      `<rect class="seg tone-${OUTCOME_TONE[o]}" x="${r2(x)}" y="0" width="${r2(w)}" height="${H}">${titleEl(`${n} ${o}`)}</rect>`,
+    );
+    x += w;
+  }
+  return `<svg class="outcome-bar" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="${esc(countsLine(report))}">${segs.join('')}</svg>`;
+}
+
+function idLinks(a: Anchors, ids: readonly string[]): string {
+  return ids.map((id) => reqLink(a, id)).join(', ');
+}
+
+function renderVerdict(report: Report, a: Anchors): string {
+  const v = report.verdict;
+  const tone: Tone = v.fullyCompliant ? 'good' : v.compliant ? 'warn' : 'bad';
+  const { must, should } = complianceCounts(report);
+  const counts = OUTCOMES.filter((o) => (report.summary.counts[o] ?? 0) > 0)
+    .map((o) => `${pill(`${report.summary.counts[o]} ${o}`, OUTCOME_TONE[o])}`)
+    .join(' ');
+  const lists: string[] = [];
+  if (v.mustFailures.length) lists.push(`<li><b>MUST failed:</b> ${idLinks(a, v.mustFailures)}</li>`);
+  if (v.untestedMust.length) lists.push(`<li><b>MUST not demonstrated:</b> ${idLinks(a, v.untestedMust)}</li>`);
+  if (v.shouldFailures.length) lists.push(`<li><b>SHOULD not met:</b> ${idLinks(a, v.shouldFailures)}</li>`);
+  if (v.harnessErrors > 0) lists.push(`<li><b>Harness errors:</b> ${v.harnessErrors}</li>`);
+  const partial = report.partial
+    ? `<p class="partial">Partial run: interrupted before every case ran. The verdict covers only what ran.</p>`
+    : '';
+  return `<section id="verdict" class="verdict tone-${tone}" data-verdict="${esc(v.label)}">
+<div class="verdict-main">
+<div class="verdict-label">${esc(v.label)}</div>
+<div class="verdict-line">${esc(verdictLine(report))}</div>
+</div>
+<div class="verdict-stats">
+<div class="stat"><span class="stat-n">${must.passed}/${must.applicable}</span><span class="stat-l">MUST passed</span></div>
+<div class="stat"><span class="stat-n">${should.passed}/${should.applicable}</span><span class="stat-l">SHOULD passed</span></div>
+<div class="stat"><span class="stat-n">${report.summary.total}</span><span class="stat-l">cases</span></div>
+<div class="stat"><span class="stat-n">${esc(fmtDuration(report.durationMs))}</span><span class="stat-l">run time</span></div>
+</div>
+${outcomeBar(report)}
+<div class="counts">${counts}</div>
+${lists.length ? `<ul class="verdict-lists">${lists.join('')}</ul>` : ''}
+${partial}
+</section>`;
+}
+
+function renderEnvironment(report: Report): string {
+  const e = report.environment;
+  const rows: [string, string][] = [
+    ['Subject', `<b>${esc(report.subject.name)}</b> <span class="dim">${esc(report.subject.manifestFile)}</span>`],
+    ['Started', esc(report.startedAt)],
+    ['OS', `${esc(e.os)} <span class="dim">(${esc(e.platform)} ${esc(e.release)}, ${esc(e.arch)})</span>`],
+    ['Node', esc(e.node)],
+    ['CPUs', `${e.cpus} × ${esc(e.cpuModel)}${e.ci ? ' <span class="dim">(CI)</span>' : ''}`],
+    ['Harness', `${esc(report.tool.name)} ${esc(report.tool.version)}`],
+    ['Spec', `Clean Signal Handling ${esc(report.specVersion)} <span class="dim">(report format ${esc(report.reportVersion)})</span>`],
+  ];
+  if (e.hostname) rows.push(['Host', esc(e.hostname)]);
+  const opts = Object.entries(report.options ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '');
+  if (opts.length) {
+    rows.push(['Options', opts.map(([k, v]) => `<code>${esc(k)}=${esc(clip(json(v), 120))}</code>`).join(' ')]);
+  }
+  const manifest =
+    report.subject.manifest !== undefined
+      ? `<details class="manifest"><summary>Subject manifest</summary><pre>${esc(json(report.subject.manifest, 2))}</pre></details>`
+      : '';
+  return `<section id="environment"><dl class="env">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>${manifest}</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requirements
+
+function renderRequirements(report: Report, a: Anchors): string {
+  const rows = report.requirements.map((r: RequirementRollup) => {
+    const failures = new Set(r.failures);
+    const cases =
+      r.cases.length === 0
+        ? '<span class="dim">—</span>'
+        : r.cases
+            .map((id) => (failures.has(id) ? `<span class="failed-case">${caseLink(a, id)}</span>` : caseLink(a, id)))
+            .join(', ');
+    return `<tr id="${esc(anchorId('req', r.id))}" class="req status-${esc(r.status)} level-${esc(r.level)}">
+<td class="req-id">${esc(r.id)}</td><td class="level">${esc(r.level)}</td><td>${pill(r.status, STATUS_TONE[r.status], 'status')}</td><td class="req-title">${esc(r.title)}</td><td class="req-cases">${cases}</td></tr>`;
+  });
+  const byStatus = new Map<RequirementStatus, number>();
+  for (const r of report.requirements) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+  const summary = [...byStatus.entries()].map(([s, n]) => pill(`${n} ${s}`, STATUS_TONE[s])).join(' ');
+  return `<section id="requirements-section"><h2>Requirements <span class="h-aside">${summary}</span></h2>
+<table id="requirements" class="grid">
+<thead><tr><th>ID</th><th>Level</th><th>Status</th><th>Requirement</th><th>Cases</th></tr></thead>
+<tbody>
+${rows.join('\n') || '<tr><td colspan="5" class="dim">No requirements in the report.</td></tr>'}
+</tbody></table></section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Latency charts
+
+/** Latency samples (`case` notes of kind `sample`, `data.ms`) kept in a case's timeline excerpt. */
+export function latencySamples(c: CaseResult): number[] {
+  return c.timeline
+    .filter((e) => e.source === 'case' && e.kind === 'sample')
+    .map((e) => Number(e.data.ms))
+    .filter((n) => Number.isFinite(n));
+}
+
+interface Budget {
+  requirement: string;
+  level: Level | undefined;
+  ms: number;
+  met: boolean;
+}
+
+/** Percentiles as horizontal bars on a log scale, with one vertical line per budget. */
+function percentileChart(rows: LatencyTable[], budgets: Budget[]): string {
+  const first = rows[0];
+  if (!first) return '';
+  const stats: [string, number][] = [
+    ['p50', first.p50],
+    ['p90', first.p90],
+    ['p99', first.p99],
+    ['max', first.max],
+  ];
+  const values = [...stats.map(([, v]) => v), ...budgets.map((b) => b.ms)].filter((v) => v > 0 && Number.isFinite(v));
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...values, 1)));
+  let hi = 10 ** Math.ceil(Math.log10(Math.max(...values, 1)));
+  if (hi <= lo) hi = lo * 10;
+  const W = 640;
+  const left = 48;
+  const right = 24;
+  const top = 30;
+  const rowH = 22;
+  const plotW = W - left - right;
+  const H = top + stats.length * rowH + 26;
+  const x = (v: number) => left + (Math.log10(Math.min(Math.max(v, lo), hi) / lo) / Math.log10(hi / lo)) * plotW;
+  const parts: string[] = [];
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    const X = x(d);
+    parts.push(`<line class="grid" x1="${r2(X)}" y1="${top - 4}" x2="${r2(X)}" y2="${H - 22}"/>`);
+    parts.push(`<text class="tick" x="${r2(X)}" y="${H - 8}" text-anchor="middle">${esc(fmtNum(d))}</text>`);
+    for (const m of [2, 5]) {
+      const mv = d * m;
+      if (mv < hi) parts.push(`<line class="grid minor" x1="${r2(x(mv))}" y1="${top - 4}" x2="${r2(x(mv))}" y2="${H - 22}"/>`);
+    }
+  }
+  parts.push(`<text class="axis-label" x="${W - right}" y="${H - 8}" text-anchor="end">ms (log)</text>`);
+  stats.forEach(([name, v], i) => {
+    const y = top + i * rowH;
+    const X = x(v);
+    const worst = budgets.some((b) => v > b.ms && (name === 'p99' || name === 'max'));
+    const cls = name === 'p99' ? `bar graded${worst ? ' over' : ''}` : `bar${worst ? ' over' : ''}`;
+    parts.push(
+      `<g><text class="row-label" x="${left - 6}" y="${r2(y + rowH / 2 + 3)}" text-anchor="end">${name}</text>` +
+        `<rect class="${cls}" x="${left}" y="${r2(y + 3)}" width="${r2(Math.max(1, X - left))}" height="${rowH - 6}">${titleEl(`${name} ${fmtMs(v)} ms (n=${first.n})`)}</rect>` +
+        `<text class="value" x="${r2(Math.min(X + 4, W - right - 30))}" y="${r2(y + rowH / 2 + 3)}">${esc(fmtMs(v))}</text></g>`,
+    );
+  });
+  const placed: number[] = [];
+  for (const b of budgets) {
+    const X = x(b.ms);
+    const label = `${b.requirement} ≤ ${fmtNum(b.ms)} ms`;
+    const w = textWidth(label);
+    const anchorEnd = X + w > W;
+    let y = 12;
+    while (placed.some((p) => Math.abs(p - X) < w + 8 && y <= 24) && y < 24) y += 11;
+    placed.push(X);
+    parts.push(
+      `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${top - 8}" x2="${r2(X)}" y2="${H - 22}"/>` +
+        `<text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${y}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>` +
+        `${titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms — ${b.met ? 'met' : 'missed'}`)}</g>`,
+    );
+  }
+  return `<svg class="chart percentiles" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="latency percentiles of ${esc(first.scenario)}">${parts.join('')}</svg>`;
+}
+
+/** Sample histogram on a linear scale; budgets within reach are drawn, others noted at the edge. */
+function sampleHistogram(samples: number[], budgets: Budget[], total?: number): string {
+  if (samples.length === 0) return '';
+  const maxSample = Math.max(...samples);
+  const near = budgets.filter((b) => b.ms <= Math.max(maxSample, 0.001) * 3);
+  const domainHi = Math.max(maxSample, ...near.map((b) => b.ms), 0.001) * 1.05;
+  const bins = Math.min(40, Math.max(8, Math.ceil(Math.sqrt(samples.length) * 2)));
+  const step = niceStep(domainHi / bins);
+  const nBins = Math.max(1, Math.ceil(domainHi / step));
+  const counts = new Array<number>(nBins).fill(0);
+  for (const s of samples) {
+    const i = Math.min(nBins - 1, Math.max(0, Math.floor(s / step)));
+    counts[i] = (counts[i] ?? 0) + 1;
+  }
+  const maxCount = Math.max(...counts, 1);
+  const W = 640;
+  const left = 40;
+  const right = 20;
+  const top = 26;
+  const plotH = 120;
+  const H = top + plotH + 30;
+  const plotW = W - left - right;
+  const hi = nBins * step;
+  const x = (v: number) => left + (v / hi) * plotW;
+  const y = (n: number) => top + plotH - (n / maxCount) * plotH;
+  const parts: string[] = [];
+  parts.push(`<line class="axis" x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}"/>`);
+  const tickStep = niceStep(hi / 8);
+  for (let t = 0; t <= hi + 1e-9; t += tickStep) {
+    parts.push(`<line class="grid" x1="${r2(x(t))}" y1="${top}" x2="${r2(x(t))}" y2="${top + plotH + 4}"/>`);
+    parts.push(`<text class="tick" x="${r2(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(fmtNum(Number(t.toPrecision(6))))}</text>`);
+  }
+  parts.push(`<text class="tick" x="${left - 4}" y="${top + 4}" text-anchor="end">${maxCount}</text>`);
+  parts.push(`<text class="tick" x="${left - 4}" y="${top + plotH}" text-anchor="end">0</text>`);
+  parts.push(`<text class="axis-label" x="${W - right}" y="${H - 2}" text-anchor="end">ms</text>`);
+  counts.forEach((n, i) => {
+    if (n === 0) return;
+    const x0 = x(i * step);
+    const w = Math.max(1, x((i + 1) * step) - x0 - 1);
+    const lo = Number((i * step).toPrecision(6));
+    const hiB = Number(((i + 1) * step).toPrecision(6));
+    parts.push(
+      `<rect class="bin" x="${r2(x0)}" y="${r2(y(n))}" width="${r2(w)}" height="${r2(top + plotH - y(n))}">${titleEl(`${fmtNum(lo)}–${fmtNum(hiB)} ms: ${n} sample${n === 1 ? '' : 's'}`)}</rect>`,
+    );
+  });
+  let farY = 12;
+  for (const b of budgets) {
+    const label = `${b.requirement} ≤ ${fmtNum(b.ms)} ms`;
+    const tip = titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms`);
+    if (near.includes(b)) {
+      const X = x(b.ms);
+      const anchorEnd = X + textWidth(label) > W;
+      parts.push(
+        `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${top - 6}" x2="${r2(X)}" y2="${top + plotH}"/><text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${top - 8}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>${tip}</g>`,
+      );
+    } else {
+      parts.push(
+        `<g class="budget off ${b.met ? 'met' : 'missed'}"><text x="${W - right}" y="${farY}" text-anchor="end">${esc(label)} (off scale) →</text>${tip}</g>`,
+      );
+      farY += 11;
+    }
+  }
+  const shown = total !== undefined && total > samples.length ? ` (${samples.length} of ${total} kept in the excerpt)` : '';
+  parts.push(`<text class="caption" x="${left}" y="12">${esc(`${samples.length} samples${shown}`)}</text>`);
+  return `<svg class="chart samples" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="histogram of latency samples">${parts.join('')}</svg>`;
+}
+
+function budgetsFor(report: Report, rows: LatencyTable[]): Budget[] {
+  const level = new Map(report.requirements.map((r) => [r.id, r.level] as const));
+  return rows
+    .filter((r) => Number.isFinite(r.budgetMs))
+    .map((r) => ({ requirement: r.requirement, level: level.get(r.requirement), ms: r.budgetMs, met: r.p99 <= r.budgetMs }));
+}
+
+/** Budgets from the verdict metrics of one case (for cases without latency rows). */
+function caseBudgets(report: Report, c: CaseResult): Budget[] {
+  const level = new Map(report.requirements.map((r) => [r.id, r.level] as const));
+  const out: Budget[] = [];
+  for (const v of c.verdicts) {
+    const b = v.metrics?.budgetMs;
+    if (b === undefined || !Number.isFinite(b)) continue;
+    const p99 = v.metrics?.p99;
+    out.push({
+      requirement: v.requirement,
+      level: level.get(v.requirement),
+      ms: b,
+      met: p99 !== undefined ? p99 <= b : v.status === 'pass',
+    });
+  }
+  return out;
+}
+
+function renderLatency(report: Report, a: Anchors): string {
+  const rows = report.latency ?? [];
+  if (rows.length === 0) return '';
+  const groups = new Map<string, LatencyTable[]>();
+  for (const r of rows) groups.set(r.scenario, [...(groups.get(r.scenario) ?? []), r]);
+  const level = new Map(report.requirements.map((r) => [r.id, r.level] as const));
+  const tableRows = rows
+    .map(
+      (l) =>
+        `<tr class="${l.p99 <= l.budgetMs ? 'met' : 'missed'}"><td>${caseLink(a, l.scenario)}</td><td>${reqLink(a, l.requirement)} <span class="dim">${esc(level.get(l.requirement) ?? '')}</span></td><td class="num">${l.n}</td><td class="num">${esc(fmtMs(l.p50))}</td><td class="num">${esc(fmtMs(l.p90))}</td><td class="num p99">${esc(fmtMs(l.p99))}</td><td class="num">${esc(fmtMs(l.max))}</td><td class="num">${esc(fmtNum(l.budgetMs))}</td><td>${l.p99 <= l.budgetMs ? pill('within', 'good') : pill('over', 'bad')}</td></tr>`,
+    )
+    .join('\n');
+  const figures = [...groups.entries()].map(([scenario, group]) => {
+    const budgets = budgetsFor(report, group);
+    const c = report.cases.find((x) => x.id === scenario);
+    const samples = c ? latencySamples(c) : [];
+    const hist =
+      samples.length > 0
+        ? `<figure class="histogram"><figcaption>Samples</figcaption>${sampleHistogram(samples, budgets, group[0]?.n)}</figure>`
+        : '';
+    return `<div class="latency-scenario"><h3>${caseLink(a, scenario)}</h3><div class="charts"><figure class="histogram"><figcaption>Percentiles vs budget (n=${group[0]?.n ?? 0})</figcaption>${percentileChart(group, budgets)}</figure>${hist}</div></div>`;
+  });
+  return `<section id="latency"><h2>Latency <span class="h-aside dim">signal sent → handler entry (probe stamp), ms</span></h2>
+<table class="grid latency-table"><thead><tr><th>Scenario</th><th>Requirement</th><th class="num">n</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th><th class="num">budget</th><th></th></tr></thead><tbody>
+${tableRows}
+</tbody></table>
+${figures.join('\n')}
+</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline
+
+const TL = { width: 1200, gutter: 96, right: 16, rowH: 20, axisH: 24, top: 18 } as const;
+
+const STATE_CLASS: Record<string, string> = {
+  STARTING: 'st-starting',
+  STARTED: 'st-started',
+  RELOADING: 'st-reloading',
+  STOPPING: 'st-stopping',
+  EXITING: 'st-exiting',
+};
+
+type Shape = 'dot' | 'diamond' | 'tri' | 'x' | 'square' | 'tick';
+
+interface Row {
+  label: string;
+  cls: string;
+  /** filled by the lane builders, given the row's top y */
+  draw: (y: number) => string;
+}
+
+function shapeAt(shape: Shape, x: number, cy: number, cls: string, tip: string): string {
+  const t = titleEl(tip);
+  switch (shape) {
+    case 'dot':
+      return `<circle class="${cls}" cx="${r2(x)}" cy="${r2(cy)}" r="3.5">${t}</circle>`;
+    case 'diamond':
+      return `<path class="${cls}" d="M${r2(x)} ${r2(cy - 5)}l5 5l-5 5l-5 -5z">${t}</path>`;
+    case 'tri':
+      return `<path class="${cls}" d="M${r2(x)} ${r2(cy - 5)}l5 9h-10z">${t}</path>`;
+    case 'square':
+      return `<rect class="${cls}" x="${r2(x - 4)}" y="${r2(cy - 4)}" width="8" height="8">${t}</rect>`;
+    case 'x':
+      return `<path class="${cls} cross" d="M${r2(x - 4)} ${r2(cy - 4)}l8 8M${r2(x + 4)} ${r2(cy - 4)}l-8 8">${t}</path>`;
+    default:
+      return `<line class="${cls} tickmark" x1="${r2(x)}" y1="${r2(cy - 6)}" x2="${r2(x)}" y2="${r2(cy + 6)}">${t}</line>`;
+  }
+}
+
+/** Places labels left to right in a row, skipping those that would overlap the previous one. */
+class LabelRow {
+  private nextFree = Number.NEGATIVE_INFINITY;
+  constructor(private readonly maxX: number) {}
+  place(x: number, text: string): number | null {
+    const w = textWidth(text);
+    let at = x + 6;
+    if (at + w > this.maxX) at = x - 6 - w;
+    if (at < this.nextFree) return null;
+    this.nextFree = at + w + 6;
+    return at;
+  }
+}
+
+interface PointMark {
+  t: number;
+  shape: Shape;
+  cls: string;
+  label?: string;
+  tip: string;
+}
+
+function pointsRow(label: string, cls: string, marks: PointMark[], x: (t: number) => number): Row {
+  return {
+    label,
+    cls,
+    draw: (y) => {
+      const cy = y + TL.rowH / 2;
+      const labels = new LabelRow(TL.width - TL.right);
+      const out: string[] = [];
+      for (const m of [...marks].sort((p, q) => p.t - q.t)) {
+        const X = x(m.t);
+        out.push(`<g>${shapeAt(m.shape, X, cy, m.cls, m.tip)}`);
+        if (m.label) {
+          const at = labels.place(X, m.label);
+          if (at !== null) out.push(`<text class="lbl" x="${r2(at)}" y="${r2(cy + 3.5)}">${esc(m.label)}</text>`);
+        }
+        out.push('</g>');
+      }
+      return out.join('');
+    },
+  };
+}
+
+function dataTip(e: HistoryEvent): string {
+  const d = json(e.data);
+  const launch = e.launch !== undefined ? ` [launch ${e.launch}]` : '';
+  return `+${fmtMs(e.t)} ms ${e.source} ${e.kind}${launch}${d && d !== '{}' ? ` ${clip(d, 300)}` : ''}`;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+}
+
+function harnessMark(e: HistoryEvent): PointMark {
+  const tip = dataTip(e);
+  switch (e.kind) {
+    case 'signal-sent':
+      return { t: e.t, shape: 'tri', cls: 'm-signal', label: str(e.data.sig) ?? 'signal', tip };
+    case 'teardown-signal':
+      return { t: e.t, shape: 'tri', cls: 'm-teardown', label: `teardown ${str(e.data.sig) ?? ''}`.trim(), tip };
+    case 'ready':
+      return { t: e.t, shape: 'diamond', cls: 'm-good', label: 'ready', tip };
+    case 'case-error':
+    case 'teardown-error':
+    case 'timeout':
+    case 'orphans':
+      return { t: e.t, shape: 'x', cls: 'm-bad', label: e.kind, tip };
+    default:
+      return { t: e.t, shape: 'tick', cls: 'm-muted', label: e.kind, tip };
+  }
+}
+
+function probeMark(e: HistoryEvent): PointMark {
+  const tip = dataTip(e);
+  if (e.kind !== 'probe') return { t: e.t, shape: 'x', cls: 'm-bad', label: e.kind, tip };
+  const ev = str(e.data.ev) ?? 'probe';
+  switch (ev) {
+    case 'signal':
+      return { t: e.t, shape: 'dot', cls: 'm-signal', label: `signal ${str(e.data.sig) ?? ''}`.trim(), tip };
+    case 'stop-accepting':
+    case 'drained':
+    case 'persisted':
+    case 'exiting': {
+      const extra = ev === 'drained' && e.data.forced === true ? ' (forced)' : ev === 'exiting' ? ` ${str(e.data.code) ?? ''}` : '';
+      return { t: e.t, shape: 'dot', cls: ev === 'drained' && e.data.forced === true ? 'm-bad' : 'm-stop', label: `${ev}${extra}`.trim(), tip };
+    }
+    case 'reload-begin':
+    case 'reload-done':
+      return { t: e.t, shape: 'dot', cls: 'm-reload', label: ev, tip };
+    case 'reload-failed':
+      return { t: e.t, shape: 'x', cls: 'm-bad', label: ev, tip };
+    case 'ready':
+    case 'listening':
+      return { t: e.t, shape: 'dot', cls: 'm-good', label: ev, tip };
+    case 'request':
+      return { t: e.t, shape: 'dot', cls: 'm-stop', label: `request ${str(e.data.action) ?? ''}`.trim(), tip };
+    default:
+      return { t: e.t, shape: 'dot', cls: 'm-muted', label: ev, tip };
+  }
+}
+
+interface Interval {
+  t0: number;
+  t1: number;
+  open: boolean;
+  ok: boolean;
+  label: string;
+  tip: string;
+}
+
+function requestIntervals(events: HistoryEvent[], tEnd: number): Interval[] {
+  const pending = new Map<string, { e: HistoryEvent; i: number }[]>();
+  const out: Interval[] = [];
+  for (const e of events) {
+    if (e.source !== 'client') continue;
+    const key = `${str(e.data.conn) ?? '?'}|${str(e.data.label) ?? '?'}`;
+    if (e.kind === 'http-sent') {
+      const label = str(e.data.label) ?? `${str(e.data.method) ?? 'GET'} ${str(e.data.path) ?? ''}`;
+      out.push({ t0: e.t, t1: tEnd, open: true, ok: false, label, tip: dataTip(e) });
+      pending.set(key, [...(pending.get(key) ?? []), { e, i: out.length - 1 }]);
+    } else if (e.kind === 'http-done') {
+      const q = pending.get(key);
+      const first = q?.shift();
+      if (!first) continue;
+      const iv = out[first.i]!;
+      iv.t1 = e.t;
+      iv.open = false;
+      iv.ok = e.data.ok === true;
+      const status = str(e.data.status);
+      const err = str(e.data.error);
+      iv.tip = `${iv.label}: ${str(first.e.data.method) ?? ''} ${str(first.e.data.path) ?? ''} → ${status ?? 'no status'}${err ? ` (${err})` : ''}, ${fmtMs(e.t - first.e.t)} ms (+${fmtMs(first.e.t)} → +${fmtMs(e.t)} ms)${first.e.data.reused === true ? ', reused connection' : ''}`;
+    }
+  }
+  for (const iv of out) if (iv.open) iv.tip = `${iv.label}: no response in the excerpt (sent at +${fmtMs(iv.t0)} ms)`;
+  return out;
+}
+
+const MAX_REQUEST_ROWS = 10;
+
+function requestRows(intervals: Interval[], x: (t: number) => number): Row[] {
+  const lanes: Interval[][] = [];
+  const ends: number[] = [];
+  const minGapPx = 2;
+  for (const iv of [...intervals].sort((a, b) => a.t0 - b.t0)) {
+    let lane = ends.findIndex((end) => x(iv.t0) >= end + minGapPx);
+    if (lane < 0) {
+      if (lanes.length < MAX_REQUEST_ROWS) {
+        lane = lanes.length;
+        lanes.push([]);
+        ends.push(0);
+      } else {
+        lane = lanes.length - 1;
+      }
+    }
+    lanes[lane]!.push(iv);
+    ends[lane] = Math.max(ends[lane]!, x(iv.t1), x(iv.t0) + 3);
+  }
+  return lanes.map((lane, i) => ({
+    label: i === 0 ? 'requests' : '',
+    cls: 'lane-client',
+    draw: (y) =>
+      lane
+        .map((iv) => {
+          const X0 = x(iv.t0);
+          const w = Math.max(3, x(iv.t1) - X0);
+          const cls = iv.open ? 'req open' : iv.ok ? 'req ok' : 'req failed';
+          const text =
+            w > textWidth(iv.label) + 8
+              ? `<text class="lbl in-bar" x="${r2(X0 + 4)}" y="${r2(y + TL.rowH / 2 + 3.5)}">${esc(iv.label)}</text>`
+              : '';
+          return `<g><rect class="${cls}" x="${r2(X0)}" y="${r2(y + 3)}" width="${r2(w)}" height="${TL.rowH - 6}" rx="2">${titleEl(iv.tip)}</rect>${text}</g>`;
+        })
+        .join(''),
+  }));
+}
+
+function clientMark(e: HistoryEvent): PointMark | null {
+  const tip = dataTip(e);
+  switch (e.kind) {
+    case 'http-sent':
+    case 'http-done':
+    case 'http-headers':
+      return null;
+    case 'connect':
+      return e.data.ok === true
+        ? { t: e.t, shape: 'tick', cls: 'm-muted', tip }
+        : { t: e.t, shape: 'x', cls: 'm-bad', label: `connect ${str(e.data.error) ?? 'failed'}`, tip };
+    case 'conn-closed':
+      return e.data.how === 'rst' ? { t: e.t, shape: 'x', cls: 'm-warn', label: 'RST', tip } : { t: e.t, shape: 'tick', cls: 'm-faint', tip };
+    case 'connect-probe': {
+      const outcome = str(e.data.outcome) ?? '?';
+      const good = outcome === 'refused' || outcome === 'ok' || outcome === 'served';
+      return { t: e.t, shape: good ? 'dot' : 'x', cls: good ? 'm-muted' : 'm-warn', label: `probe ${outcome}`, tip };
+    }
+    default:
+      return { t: e.t, shape: 'dot', cls: e.kind.endsWith('fail') ? 'm-bad' : 'm-muted', label: e.kind, tip };
+  }
+}
+
+function caseMark(e: HistoryEvent): PointMark {
+  const tip = dataTip(e);
+  if (e.kind === 'sample') return { t: e.t, shape: 'dot', cls: 'm-sample', tip: `sample ${fmtMs(Number(e.data.ms))} ms (${str(e.data.sig) ?? ''})` };
+  const bad = /lost|timeout|fail|error/.test(e.kind);
+  return { t: e.t, shape: bad ? 'x' : 'dot', cls: bad ? 'm-bad' : 'm-note', label: e.kind, tip };
+}
+
+function processRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: number) => number): Row {
+  return {
+    label,
+    cls: 'lane-process',
+    draw: (y) => {
+      const out: string[] = [];
+      const spawns = events.filter((e) => e.kind === 'spawn');
+      const exits = events.filter((e) => e.kind === 'exit');
+      for (const s of spawns) {
+        const exit = exits.find((e) => e.t >= s.t);
+        const t1 = exit?.t ?? tEnd;
+        const pid = str(s.data.pid) ?? '?';
+        out.push(
+          `<rect class="alive${exit ? '' : ' open'}" x="${r2(x(s.t))}" y="${r2(y + 5)}" width="${r2(Math.max(2, x(t1) - x(s.t)))}" height="${TL.rowH - 10}">${titleEl(`pid ${pid} alive +${fmtMs(s.t)} → ${exit ? `+${fmtMs(exit.t)} ms` : 'end of excerpt'}`)}</rect>`,
+        );
+      }
+      if (spawns.length === 0 && exits.length > 0) {
+        const e0 = exits[0]!;
+        out.push(`<rect class="alive open" x="${TL.gutter}" y="${r2(y + 5)}" width="${r2(Math.max(2, x(e0.t) - TL.gutter))}" height="${TL.rowH - 10}"/>`);
+      }
+      const marks: PointMark[] = events.map((e) => {
+        const tip = dataTip(e);
+        if (e.kind === 'spawn') return { t: e.t, shape: 'tri', cls: 'm-spawn', label: `spawn pid ${str(e.data.pid) ?? '?'}`, tip };
+        if (e.kind === 'exit') {
+          const code = e.data.code;
+          const sig = str(e.data.signal);
+          const text = sig ? `killed by ${sig}` : `exit ${str(code) ?? '?'}`;
+          return { t: e.t, shape: 'square', cls: sig || code !== 0 ? 'm-exit-bad' : 'm-exit', label: text, tip };
+        }
+        return { t: e.t, shape: 'x', cls: 'm-bad', label: e.kind, tip };
+      });
+      out.push(pointsRow('', '', marks, x).draw(y));
+      return out.join('');
+    },
+  };
+}
+
+function stateRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: number) => number): Row {
+  return {
+    label,
+    cls: 'lane-probe',
+    draw: (y) => {
+      const states = events.filter((e) => e.kind === 'probe' && e.data.ev === 'state');
+      const out: string[] = [];
+      states.forEach((e, i) => {
+        const next = states[i + 1];
+        const exit = events.find((p) => p.source === 'process' && p.kind === 'exit' && p.t >= e.t);
+        const t1 = next?.t ?? exit?.t ?? tEnd;
+        const state = str(e.data.state) ?? '?';
+        const X0 = x(e.t);
+        const w = Math.max(2, x(t1) - X0);
+        const cls = STATE_CLASS[state] ?? 'st-other';
+        const text = w > textWidth(state) + 6 ? `<text class="lbl in-bar" x="${r2(X0 + 3)}" y="${r2(y + TL.rowH / 2 + 3.5)}">${esc(state)}</text>` : '';
+        out.push(
+          `<g><rect class="state ${cls}" x="${r2(X0)}" y="${r2(y + 2)}" width="${r2(w)}" height="${TL.rowH - 4}">${titleEl(`${state}${e.data.from ? ` (from ${str(e.data.from)})` : ''}: +${fmtMs(e.t)} → +${fmtMs(t1)} ms`)}</rect>${text}</g>`,
+        );
+      });
+      return out.join('');
+    },
+  };
+}
+
+/** The case's timeline excerpt as an SVG: lanes per source, a time axis, signals as guide lines. */
+export function timelineSvg(c: CaseResult): string {
+  const events = [...c.timeline].filter((e) => Number.isFinite(e.t)).sort((a, b) => a.t - b.t);
+  if (events.length === 0) return '';
+  const tMin = Math.min(0, events[0]!.t);
+  const tMaxRaw = events[events.length - 1]!.t;
+  const span = Math.max(tMaxRaw - tMin, 1);
+  const tEnd = tMin + span;
+  const plotW = TL.width - TL.gutter - TL.right;
+  const x = (t: number) => TL.gutter + ((t - tMin) / span) * plotW;
+
+  const rows: Row[] = [];
+  const harness = events.filter((e) => e.source === 'harness');
+  if (harness.length) rows.push(pointsRow('harness', 'lane-harness', harness.map(harnessMark), x));
+
+  const launchKeys: (number | undefined)[] = [];
+  for (const e of events) {
+    if ((e.source === 'process' || e.source === 'probe') && !launchKeys.includes(e.launch)) launchKeys.push(e.launch);
+  }
+  const many = launchKeys.length > 1;
+  for (const L of launchKeys) {
+    const suffix = many ? ` #${L ?? '?'}` : '';
+    const proc = events.filter((e) => e.source === 'process' && e.launch === L);
+    const probe = events.filter((e) => e.source === 'probe' && e.launch === L);
+    if (proc.length) rows.push(processRow(proc, tEnd, `process${suffix}`, x));
+    if (probe.some((e) => e.data.ev === 'state')) {
+      rows.push(stateRow([...probe, ...proc], tEnd, `state${suffix}`, x));
+    }
+    const others = probe.filter((e) => e.data.ev !== 'state');
+    if (others.length) rows.push(pointsRow(`probe${suffix}`, 'lane-probe', others.map(probeMark), x));
+  }
+
+  const client = events.filter((e) => e.source === 'client');
+  const intervals = requestIntervals(client, tEnd);
+  if (intervals.length) rows.push(...requestRows(intervals, x));
+  const clientMarks = client.map(clientMark).filter((m): m is PointMark => m !== null);
+  if (clientMarks.length) rows.push(pointsRow('client', 'lane-client', clientMarks, x));
+
+  const caseEvents = events.filter((e) => e.source === 'case');
+  if (caseEvents.length) rows.push(pointsRow('case', 'lane-case', caseEvents.map(caseMark), x));
+
+  const plotTop = TL.top;
+  const plotBottom = plotTop + rows.length * TL.rowH;
+  const H = plotBottom + TL.axisH;
+  const parts: string[] = [];
+
+  rows.forEach((row, i) => {
+    const y = plotTop + i * TL.rowH;
+    parts.push(`<rect class="lane-bg ${i % 2 ? 'odd' : 'even'}" x="${TL.gutter}" y="${y}" width="${plotW}" height="${TL.rowH}"/>`);
+    if (row.label) parts.push(`<text class="lane-label" x="${TL.gutter - 8}" y="${r2(y + TL.rowH / 2 + 4)}" text-anchor="end">${esc(row.label)}</text>`);
+  });
+
+  const step = niceStep(span / 10);
+  for (let t = Math.ceil(tMin / step) * step; t <= tEnd + 1e-9; t += step) {
+    const X = x(t);
+    parts.push(`<line class="grid" x1="${r2(X)}" y1="${plotTop}" x2="${r2(X)}" y2="${plotBottom + 4}"/>`);
+    parts.push(`<text class="tick" x="${r2(X)}" y="${plotBottom + 16}" text-anchor="middle">${esc(fmtNum(Number(t.toPrecision(8))))}</text>`);
+  }
+  parts.push(`<text class="axis-label" x="${TL.width - TL.right}" y="${plotBottom + 16}" text-anchor="end">ms</text>`);
+
+  // signals sent: guide lines across every lane
+  for (const e of harness.filter((h) => h.kind === 'signal-sent' || h.kind === 'teardown-signal')) {
+    const X = x(e.t);
+    const cls = e.kind === 'signal-sent' ? 'guide-signal' : 'guide-teardown';
+    parts.push(`<line class="${cls}" x1="${r2(X)}" y1="${plotTop - 6}" x2="${r2(X)}" y2="${plotBottom}">${titleEl(dataTip(e))}</line>`);
+  }
+
+  rows.forEach((row, i) => {
+    parts.push(`<g class="${row.cls}">${row.draw(plotTop + i * TL.rowH)}</g>`);
+  });
+
+  return `<svg class="tl" viewBox="0 0 ${TL.width} ${H}" role="img" aria-label="timeline of ${esc(c.id)}">${parts.join('')}</svg>`;
+}
+
+const LEGEND = `<ul class="legend">
+<li><i class="sw sw-signal"></i>signal sent (harness)</li>
+<li><i class="sw sw-probe-signal"></i>handler entry (probe)</li>
+<li><i class="sw sw-stop"></i>stop-accepting / drained / persisted / exiting</li>
+<li><i class="sw sw-reload"></i>reload</li>
+<li><i class="sw st-starting"></i>STARTING</li><li><i class="sw st-started"></i>STARTED</li><li><i class="sw st-reloading"></i>RELOADING</li><li><i class="sw st-stopping"></i>STOPPING</li><li><i class="sw st-exiting"></i>EXITING</li>
+<li><i class="sw sw-alive"></i>process alive (spawn ▲ → exit ■)</li>
+<li><i class="sw sw-req-ok"></i>request answered</li><li><i class="sw sw-req-failed"></i>request failed</li><li><i class="sw sw-req-open"></i>no response in excerpt</li>
+<li><i class="sw sw-bad">✕</i>error / refused / reset</li>
+<li><i class="sw sw-note"></i>case note (sample)</li>
+</ul>`;
+
+function renderTimeline(c: CaseResult): string {
+  if (c.timeline.length === 0) return '<p class="dim">No timeline recorded.</p>';
+  const svg = timelineSvg(c);
+  const excerpt = c.timeline.length >= MAX_TIMELINE_EVENTS ? ' (an excerpt: the start and the end of the case)' : '';
+  const where = c.runDir ? ` Full history: <code>${esc(path.join(c.runDir, 'history.json'))}</code>.` : '';
+  const rows = c.timeline
+    .map((e) => {
+      const d = json(e.data);
+      return `<tr class="src-${esc(e.source)}"><td class="num">${esc(fmtMs(e.t))}</td><td>${esc(e.source)}${e.launch !== undefined ? ` <span class="dim">#${e.launch}</span>` : ''}</td><td>${esc(e.kind)}</td><td><code>${esc(d === '{}' ? '' : clip(d, 400))}</code></td></tr>`;
+    })
+    .join('\n');
+  return `<figure class="timeline"><figcaption>Timeline: ${c.timeline.length} events${excerpt}; hover a mark for details.${where}</figcaption>
+${svg}
+${LEGEND}
+<details class="events"><summary>Events (${c.timeline.length})</summary>
+<table class="grid events-table"><thead><tr><th class="num">t (ms)</th><th>source</th><th>kind</th><th>data</th></tr></thead><tbody>
+${rows}
+</tbody></table></details></figure>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+function metricsList(m: Record<string, number> | undefined): string {
+  if (!m) return '';
+  const entries = Object.entries(m);
+  if (entries.length === 0) return '';
+  return `<span class="metrics">${entries.map(([k, v]) => `<code>${esc(k)}=${esc(fmtNum(v))}</code>`).join(' ')}</span>`;
+}
+
+function renderVerdicts(c: CaseResult, a: Anchors, levels: ReadonlyMap<string, Level>): string {
+  if (c.verdicts.length === 0) return '<p class="dim">No verdicts.</p>';
+  const rows = c.verdicts
+    .map(
+      (v) =>
+        `<tr class="verdict-row v-${esc(v.status)}"><td>${pill(v.status, VERDICT_STATUS_TONE[v.status])}</td><td>${reqLink(a, v.requirement)} <span class="dim">${esc(levels.get(v.requirement) ?? '')}</span></td><td class="expected">${esc(v.expected)}</td><td class="actual">${esc(v.actual)}${v.metrics && Object.keys(v.metrics).length ? `<br>${metricsList(v.metrics)}` : ''}</td></tr>`,
+    )
+    .join('\n');
+  return `<table class="grid verdicts"><thead><tr><th>Status</th><th>Requirement</th><th>Expected</th><th>Actual</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+function renderCase(report: Report, c: CaseResult, id: string, a: Anchors, levels: ReadonlyMap<string, Level>): string {
+  const open = c.outcome !== 'pass' && c.outcome !== 'not-applicable' && c.outcome !== 'informational';
+  const reason = shortReason(c);
+  const facts: string[] = [];
+  if (c.description) facts.push(`<p class="description">${esc(c.description)}</p>`);
+  if (c.reason) facts.push(`<p class="reason"><b>Reason:</b> ${esc(c.reason)}</p>`);
+  const meta = [
+    `<dt>Requirements</dt><dd>${c.requirements.map((r) => reqLink(a, r)).join(', ') || '<span class="dim">—</span>'}</dd>`,
+  ];
+  if (c.edgeCases.length) meta.push(`<dt>Edge cases</dt><dd>${c.edgeCases.map((e) => `<code>${esc(e)}</code>`).join(' ')}</dd>`);
+  meta.push(`<dt>Duration</dt><dd>${esc(fmtDuration(c.durationMs))}</dd>`);
+  if (c.attempts > 1) meta.push(`<dt>Attempts</dt><dd>${c.attempts}</dd>`);
+  if (c.repeat !== undefined) meta.push(`<dt>Repeat</dt><dd>${c.repeat}</dd>`);
+  const metrics = metricsList(c.metrics);
+  if (metrics) meta.push(`<dt>Metrics</dt><dd>${metrics}</dd>`);
+  if (c.runDir) meta.push(`<dt>Run folder</dt><dd><code>${esc(c.runDir)}</code></dd>`);
+  const samples = latencySamples(c);
+  const budgets = caseBudgets(report, c);
+  const hist =
+    samples.length > 0
+      ? `<figure class="histogram"><figcaption>Latency samples</figcaption>${sampleHistogram(samples, budgets, budgets.length ? c.verdicts.find((v) => v.metrics?.n !== undefined)?.metrics?.n : undefined)}</figure>`
+      : '';
+  return `<details class="case outcome-${esc(c.outcome)} tone-${OUTCOME_TONE[c.outcome]}" id="${esc(id)}" data-outcome="${esc(c.outcome)}"${open ? ' open' : ''}>
+<summary>${outcomePill(c.outcome)} <span class="case-id">${esc(caseName(c))}</span> <span class="case-title">${esc(c.title)}</span> <span class="case-dur">${esc(fmtDuration(c.durationMs))}</span>${reason ? `<span class="case-reason">${esc(clip(reason, 220))}</span>` : ''}</summary>
+<div class="case-body">
+${facts.join('\n')}
+<dl class="case-meta">${meta.join('')}</dl>
+<h4>Evidence</h4>
+${renderVerdicts(c, a, levels)}
+${hist}
+<h4>Timeline</h4>
+${renderTimeline(c)}
+</div>
+</details>`;
+}
+
+function renderCaseIndex(report: Report, a: Anchors): string {
+  const rows = report.cases
+    .map(
+      (c, i) =>
+        `<tr class="outcome-${esc(c.outcome)}"><td>${outcomePill(c.outcome)}</td><td><a href="#${esc(a.caseAt[i]!)}">${esc(caseName(c))}</a></td><td>${esc(c.title)}</td><td class="num">${esc(fmtDuration(c.durationMs))}</td><td class="dim">${esc(clip(shortReason(c), 160))}</td></tr>`,
+    )
+    .join('\n');
+  return `<table id="case-index" class="grid"><thead><tr><th>Outcome</th><th>Case</th><th>Title</th><th class="num">Time</th><th>Why</th></tr></thead><tbody>
+${rows || '<tr><td colspan="5" class="dim">No cases ran.</td></tr>'}
+</tbody></table>`;
+}
+
+function renderCases(report: Report, a: Anchors): string {
+  const levels = new Map(report.requirements.map((r) => [r.id, r.level] as const));
+  const cases = report.cases.map((c, i) => renderCase(report, c, a.caseAt[i]!, a, levels)).join('\n');
+  return `<section id="cases"><h2>Cases <span class="h-aside">${esc(countsLine(report))}</span>
+<span class="js-only controls" hidden><button type="button" data-open="all">expand all</button><button type="button" data-open="none">collapse all</button><button type="button" data-open="problems">only problems</button></span></h2>
+${renderCaseIndex(report, a)}
+${cases}
+</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page
+
+const CSS = `
+:root{--good:#1a7f37;--good-bg:#dafbe1;--bad:#cf222e;--bad-bg:#ffebe9;--warn:#9a6700;--warn-bg:#fff8c5;--info:#0969da;--info-bg:#ddf4ff;--error:#8250df;--error-bg:#fbefff;--muted:#57606a;--muted-bg:#eaeef2;--line:#d0d7de;--fg:#1f2328;--bg:#fff;--panel:#f6f8fa}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
+main{max-width:1320px;margin:0 auto;padding:20px 28px 60px}
+header.top{display:flex;align-items:baseline;gap:12px;flex-wrap:wrap;border-bottom:1px solid var(--line);padding-bottom:10px;margin-bottom:16px}
+header.top h1{font-size:22px;margin:0}
+header.top .sub{color:var(--muted)}
+h2{font-size:18px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line);display:flex;align-items:center;gap:10px;flex-wrap:wrap}
+h3{font-size:15px;margin:16px 0 6px}
+h4{font-size:13px;margin:14px 0 6px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+.h-aside{font-size:12px;font-weight:normal}
+.dim{color:var(--muted)}
+code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+pre{background:var(--panel);border:1px solid var(--line);padding:10px;overflow:auto;max-height:420px}
+a{color:var(--info);text-decoration:none}a:hover{text-decoration:underline}
+.pill{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap;border:1px solid transparent}
+.tone-good.pill{color:var(--good);background:var(--good-bg);border-color:#aceebb}
+.tone-bad.pill{color:var(--bad);background:var(--bad-bg);border-color:#ffcecb}
+.tone-warn.pill{color:var(--warn);background:var(--warn-bg);border-color:#f5e0a0}
+.tone-info.pill{color:var(--info);background:var(--info-bg);border-color:#b6e3ff}
+.tone-error.pill{color:var(--error);background:var(--error-bg);border-color:#e8d2ff}
+.tone-muted.pill{color:var(--muted);background:var(--muted-bg);border-color:#d8dee4}
+.verdict{border-radius:10px;padding:16px 20px;border:2px solid;display:grid;grid-template-columns:1fr auto;gap:10px 24px;align-items:center}
+.verdict.tone-good{border-color:var(--good);background:var(--good-bg)}
+.verdict.tone-warn{border-color:#d4a72c;background:var(--warn-bg)}
+.verdict.tone-bad{border-color:var(--bad);background:var(--bad-bg)}
+.verdict-label{font-size:30px;font-weight:800;text-transform:uppercase;letter-spacing:.02em}
+.verdict.tone-good .verdict-label{color:var(--good)}.verdict.tone-warn .verdict-label{color:var(--warn)}.verdict.tone-bad .verdict-label{color:var(--bad)}
+.verdict-line{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;margin-top:4px;word-break:break-word}
+.verdict-stats{display:flex;gap:10px}
+.stat{background:rgba(255,255,255,.75);border:1px solid var(--line);border-radius:8px;padding:6px 14px;text-align:center;min-width:92px}
+.stat-n{display:block;font-size:20px;font-weight:700}.stat-l{display:block;font-size:11px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+.outcome-bar{grid-column:1/-1;width:100%;height:14px;border-radius:4px;display:block}
+.counts{grid-column:1/-1;display:flex;gap:6px;flex-wrap:wrap}
+.verdict-lists{grid-column:1/-1;margin:0;padding-left:18px}
+.partial{grid-column:1/-1;margin:0;font-weight:600;color:var(--bad)}
+.seg.tone-good{fill:#2da44e}.seg.tone-bad{fill:#cf222e}.seg.tone-warn{fill:#d4a72c}.seg.tone-info{fill:#218bff}.seg.tone-error{fill:#8250df}.seg.tone-muted{fill:#afb8c1}
+#environment{margin-top:14px}
+.env{display:grid;grid-template-columns:max-content 1fr max-content 1fr;gap:3px 14px;margin:0;background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
+.env dt{font-weight:600;color:var(--muted)}.env dd{margin:0}
+.manifest{margin-top:6px}
+table.grid{border-collapse:collapse;width:100%;font-size:13px}
+table.grid th{text-align:left;background:var(--panel);font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
+table.grid th,table.grid td{border-bottom:1px solid var(--line);padding:3px 8px;vertical-align:top}
+table.grid tr:target td{background:#fff8c5}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+#requirements td.req-id{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
+#requirements tr.level-MUST td.level{font-weight:700}
+#requirements tr.status-fail td{background:#fff5f5}
+#requirements tr.status-not-tested td,#requirements tr.status-non-strict td{background:#fffdf0}
+#requirements tr.status-not-applicable td{color:var(--muted)}
+.req-cases{font-size:12px}.failed-case a{color:var(--bad);font-weight:600}
+.latency-table tr.missed td.p99{color:var(--bad);font-weight:700}
+.latency-scenario{margin-top:8px}
+.charts{display:flex;gap:16px;flex-wrap:wrap}
+figure{margin:0}
+figure.histogram{border:1px solid var(--line);border-radius:8px;padding:6px 10px;background:#fff}
+figure figcaption{font-size:12px;color:var(--muted);margin-bottom:4px}
+svg.chart{max-width:100%;height:auto;font:10px system-ui,sans-serif;display:block}
+svg text{fill:var(--fg)}
+.chart .grid,.tl .grid{stroke:#e6e9ee;stroke-width:1}
+.chart .grid.minor{stroke:#f1f3f5}
+.chart .axis{stroke:#8c959f}
+.chart .tick,.tl .tick,.tl .axis-label,.chart .axis-label,.chart .caption{fill:var(--muted)}
+.chart .bar{fill:#8fb8e8}.chart .bar.graded{fill:#1f6feb}.chart .bar.over{fill:#cf222e}
+.chart .value{font-weight:600}
+.chart .bin{fill:#54aeff;stroke:#0969da;stroke-width:.5}
+.budget line{stroke-width:2;stroke-dasharray:5 3}
+.budget.met line{stroke:#1a7f37}.budget.missed line{stroke:#cf222e}
+.budget.met text{fill:#1a7f37}.budget.missed text{fill:#cf222e}
+.budget text{font-weight:600}
+details.case{border:1px solid var(--line);border-left:5px solid var(--muted);border-radius:6px;margin:8px 0;background:#fff}
+details.case.tone-good{border-left-color:#2da44e}details.case.tone-bad{border-left-color:#cf222e}details.case.tone-warn{border-left-color:#d4a72c}details.case.tone-info{border-left-color:#218bff}details.case.tone-error{border-left-color:#8250df}details.case.tone-muted{border-left-color:#afb8c1}
+details.case>summary{cursor:pointer;padding:6px 10px;display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
+details.case[open]>summary{border-bottom:1px solid var(--line);background:var(--panel)}
+.case-id{font:600 13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.case-dur{color:var(--muted);font-size:12px;margin-left:auto}
+.case-reason{flex-basis:100%;color:var(--bad);font-size:12px;padding-left:4px}
+details.case.tone-muted .case-reason{color:var(--muted)}details.case.tone-warn .case-reason{color:var(--warn)}
+.case-body{padding:4px 14px 12px}
+.case-meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0}
+.case-meta dt{color:var(--muted);font-weight:600}.case-meta dd{margin:0}
+.reason{background:var(--warn-bg);border:1px solid #f5e0a0;border-radius:6px;padding:4px 10px}
+table.verdicts td.expected{color:var(--muted);width:32%}
+table.verdicts tr.v-fail td.actual{color:var(--bad);font-weight:600}
+table.verdicts tr.v-unknown td.actual{color:var(--error);font-weight:600}
+.metrics code{background:var(--panel);border:1px solid var(--line);border-radius:4px;padding:0 4px;margin-right:2px;font-size:11px;color:var(--fg);font-weight:normal}
+.timeline{margin-top:4px}
+svg.tl{width:100%;height:auto;display:block;font:10px system-ui,sans-serif;border:1px solid var(--line);border-radius:6px;background:#fff}
+.tl .lane-bg.even{fill:#fbfcfd}.tl .lane-bg.odd{fill:#f3f5f8}
+.tl .lane-label{fill:var(--muted);font-weight:600;font-size:11px}
+.tl .lbl{font-size:10px;fill:#24292f}
+.tl .lbl.in-bar{fill:#1f2328;pointer-events:none}
+.tl .guide-signal{stroke:#cf222e;stroke-width:1.2;stroke-dasharray:3 2;opacity:.75}
+.tl .guide-teardown{stroke:#8c959f;stroke-width:1;stroke-dasharray:2 3}
+.tl .m-signal{fill:#cf222e;stroke:#cf222e}
+.tl .m-teardown{fill:#8c959f}
+.tl .m-good{fill:#2da44e}
+.tl .m-bad{stroke:#cf222e;fill:#cf222e}
+.tl .m-warn{stroke:#bf8700;fill:#bf8700}
+.tl .m-muted{fill:#8c959f;stroke:#8c959f}
+.tl .m-faint{stroke:#d0d7de}
+.tl .m-stop{fill:#8250df}
+.tl .m-reload{fill:#0969da}
+.tl .m-note{fill:#bf8700}
+.tl .m-sample{fill:#54aeff;stroke:#0969da;stroke-width:.5}
+.tl .m-spawn{fill:#2da44e}
+.tl .m-exit{fill:#24292f}.tl .m-exit-bad{fill:#cf222e}
+.tl .cross{stroke-width:2;fill:none}
+.tl .tickmark{stroke-width:1.5}
+.tl .alive{fill:#d0d7de}.tl .alive.open{fill:#eaeef2}
+.tl .req.ok{fill:#aceebb;stroke:#2da44e}.tl .req.failed{fill:#ffcecb;stroke:#cf222e}.tl .req.open{fill:#fff8c5;stroke:#d4a72c;stroke-dasharray:3 2}
+.st-starting{fill:#ddf4ff;background:#ddf4ff}.st-started{fill:#aceebb;background:#aceebb}.st-reloading{fill:#b6e3ff;background:#b6e3ff}.st-stopping{fill:#ffcecb;background:#ffcecb}.st-exiting{fill:#d0d7de;background:#d0d7de}.st-other{fill:#eaeef2}
+.tl .state{stroke:#fff;stroke-width:1}
+.legend{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:11px;color:var(--muted)}
+.legend li{display:flex;align-items:center;gap:5px}
+.sw{display:inline-block;width:14px;height:10px;border-radius:2px;font-style:normal;font-size:10px;line-height:10px;text-align:center}
+.sw-signal{width:2px;background:#cf222e;height:14px}
+.sw-probe-signal{width:8px;height:8px;border-radius:50%;background:#cf222e}
+.sw-stop{width:8px;height:8px;border-radius:50%;background:#8250df}
+.sw-reload{width:8px;height:8px;border-radius:50%;background:#0969da}
+.sw-alive{background:#d0d7de}
+.sw-req-ok{background:#aceebb;border:1px solid #2da44e}.sw-req-failed{background:#ffcecb;border:1px solid #cf222e}.sw-req-open{background:#fff8c5;border:1px dashed #d4a72c}
+.sw-bad{color:#cf222e;font-weight:700}
+.sw-note{width:8px;height:8px;border-radius:50%;background:#54aeff}
+details.events{margin-top:6px}
+details.events summary{cursor:pointer;font-size:12px;color:var(--muted)}
+.events-table{font-size:12px}
+.events-table td code{word-break:break-all}
+.controls{margin-left:auto;display:flex;gap:6px}
+.controls button{font:12px system-ui,sans-serif;padding:2px 10px;border:1px solid var(--line);border-radius:6px;background:var(--panel);cursor:pointer}
+footer{margin-top:40px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:8px}
+@media print{details.case{break-inside:avoid}.controls{display:none}}
+`;
+
+// Optional behaviour: expand/collapse buttons. The page is complete without it.
+const SCRIPT = `(function(){var c=document.querySelector('.controls');if(!c)return;c.hidden=false;c.addEventListener('click',function(ev){var b=ev.target.closest('button');if(!b)return;var m=b.getAttribute('data-open');document.querySelectorAll('details.case').forEach(function(d){var ok=/^(pass|informational|not-applicable)$/.test(d.getAttribute('data-outcome'));d.open=m==='all'||(m==='problems'&&!ok);});});})();`;
+
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+
+/** The whole report as one self-contained HTML document (no network needed). */
+export function renderHtml(report: Report): string {
+  const a = anchors(report);
+  const title = `sigcert — ${report.subject.name} — ${report.verdict.label}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="sigcert ${esc(report.tool.version)}">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<header class="top"><h1>sigcert report: ${esc(report.subject.name)}</h1><span class="sub">Clean Signal Handling ${esc(report.specVersion)} · ${esc(report.startedAt)}</span></header>
+${renderVerdict(report, a)}
+${renderEnvironment(report)}
+${renderRequirements(report, a)}
+${renderLatency(report, a)}
+${renderCases(report, a)}
+<footer>Generated by ${esc(report.tool.name)} ${esc(report.tool.version)} from report format ${esc(report.reportVersion)}. This page renders the JSON report; it does not re-judge anything.</footer>
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+/** Write the HTML report to `file` (parent folders are created). */
+export async function writeHtmlReport(report: Report, file: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, renderHtml(report), 'utf8');
+}
