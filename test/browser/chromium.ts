@@ -1,0 +1,108 @@
+/**
+ * Headless Chromium for the HTML report's browser test and the documentation screenshot.
+ * The flags are the ones this project's CI machines need: no background networking, no QUIC,
+ * a fresh profile per run (the network is closed; Chromium must not try to reach anything).
+ * Every run is bounded by a timeout and the browser's process group is killed in `finally`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+/** Path of a Chromium binary ($CHROMIUM, then the PATH), or null. */
+export function findChromium(): string | null {
+  const fromEnv = process.env.CHROMIUM;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    for (const name of CANDIDATES) {
+      const p = path.join(dir, name);
+      if (dir && existsSync(p)) return p;
+    }
+  }
+  return null;
+}
+
+export interface ChromiumResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+function baseFlags(profile: string): string[] {
+  return [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+    '--hide-scrollbars',
+    `--user-data-dir=${profile}`,
+  ];
+}
+
+/** Run Chromium with the base flags plus `args`; never leaves it running. */
+export async function runChromium(args: string[], timeoutMs = 30_000): Promise<ChromiumResult> {
+  const bin = findChromium();
+  if (!bin) throw new Error('chromium not found on PATH (Debian: apt-get install -y chromium; CI installs it in .ci/run)');
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'sigcert-chromium-'));
+  // its own process group, so the renderer and GPU helpers go with it
+  const child = spawn(bin, [...baseFlags(profile), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < 200_000) stderr += d;
+  });
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve({ code: null, signal: null });
+      }, timeoutMs);
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    return { ...exit, stdout, stderr, timedOut };
+  } finally {
+    clearTimeout(timer);
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    }
+    rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+/** The DOM of `file` after load (scripts run), as serialised by Chromium. */
+export async function dumpDom(file: string, timeoutMs = 30_000): Promise<ChromiumResult> {
+  return runChromium(['--dump-dom', pathToFileURL(file).href], timeoutMs);
+}
+
+/** A PNG screenshot of `file` at the given window size. */
+export async function screenshot(
+  file: string,
+  png: string,
+  size: { width: number; height: number } = { width: 1400, height: 2000 },
+  timeoutMs = 30_000,
+): Promise<ChromiumResult> {
+  return runChromium(
+    [`--screenshot=${png}`, `--window-size=${size.width},${size.height}`, pathToFileURL(file).href],
+    timeoutMs,
+  );
+}
