@@ -2,13 +2,19 @@
  * SIGTERM acknowledgement latency of the reference server (not part of `npm test`):
  *
  *   npm run build && node --import tsx bench/reference-latency.ts [--trials 200] [--concurrency 1]
+ *       [--settle-ms 200] [--scenarios idle,cpu,fifo]
  *
  * Latency = the server's probe `signal.t` (stamped with `process.hrtime.bigint()` at handler
  * entry) minus `process.hrtime.bigint()` taken here just before `process.kill(pid, 'SIGTERM')`.
  * Both read CLOCK_MONOTONIC, so the difference is the one-way kill -> handler time.
  *
- * SIGTERM stops the server, so every trial launches a fresh one (`dist/reference/src/main.js`)
- * and waits for its `ready` event and one answered request before the kill. Scenarios:
+ * SIGTERM stops the server, so every trial launches a fresh one (`dist/reference/src/main.js`),
+ * waits for its `ready` event and one answered request, then `--settle-ms` (default 200). A server
+ * is long-running; its first ~100 ms after `ready` are not representative: V8 is still compiling
+ * the code the first request ran and collecting start-up garbage, and the CPU worker thread is
+ * booting. A kill in that window waits for that main-thread work (measured here: p50 ~1.4 ms with
+ * `--settle-ms 0`, ~0.25 ms settled). Each kill then lands at a random point (0-100 ms; for `cpu`
+ * 0-500 ms into the work), so it does not fall in step with anything periodic. Scenarios:
  *
  * - idle:  nothing in flight.
  * - cpu:   a `/cpu?ms=1000` request in flight (its headers are flushed when the work begins); the
@@ -36,11 +42,14 @@ const { values: args } = parseArgs({
     trials: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '1' },
     scenarios: { type: 'string', default: 'idle,cpu,fifo' },
+    'settle-ms': { type: 'string', default: '200' },
   },
 });
 const TRIALS = Math.max(1, Number(args.trials));
 const CONCURRENCY = Math.max(1, Number(args.concurrency));
 const SCENARIOS = String(args.scenarios).split(',') as Scenario[];
+const SETTLE_MS = Math.max(0, Number(args['settle-ms']));
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MAIN_JS = fileURLToPath(new URL('../dist/reference/src/main.js', import.meta.url));
 
 type Scenario = 'idle' | 'cpu' | 'fifo';
@@ -172,17 +181,20 @@ async function trial(scenario: Scenario): Promise<number> {
   let writer: number | undefined;
   try {
     await server.waitFor('ready');
-    (await requestHead(port, '/live')).destroy(); // one answered request: the server is warm
-    if (process.env.SETTLE) await new Promise((r) => setTimeout(r, Number(process.env.SETTLE)));
+    (await requestHead(port, '/live')).destroy(); // one answered request
+    await pause(SETTLE_MS); // let start-up work end (see the header comment)
     if (scenario === 'cpu') {
       sockets.push(await requestHead(port, '/cpu?ms=1000'));
-      await new Promise((r) => setTimeout(r, Math.random() * 500)); // a random phase of the work
+      await pause(Math.random() * 500); // a random point in the first half of the work
     } else if (scenario === 'fifo') {
       const pending = connect({ port, host: '127.0.0.1' });
       pending.on('error', () => {});
       pending.write('GET /fifo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
       sockets.push(pending);
       writer = await fifoWriter(fifo); // the read is now pending inside the server
+      await pause(Math.random() * 100);
+    } else {
+      await pause(Math.random() * 100);
     }
 
     const sentAt = process.hrtime.bigint();
@@ -242,7 +254,7 @@ for (const scenario of SCENARIOS) {
 }
 
 console.log(
-  `SIGTERM -> handler entry (ms), node ${process.version}, ${cpus().length} CPUs, concurrency ${CONCURRENCY}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  `SIGTERM -> handler entry (ms), node ${process.version}, ${cpus().length} CPUs, concurrency ${CONCURRENCY}, settle ${SETTLE_MS} ms, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
 );
 console.log('| scenario | n | p50 | p90 | p99 | max | p99 <= 1 ms |');
 console.log('|---|---|---|---|---|---|---|');

@@ -5,7 +5,7 @@
  * Every run is bounded by a timeout and the browser's process group is killed in `finally`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,6 +31,8 @@ export interface ChromiumResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** the throw-away profile folder (removed afterwards); its path is in the browser's command line */
+  profile: string;
 }
 
 function baseFlags(profile: string): string[] {
@@ -75,7 +77,7 @@ export async function runChromium(args: string[], timeoutMs = 30_000): Promise<C
       child.once('error', reject);
       child.once('close', (code, signal) => resolve({ code, signal }));
     });
-    return { ...exit, stdout, stderr, timedOut };
+    return { ...exit, stdout, stderr, timedOut, profile };
   } finally {
     clearTimeout(timer);
     if (child.pid !== undefined) {
@@ -87,6 +89,20 @@ export async function runChromium(args: string[], timeoutMs = 30_000): Promise<C
     }
     rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/** Linux: pids of processes whose command line mentions `needle` (e.g. a run's profile folder). */
+export function processesMentioning(needle: string): number[] {
+  if (process.platform !== 'linux') return [];
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle)) out.push(Number(pid));
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return out;
 }
 
 /** The DOM of `file` after load (scripts run), as serialised by Chromium. */

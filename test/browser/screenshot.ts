@@ -6,36 +6,17 @@
  * Without an argument it uses reports/reference.json, else the newest .sigcert/runs/<run>/report.json
  * of the reference subject, else the synthetic report of the tests (and says which).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderHtml } from '../../harness/src/report/html.js';
 import type { Report } from '../../harness/src/report/index.js';
 import { screenshot } from './chromium.js';
-import { syntheticReport } from './synthetic-report.js';
+import { findReferenceReport, syntheticReport } from './synthetic-report.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-function referenceReport(): string | null {
-  const fixed = path.join(root, 'reports', 'reference.json');
-  if (existsSync(fixed)) return fixed;
-  const runs = path.join(root, '.sigcert', 'runs');
-  if (!existsSync(runs)) return null;
-  const candidates = readdirSync(runs)
-    .map((d) => path.join(runs, d, 'report.json'))
-    .filter((f) => existsSync(f))
-    .filter((f) => {
-      try {
-        return /reference/i.test((JSON.parse(readFileSync(f, 'utf8')) as Report).subject.name);
-      } catch {
-        return false;
-      }
-    })
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return candidates[0] ?? null;
-}
-
 const arg = process.argv[2];
-const source = arg ? path.resolve(arg) : referenceReport();
+const source = arg ? path.resolve(arg) : findReferenceReport(root);
 const report: Report = source ? (JSON.parse(readFileSync(source, 'utf8')) as Report) : syntheticReport();
 const docs = path.join(root, 'docs');
 mkdirSync(docs, { recursive: true });

@@ -4,6 +4,8 @@
  * harness records them (spawn, probe events, signals, requests, exit, teardown).
  * Deterministic: a seeded PRNG, fixed timestamps.
  */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import {
   buildReport,
   type CaseResult,
@@ -437,4 +439,26 @@ export function syntheticReport(): Report {
       ci: true,
     },
   });
+}
+
+/**
+ * A report of a real run of the reference subject, if one is around: `reports/reference.json`,
+ * else the newest `.sigcert/runs/<run>/report.json` whose subject is the reference. Null otherwise.
+ */
+export function findReferenceReport(root: string): string | null {
+  const fixed = path.join(root, 'reports', 'reference.json');
+  if (existsSync(fixed)) return fixed;
+  const runs = path.join(root, '.sigcert', 'runs');
+  if (!existsSync(runs)) return null;
+  const candidates = readdirSync(runs)
+    .map((d) => path.join(runs, d, 'report.json'))
+    .filter((f) => {
+      try {
+        return /reference/i.test((JSON.parse(readFileSync(f, 'utf8')) as Report).subject.name);
+      } catch {
+        return false;
+      }
+    })
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return candidates[0] ?? null;
 }

@@ -3,6 +3,7 @@
  * every case. The reference must be compliant and fully compliant; the reports are written under
  * reports/ (CI uploads them).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,14 @@ describe('reference server certification', () => {
     console.log(renderConsole(report, { color: false }));
 
     expect(validateReport(JSON.parse(JSON.stringify(report))).errors).toEqual([]);
+    // the JUnit file of a real run validates against the JUnit schema
+    const xsd = path.join(root, 'test/fixtures/junit.xsd');
+    const lint = spawnSync('xmllint', ['--noout', '--schema', xsd, path.join(root, 'reports', 'reference.junit.xml')], {
+      encoding: 'utf8',
+    });
+    expect(lint.error, 'xmllint is needed (Debian libxml2-utils; .ci/run installs it)').toBeUndefined();
+    expect(lint.stderr).toMatch(/validates/);
+    expect(lint.status).toBe(0);
     const bad = results.filter((r) => !['pass', 'not-applicable', 'informational'].includes(r.outcome));
     expect(bad.map((r) => `${r.id}: ${r.outcome} ${r.reason ?? ''}`)).toEqual([]);
     expect(report.verdict.compliant).toBe(true);

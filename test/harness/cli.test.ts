@@ -37,6 +37,21 @@ function running(needle: string): string[] {
   return out;
 }
 
+/** Linux: live processes whose environment carries a run marker starting with `prefix`. */
+function marked(prefix: string): string[] {
+  if (process.platform !== 'linux') return [];
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (env.includes(`SIGCERT_RUN_ID=${prefix}`)) out.push(pid);
+    } catch {
+      // gone or not ours to read
+    }
+  }
+  return out;
+}
+
 function oneLineError(stderr: string): void {
   const lines = stderr.trim().split('\n');
   expect(lines[0]).toMatch(/^sigcert: /);
@@ -87,6 +102,36 @@ describe('sigcert CLI', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/command not found/);
     oneLineError(r.stderr);
+  });
+
+  it('Ctrl-C stops every subject, writes a partial report and exits 130', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sigcert-int-'));
+    const json = path.join(dir, 'partial.json');
+    const sub = execa('node', [bin, 'run', '--out', path.join(dir, 'run'), '--json', json, '--concurrency', '1'], {
+      cwd: root,
+      reject: false,
+      env: { NO_COLOR: '1', CI: '1' },
+      buffer: false,
+    });
+    // interrupt once the first case has finished (observed on stdout, not guessed by time)
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no case finished within 60 s')), 60_000);
+      let out = '';
+      sub.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/\[\s*1\/\d+\]/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    process.kill(sub.pid!, 'SIGINT');
+    const r = await sub;
+    expect(r.exitCode).toBe(130);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { partial?: boolean; cases: { outcome: string }[] };
+    expect(report.partial).toBe(true);
+    expect(report.cases.some((c) => c.outcome === 'skipped')).toBe(true);
+    expect(marked(`sc-${sub.pid}-`)).toEqual([]);
   });
 
   it('list shows every case and marks requirements without one', async () => {

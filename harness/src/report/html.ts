@@ -66,6 +66,11 @@ function fmtDuration(ms: number): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** An axis tick: as short as the value allows (0.2, 2.5, 300). */
+function fmtTick(n: number): string {
+  return String(Number(n.toPrecision(6)));
+}
+
 function fmtNum(n: number): string {
   return Number.isInteger(n) ? String(n) : fmtMs(n);
 }
@@ -318,50 +323,58 @@ function percentileChart(rows: LatencyTable[], budgets: Budget[]): string {
     ['max', first.max],
   ];
   const values = [...stats.map(([, v]) => v), ...budgets.map((b) => b.ms)].filter((v) => v > 0 && Number.isFinite(v));
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...values, 1)));
-  let hi = 10 ** Math.ceil(Math.log10(Math.max(...values, 1)));
+  const lo = values.length ? 10 ** Math.floor(Math.log10(Math.min(...values))) : 0.1;
+  let hi = values.length ? 10 ** Math.ceil(Math.log10(Math.max(...values))) : 100;
   if (hi <= lo) hi = lo * 10;
-  const W = 640;
-  const left = 48;
-  const right = 24;
-  const top = 30;
+  const W = 600;
+  const left = 40;
+  const right = 16;
+  const top = 36;
   const rowH = 22;
   const plotW = W - left - right;
-  const H = top + stats.length * rowH + 26;
+  const plotBottom = top + stats.length * rowH;
+  const H = plotBottom + 22;
   const x = (v: number) => left + (Math.log10(Math.min(Math.max(v, lo), hi) / lo) / Math.log10(hi / lo)) * plotW;
   const parts: string[] = [];
   for (let d = lo; d <= hi * 1.0001; d *= 10) {
     const X = x(d);
-    parts.push(`<line class="grid" x1="${r2(X)}" y1="${top - 4}" x2="${r2(X)}" y2="${H - 22}"/>`);
-    parts.push(`<text class="tick" x="${r2(X)}" y="${H - 8}" text-anchor="middle">${esc(fmtNum(d))}</text>`);
+    parts.push(`<line class="grid" x1="${r2(X)}" y1="${top - 4}" x2="${r2(X)}" y2="${plotBottom + 3}"/>`);
+    parts.push(`<text class="tick" x="${r2(X)}" y="${plotBottom + 15}" text-anchor="middle">${esc(fmtTick(d))}</text>`);
     for (const m of [2, 5]) {
       const mv = d * m;
-      if (mv < hi) parts.push(`<line class="grid minor" x1="${r2(x(mv))}" y1="${top - 4}" x2="${r2(x(mv))}" y2="${H - 22}"/>`);
+      if (mv < hi) parts.push(`<line class="grid minor" x1="${r2(x(mv))}" y1="${top - 4}" x2="${r2(x(mv))}" y2="${plotBottom}"/>`);
     }
   }
-  parts.push(`<text class="axis-label" x="${W - right}" y="${H - 8}" text-anchor="end">ms (log)</text>`);
+  parts.push(`<text class="axis-label" x="${left - 18}" y="${plotBottom + 15}" text-anchor="end">ms</text>`);
+  const p99Budgets = budgets.filter((b) => Number.isFinite(b.ms));
   stats.forEach(([name, v], i) => {
     const y = top + i * rowH;
     const X = x(v);
-    const worst = budgets.some((b) => v > b.ms && (name === 'p99' || name === 'max'));
-    const cls = name === 'p99' ? `bar graded${worst ? ' over' : ''}` : `bar${worst ? ' over' : ''}`;
+    const over = p99Budgets.some((b) => v > b.ms);
+    // only p99 is graded: p99 over a budget is a miss, other percentiles over it are context
+    const cls = name === 'p99' ? `bar graded${over ? ' over' : ''}` : `bar${over ? ' over-soft' : ''}`;
+    const label = esc(fmtMs(v));
+    const inside = X - left > textWidth(label) + 10;
     parts.push(
       `<g><text class="row-label" x="${left - 6}" y="${r2(y + rowH / 2 + 3)}" text-anchor="end">${name}</text>` +
         `<rect class="${cls}" x="${left}" y="${r2(y + 3)}" width="${r2(Math.max(1, X - left))}" height="${rowH - 6}">${titleEl(`${name} ${fmtMs(v)} ms (n=${first.n})`)}</rect>` +
-        `<text class="value" x="${r2(Math.min(X + 4, W - right - 30))}" y="${r2(y + rowH / 2 + 3)}">${esc(fmtMs(v))}</text></g>`,
+        `<text class="value${inside ? ' inside' : ''}" x="${r2(inside ? X - 4 : X + 4)}" y="${r2(y + rowH / 2 + 3.5)}"${inside ? ' text-anchor="end"' : ''}>${label}</text></g>`,
     );
   });
-  const placed: number[] = [];
-  for (const b of budgets) {
+  // budget labels on two levels above the bars, left to right, never overlapping
+  const levelEnds = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const b of [...budgets].sort((p, q) => p.ms - q.ms)) {
     const X = x(b.ms);
     const label = `${b.requirement} ≤ ${fmtNum(b.ms)} ms`;
     const w = textWidth(label);
-    const anchorEnd = X + w > W;
-    let y = 12;
-    while (placed.some((p) => Math.abs(p - X) < w + 8 && y <= 24) && y < 24) y += 11;
-    placed.push(X);
+    const anchorEnd = X + 3 + w > W;
+    const start = anchorEnd ? X - 3 - w : X + 3;
+    let level = levelEnds.findIndex((end) => start > end + 6);
+    if (level < 0) level = levelEnds[0]! <= levelEnds[1]! ? 0 : 1;
+    levelEnds[level] = start + w;
+    const y = 12 + level * 12;
     parts.push(
-      `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${top - 8}" x2="${r2(X)}" y2="${H - 22}"/>` +
+      `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${y + 2}" x2="${r2(X)}" y2="${plotBottom}"/>` +
         `<text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${y}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>` +
         `${titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms — ${b.met ? 'met' : 'missed'}`)}</g>`,
     );
@@ -384,10 +397,10 @@ function sampleHistogram(samples: number[], budgets: Budget[], total?: number): 
     counts[i] = (counts[i] ?? 0) + 1;
   }
   const maxCount = Math.max(...counts, 1);
-  const W = 640;
+  const W = 600;
   const left = 40;
-  const right = 20;
-  const top = 26;
+  const right = 16;
+  const top = 32;
   const plotH = 120;
   const H = top + plotH + 30;
   const plotW = W - left - right;
@@ -397,13 +410,14 @@ function sampleHistogram(samples: number[], budgets: Budget[], total?: number): 
   const parts: string[] = [];
   parts.push(`<line class="axis" x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}"/>`);
   const tickStep = niceStep(hi / 8);
-  for (let t = 0; t <= hi + 1e-9; t += tickStep) {
+  for (let k = 0; k * tickStep <= hi + 1e-9; k++) {
+    const t = k * tickStep;
     parts.push(`<line class="grid" x1="${r2(x(t))}" y1="${top}" x2="${r2(x(t))}" y2="${top + plotH + 4}"/>`);
-    parts.push(`<text class="tick" x="${r2(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(fmtNum(Number(t.toPrecision(6))))}</text>`);
+    parts.push(`<text class="tick" x="${r2(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(fmtTick(t))}</text>`);
   }
   parts.push(`<text class="tick" x="${left - 4}" y="${top + 4}" text-anchor="end">${maxCount}</text>`);
   parts.push(`<text class="tick" x="${left - 4}" y="${top + plotH}" text-anchor="end">0</text>`);
-  parts.push(`<text class="axis-label" x="${W - right}" y="${H - 2}" text-anchor="end">ms</text>`);
+  parts.push(`<text class="axis-label" x="${left - 12}" y="${top + plotH + 16}" text-anchor="end">ms</text>`);
   counts.forEach((n, i) => {
     if (n === 0) return;
     const x0 = x(i * step);
@@ -415,14 +429,16 @@ function sampleHistogram(samples: number[], budgets: Budget[], total?: number): 
     );
   });
   let farY = 12;
-  for (const b of budgets) {
+  let nearIdx = 0;
+  for (const b of [...budgets].sort((p, q) => p.ms - q.ms)) {
     const label = `${b.requirement} ≤ ${fmtNum(b.ms)} ms`;
     const tip = titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms`);
     if (near.includes(b)) {
       const X = x(b.ms);
       const anchorEnd = X + textWidth(label) > W;
+      const ly = top - 6 - (nearIdx++ % 2) * 11;
       parts.push(
-        `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${top - 6}" x2="${r2(X)}" y2="${top + plotH}"/><text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${top - 8}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>${tip}</g>`,
+        `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${ly + 2}" x2="${r2(X)}" y2="${top + plotH}"/><text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${ly}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>${tip}</g>`,
       );
     } else {
       parts.push(
@@ -800,6 +816,71 @@ function stateRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: nu
   };
 }
 
+/** A stretch of time without events, drawn narrow (not to scale). */
+interface Gap {
+  t0: number;
+  t1: number;
+}
+
+/** Drawn width of a compressed gap, px. */
+const GAP_PX = 30;
+/** At most this many gaps are compressed per timeline. */
+const MAX_GAPS = 3;
+/** A gap is compressed when it is longer than this share of the time still drawn to scale. */
+const GAP_SHARE = 0.45;
+/** Neighbouring events closer than this (px) are "crowded". */
+const CROWDED_PX = 6;
+
+/**
+ * Long stretches without events (a 30 s wait for a timeout, the middle of a trimmed excerpt) would
+ * squeeze every interesting moment into a few pixels; they are cut out and drawn as narrow breaks.
+ */
+export function timelineGaps(times: readonly number[], tMin: number, tEnd: number, widthPx = 1000): Gap[] {
+  const ts = [...new Set([tMin, ...times, tEnd])].sort((a, b) => a - b);
+  const candidates: Gap[] = [];
+  for (let i = 1; i < ts.length; i++) candidates.push({ t0: ts[i - 1]!, t1: ts[i]! });
+  candidates.sort((a, b) => b.t1 - b.t0 - (a.t1 - a.t0));
+  const gaps: Gap[] = [];
+  let scaled = tEnd - tMin;
+  for (const g of candidates) {
+    if (gaps.length >= MAX_GAPS) break;
+    const len = g.t1 - g.t0;
+    if (len <= GAP_SHARE * scaled) break;
+    // only worth it when events are crowded at the current scale (neighbours under CROWDED_PX apart)
+    const pxPerMs = (widthPx - gaps.length * GAP_PX) / scaled;
+    const crowded = candidates.filter((c) => c.t1 - c.t0 > 0 && (c.t1 - c.t0) * pxPerMs < CROWDED_PX).length;
+    if (crowded < 3) break;
+    // keep a little air on both sides so marks at the edges stay apart from the break
+    const pad = Math.min(len * 0.05, (scaled - len) * 0.02);
+    gaps.push({ t0: g.t0 + pad, t1: g.t1 - pad });
+    scaled -= len - 2 * pad;
+  }
+  return gaps.sort((a, b) => a.t0 - b.t0);
+}
+
+/** Time -> x, linear except across the gaps, which each take GAP_PX. */
+function timeScale(tMin: number, tEnd: number, gaps: Gap[], x0: number, width: number): (t: number) => number {
+  const hidden = gaps.reduce((s, g) => s + (g.t1 - g.t0), 0);
+  const scaled = Math.max(tEnd - tMin - hidden, 1e-9);
+  const pxPerMs = (width - gaps.length * GAP_PX) / scaled;
+  return (t: number) => {
+    let X = x0;
+    let from = tMin;
+    for (const g of gaps) {
+      if (t <= g.t0) break;
+      X += (g.t0 - from) * pxPerMs;
+      if (t < g.t1) return X + ((t - g.t0) / (g.t1 - g.t0)) * GAP_PX;
+      X += GAP_PX;
+      from = g.t1;
+    }
+    return X + (t - from) * pxPerMs;
+  };
+}
+
+function fmtGap(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(ms >= 10_000 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
+}
+
 /** The case's timeline excerpt as an SVG: lanes per source, a time axis, signals as guide lines. */
 export function timelineSvg(c: CaseResult): string {
   const events = [...c.timeline].filter((e) => Number.isFinite(e.t)).sort((a, b) => a.t - b.t);
@@ -809,7 +890,13 @@ export function timelineSvg(c: CaseResult): string {
   const span = Math.max(tMaxRaw - tMin, 1);
   const tEnd = tMin + span;
   const plotW = TL.width - TL.gutter - TL.right;
-  const x = (t: number) => TL.gutter + ((t - tMin) / span) * plotW;
+  const gaps = timelineGaps(
+    events.map((e) => e.t),
+    tMin,
+    tEnd,
+    plotW,
+  );
+  const x = timeScale(tMin, tEnd, gaps, TL.gutter, plotW);
 
   const rows: Row[] = [];
   const harness = events.filter((e) => e.source === 'harness');
@@ -852,13 +939,41 @@ export function timelineSvg(c: CaseResult): string {
     if (row.label) parts.push(`<text class="lane-label" x="${TL.gutter - 8}" y="${r2(y + TL.rowH / 2 + 4)}" text-anchor="end">${esc(row.label)}</text>`);
   });
 
-  const step = niceStep(span / 10);
-  for (let t = Math.ceil(tMin / step) * step; t <= tEnd + 1e-9; t += step) {
-    const X = x(t);
-    parts.push(`<line class="grid" x1="${r2(X)}" y1="${plotTop}" x2="${r2(X)}" y2="${plotBottom + 4}"/>`);
-    parts.push(`<text class="tick" x="${r2(X)}" y="${plotBottom + 16}" text-anchor="middle">${esc(fmtNum(Number(t.toPrecision(8))))}</text>`);
+  // ticks on the stretches drawn to scale; a label is dropped when it would touch the previous one
+  const scaledMs = span - gaps.reduce((s, g) => s + (g.t1 - g.t0), 0);
+  const step = niceStep(scaledMs / (10 - gaps.length * 1.5));
+  const segments: Gap[] = [];
+  let from = tMin;
+  for (const g of gaps) {
+    segments.push({ t0: from, t1: g.t0 });
+    from = g.t1;
   }
-  parts.push(`<text class="axis-label" x="${TL.width - TL.right}" y="${plotBottom + 16}" text-anchor="end">ms</text>`);
+  segments.push({ t0: from, t1: tEnd });
+  let lastLabelEnd = TL.gutter - 100;
+  for (const seg of segments) {
+    for (let k = Math.ceil(seg.t0 / step); k * step <= seg.t1 + 1e-9; k++) {
+      const t = k * step;
+      const X = x(t);
+      const label = fmtTick(t);
+      parts.push(`<line class="grid" x1="${r2(X)}" y1="${plotTop}" x2="${r2(X)}" y2="${plotBottom + 4}"/>`);
+      const w = textWidth(label);
+      if (X - w / 2 > lastLabelEnd + 6 && X + w / 2 <= TL.width) {
+        parts.push(`<text class="tick" x="${r2(X)}" y="${plotBottom + 16}" text-anchor="middle">${esc(label)}</text>`);
+        lastLabelEnd = X + w / 2;
+      }
+    }
+  }
+  parts.push(`<text class="axis-label" x="${TL.gutter - 8}" y="${plotBottom + 16}" text-anchor="end">t (ms)</text>`);
+  const breaks: string[] = [];
+  for (const g of gaps) {
+    const X0 = x(g.t0);
+    const tip = titleEl(`${fmtGap(g.t1 - g.t0)} without events (+${fmtMs(g.t0)} → +${fmtMs(g.t1)} ms), not to scale`);
+    breaks.push(
+      `<g class="gap"><rect x="${r2(X0)}" y="${plotTop}" width="${GAP_PX}" height="${plotBottom - plotTop}"/>` +
+        `<path d="M${r2(X0 + 8)} ${plotBottom + 9}l6 -10M${r2(X0 + 15)} ${plotBottom + 9}l6 -10"/>` +
+        `<text x="${r2(X0 + GAP_PX / 2)}" y="${plotTop - 5}" text-anchor="middle">${esc(fmtGap(g.t1 - g.t0))}</text>${tip}</g>`,
+    );
+  }
 
   // signals sent: guide lines across every lane
   for (const e of harness.filter((h) => h.kind === 'signal-sent' || h.kind === 'teardown-signal')) {
@@ -870,6 +985,7 @@ export function timelineSvg(c: CaseResult): string {
   rows.forEach((row, i) => {
     parts.push(`<g class="${row.cls}">${row.draw(plotTop + i * TL.rowH)}</g>`);
   });
+  parts.push(...breaks);
 
   return `<svg class="tl" viewBox="0 0 ${TL.width} ${H}" role="img" aria-label="timeline of ${esc(c.id)}">${parts.join('')}</svg>`;
 }
@@ -1055,7 +1171,8 @@ svg text{fill:var(--fg)}
 .chart .grid.minor{stroke:#f1f3f5}
 .chart .axis{stroke:#8c959f}
 .chart .tick,.tl .tick,.tl .axis-label,.chart .axis-label,.chart .caption{fill:var(--muted)}
-.chart .bar{fill:#8fb8e8}.chart .bar.graded{fill:#1f6feb}.chart .bar.over{fill:#cf222e}
+.chart .bar{fill:#8fb8e8}.chart .bar.graded{fill:#1f6feb}.chart .bar.over{fill:#cf222e}.chart .bar.over-soft{fill:#f0b4b0}
+.chart .value.inside{fill:#fff}.chart .bar.over-soft+.value.inside,.chart .bar:not(.graded):not(.over)+.value.inside{fill:#0b2a55}
 .chart .value{font-weight:600}
 .chart .bin{fill:#54aeff;stroke:#0969da;stroke-width:.5}
 .budget line{stroke-width:2;stroke-dasharray:5 3}
@@ -1082,8 +1199,9 @@ table.verdicts tr.v-unknown td.actual{color:var(--error);font-weight:600}
 svg.tl{width:100%;height:auto;display:block;font:10px system-ui,sans-serif;border:1px solid var(--line);border-radius:6px;background:#fff}
 .tl .lane-bg.even{fill:#fbfcfd}.tl .lane-bg.odd{fill:#f3f5f8}
 .tl .lane-label{fill:var(--muted);font-weight:600;font-size:11px}
-.tl .lbl{font-size:10px;fill:#24292f}
-.tl .lbl.in-bar{fill:#1f2328;pointer-events:none}
+.tl .lbl{font-size:10px;fill:#24292f;paint-order:stroke;stroke:rgba(255,255,255,.85);stroke-width:3px;stroke-linejoin:round}
+.tl .gap rect{fill:#fff;stroke:none;opacity:.9}.tl .gap path{stroke:#8c959f;stroke-width:1.5;fill:none}.tl .gap text{fill:var(--muted);font-size:9px}
+.tl .lbl.in-bar{fill:#1f2328;pointer-events:none;stroke:none}
 .tl .guide-signal{stroke:#cf222e;stroke-width:1.2;stroke-dasharray:3 2;opacity:.75}
 .tl .guide-teardown{stroke:#8c959f;stroke-width:1;stroke-dasharray:2 3}
 .tl .m-signal{fill:#cf222e;stroke:#cf222e}

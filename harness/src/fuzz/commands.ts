@@ -1,0 +1,528 @@
+/**
+ * The commands fast-check interleaves against a real subject. A command is plain JSON data
+ * (`CmdSpec`), so a shrunk sequence can be saved and replayed without fast-check; `applicable()` is
+ * its precondition on the model and `execute()` drives the real process.
+ *
+ * | op                   | what it does                                                                      |
+ * |----------------------|-----------------------------------------------------------------------------------|
+ * | `signal`             | send a declared or harmless signal; wait for the acknowledgement of a handled one  |
+ * | `hold`               | `GET /hold?ms=N`, in flight once its headers arrived                              |
+ * | `cpu`                | `GET /cpu?ms=N`, in flight once its headers arrived                               |
+ * | `put`                | `PUT /kv/k<n>`, in flight once a later request on another connection was served   |
+ * | `fifo-read`          | `GET /fifo`, in flight once the subject opened the FIFO for reading               |
+ * | `fifo-write`         | write the line the blocked read waits for                                         |
+ * | `reload`             | write a valid or an invalid configuration, send the reload signal                 |
+ * | `restart`            | send the restart signal (subjects declaring `restart`), wait until ready again    |
+ * | `await-requests`     | wait for every request in flight; read back the acknowledged writes               |
+ * | `await-reload`       | wait until the reloads settled (STARTED again); check the generation served       |
+ * | `connect-after-stop` | once the listeners closed (`stop-accepting`), a new connection must be refused    |
+ */
+import fc from 'fast-check';
+import { HttpConnection, type HttpResult, request } from '../clients/http.js';
+import { openFifoWriter } from '../clients/fifo.js';
+import { connectProbe } from '../clients/probe-connect.js';
+import { WaitTimeoutError } from '../launch/index.js';
+import { canDeliver } from '../launch/signals.js';
+import {
+  type FuzzModel,
+  fuzzSignals,
+  isRunning,
+  type ModelSpec,
+  settleReloads,
+  signalOf,
+  writeConfigModel,
+} from './model.js';
+import { type PendingRequest, type RealRun, stampOf } from './real.js';
+import { Violation } from './violations.js';
+
+export type CmdSpec =
+  | { op: 'signal'; sig: string }
+  | { op: 'hold'; ms: number }
+  | { op: 'cpu'; ms: number }
+  | { op: 'put' }
+  | { op: 'fifo-read' }
+  | { op: 'fifo-write' }
+  | { op: 'reload'; valid: boolean }
+  | { op: 'restart' }
+  | { op: 'await-requests' }
+  | { op: 'await-reload' }
+  | { op: 'connect-after-stop' };
+
+const OPS = new Set([
+  'signal',
+  'hold',
+  'cpu',
+  'put',
+  'fifo-read',
+  'fifo-write',
+  'reload',
+  'restart',
+  'await-requests',
+  'await-reload',
+  'connect-after-stop',
+]);
+
+/** Most requests in flight at once. */
+const MAX_IN_FLIGHT = 6;
+
+/** Validate JSON data as a command (corpus files). */
+export function isCmdSpec(x: unknown): x is CmdSpec {
+  if (typeof x !== 'object' || x === null) return false;
+  const c = x as Record<string, unknown>;
+  if (typeof c.op !== 'string' || !OPS.has(c.op)) return false;
+  if (c.op === 'signal') return typeof c.sig === 'string' && /^SIG[A-Z0-9]+$/.test(c.sig);
+  if (c.op === 'hold' || c.op === 'cpu') return Number.isInteger(c.ms) && (c.ms as number) >= 0;
+  if (c.op === 'reload') return typeof c.valid === 'boolean';
+  return true;
+}
+
+export function describeCmd(c: CmdSpec): string {
+  switch (c.op) {
+    case 'signal':
+      return c.sig;
+    case 'hold':
+    case 'cpu':
+      return `${c.op}(${c.ms})`;
+    case 'reload':
+      return `reload(${c.valid ? 'valid' : 'invalid'})`;
+    default:
+      return c.op;
+  }
+}
+
+function awaitable(m: FuzzModel): number {
+  const f = m.inFlight;
+  return f.hold + f.cpu + f.put + (f.fifoReading && !f.fifoUnwritten ? 1 : 0);
+}
+
+function inFlightCount(m: FuzzModel): number {
+  const f = m.inFlight;
+  return f.hold + f.cpu + f.put + (f.fifoReading ? 1 : 0);
+}
+
+/** The precondition: may this command run in the model's current state? */
+export function applicable(m: FuzzModel, c: CmdSpec): boolean {
+  const s = m.spec;
+  const alive = m.lifecycle !== 'EXITED';
+  const room = isRunning(m) && inFlightCount(m) < MAX_IN_FLIGHT;
+  switch (c.op) {
+    case 'signal':
+      return alive;
+    case 'hold':
+    case 'cpu':
+      return s.endpoints && room;
+    case 'put':
+      return s.durable && room;
+    case 'fifo-read':
+      return s.fifo && room && !m.inFlight.fifoReading;
+    case 'fifo-write':
+      return alive && m.inFlight.fifoUnwritten;
+    case 'reload':
+      return alive && s.reload && signalOf(s, 'reload') !== null;
+    case 'restart':
+      return s.restart && signalOf(s, 'restart') !== null && isRunning(m);
+    case 'await-requests':
+      return awaitable(m) > 0;
+    case 'await-reload':
+      return s.probe && m.lifecycle === 'RELOADING';
+    case 'connect-after-stop':
+      return alive && m.stop !== null && s.endpoints && s.probe;
+  }
+}
+
+export interface ArbitraryOptions {
+  /** longest `hold`/`cpu` duration; default min(400, grace/4) */
+  maxRequestMs?: number;
+}
+
+/** The command generator for a subject: only commands its manifest makes possible at all. */
+export function commandArbitrary(s: ModelSpec, opts: ArbitraryOptions = {}): fc.Arbitrary<CmdSpec> {
+  const maxMs = Math.max(20, opts.maxRequestMs ?? Math.min(400, Math.floor(s.gracePeriodMs / 4)));
+  const sigs = fuzzSignals(s).filter((sig) => canDeliver(sig));
+  const arbs: fc.WeightedArbitrary<CmdSpec>[] = [
+    { weight: 8, arbitrary: fc.constantFrom(...sigs).map((sig): CmdSpec => ({ op: 'signal', sig })) },
+  ];
+  const add = (weight: number, arbitrary: fc.Arbitrary<CmdSpec>) => arbs.push({ weight, arbitrary });
+  if (s.endpoints) {
+    add(
+      3,
+      fc.integer({ min: 10, max: maxMs }).map((ms): CmdSpec => ({ op: 'hold', ms })),
+    );
+    add(
+      1,
+      fc.integer({ min: 10, max: Math.min(maxMs, 200) }).map((ms): CmdSpec => ({ op: 'cpu', ms })),
+    );
+    if (s.probe) add(1, fc.constant<CmdSpec>({ op: 'connect-after-stop' }));
+  }
+  if (s.durable) add(3, fc.constant<CmdSpec>({ op: 'put' }));
+  if (s.fifo) {
+    add(1, fc.constant<CmdSpec>({ op: 'fifo-read' }));
+    add(1, fc.constant<CmdSpec>({ op: 'fifo-write' }));
+  }
+  if (s.reload && signalOf(s, 'reload') !== null) {
+    add(
+      3,
+      fc.boolean().map((valid): CmdSpec => ({ op: 'reload', valid })),
+    );
+    if (s.probe) add(1, fc.constant<CmdSpec>({ op: 'await-reload' }));
+  }
+  if (s.restart && signalOf(s, 'restart') !== null) add(1, fc.constant<CmdSpec>({ op: 'restart' }));
+  if (s.endpoints || s.durable) add(2, fc.constant<CmdSpec>({ op: 'await-requests' }));
+  return fc.oneof(...arbs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// execution
+
+const now = (): bigint => process.hrtime.bigint();
+const MS = 1_000_000n;
+
+function failureText(r: HttpResult): string {
+  return r.ok ? `status ${r.status}` : `${r.error}${r.errorMessage ? ` (${r.errorMessage})` : ''}`;
+}
+
+/** Open a connection the model says must be served. */
+async function openServed(r: RealRun, label: string): Promise<HttpConnection> {
+  try {
+    return await HttpConnection.open(r.port, { history: r.history, label, timeoutMs: r.timings.ackMs });
+  } catch (e) {
+    throw new Violation(
+      'request-failed',
+      `a new connection (${label}) is accepted while the subject runs`,
+      `connect failed: ${(e as { kind?: string }).kind ?? (e as Error).message}`,
+      'SIG.MAP.DECLARED',
+    );
+  }
+}
+
+/** GET /hold or /cpu: in flight once the response headers arrived. */
+async function startEarly(m: FuzzModel, r: RealRun, kind: 'hold' | 'cpu', ms: number): Promise<void> {
+  const label = `${kind}(${ms})#${r.newId()}`;
+  const conn = await openServed(r, label);
+  let onHeaders!: (ns: bigint) => void;
+  const headers = new Promise<bigint>((res) => {
+    onHeaders = res;
+  });
+  const done = conn.request({
+    path: `/${kind}?ms=${ms}`,
+    headers: { connection: 'close' },
+    label,
+    timeoutMs: ms + r.timings.requestSlackMs,
+    onHeaders: () => onHeaders(now()),
+  });
+  const first = await Promise.race([headers, done]);
+  const headersNs = typeof first === 'bigint' ? first : now();
+  if (typeof first !== 'bigint' && !(first.ok && first.status === 200)) {
+    conn.close();
+    throw new Violation(
+      'request-failed',
+      `${label} is served while the subject runs`,
+      failureText(first),
+      'SIG.MAP.DECLARED',
+    );
+  }
+  r.track({
+    id: r.newId(),
+    kind,
+    label,
+    expectStatus: 200,
+    expectBody: `${kind === 'hold' ? 'held' : 'cpu'} ${ms}\n`,
+    inFlightNs: headersNs,
+    needNs: headersNs + BigInt(ms) * MS,
+    conn,
+    done,
+  });
+  m.inFlight[kind]++;
+}
+
+/** PUT /kv/k<n>: in flight once a request sent after it, on another connection, was served. */
+async function startPut(m: FuzzModel, r: RealRun): Promise<void> {
+  const key = `k${m.nextKey++}`;
+  const value = `${key}-${r.tag}`;
+  const label = `put(${key})`;
+  const conn = await openServed(r, label);
+  const done = conn.request({
+    method: 'PUT',
+    path: `/kv/${key}`,
+    headers: { connection: 'close', 'content-type': 'text/plain' },
+    body: value,
+    label,
+    timeoutMs: r.timings.requestSlackMs * 2,
+  });
+  // The barrier: the PUT's bytes were written before this connection opened, and a subject accepts
+  // and reads in order, so once the barrier is served the PUT is inside the subject.
+  const barrier = await request(r.port, {
+    path: '/live',
+    label: `barrier(${key})`,
+    timeoutMs: r.timings.ackMs,
+    history: r.history,
+  });
+  if (!(barrier.ok && barrier.status === 200)) {
+    conn.close();
+    throw new Violation(
+      'request-failed',
+      'GET /live is served while the subject runs',
+      failureText(barrier),
+      'SIG.MAP.DECLARED',
+    );
+  }
+  r.track({
+    id: r.newId(),
+    kind: 'put',
+    label,
+    expectStatus: 201,
+    expectBody: '',
+    key,
+    value,
+    inFlightNs: now(),
+    needNs: now(),
+    conn,
+    done,
+  });
+  m.inFlight.put++;
+}
+
+/** GET /fifo: in flight once the subject opened the FIFO for reading (our writer's open succeeds). */
+async function startFifo(m: FuzzModel, r: RealRun): Promise<void> {
+  const fifoPath = r.subject.fifoPath;
+  if (fifoPath === null) return;
+  const id = r.newId();
+  const label = `fifo#${id}`;
+  const conn = await openServed(r, label);
+  const done = conn.request({
+    path: '/fifo',
+    headers: { connection: 'close' },
+    label,
+    timeoutMs: r.manifest.gracePeriodMs + r.timings.requestSlackMs * 4,
+  });
+  const opened = openFifoWriter(fifoPath, r.timings.ackMs);
+  const fh = await opened;
+  if (fh === null) {
+    conn.close();
+    const res = await Promise.race([done, Promise.resolve(null)]);
+    throw new Violation(
+      'request-failed',
+      'GET /fifo blocks reading the FIFO while the subject runs',
+      res === null ? `the FIFO was not opened for reading within ${r.timings.ackMs} ms` : failureText(res),
+      'SIG.MAP.DECLARED',
+    );
+  }
+  const line = `line-${r.tag}-${id}`;
+  r.track({
+    id,
+    kind: 'fifo',
+    label,
+    expectStatus: 200,
+    expectBody: `${line}\n`,
+    inFlightNs: now(),
+    needNs: -1n,
+    conn,
+    done,
+    fifo: { fh, line },
+  });
+  m.inFlight.fifoReading = true;
+  m.inFlight.fifoUnwritten = true;
+}
+
+/** Write the line the blocked FIFO read waits for. */
+export async function writeFifo(m: FuzzModel, r: RealRun): Promise<void> {
+  const q = r.requests.find((x) => x.kind === 'fifo' && x.fifo !== undefined && x.fifo.writtenNs === undefined);
+  m.inFlight.fifoUnwritten = false;
+  if (q?.fifo === undefined) return;
+  const f = q.fifo;
+  f.writtenNs = now();
+  q.needNs = f.writtenNs;
+  const fh = f.fh;
+  f.fh = null;
+  if (fh === null) return;
+  try {
+    await fh.write(`${f.line}\n`);
+  } catch {
+    // EPIPE: the read was cancelled (the request's own outcome is what gets judged)
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** Wait for every request in flight (a FIFO read whose line is not written yet excepted). */
+export async function awaitRequests(m: FuzzModel, r: RealRun): Promise<void> {
+  const waiting = r.requests.filter((q) => q.result === undefined && !(q.kind === 'fifo' && q.needNs === -1n));
+  await Promise.all(waiting.map((q) => q.done));
+  // let the `track` continuations record the results
+  await Promise.resolve();
+  r.checkStep(m);
+  m.inFlight.hold = 0;
+  m.inFlight.cpu = 0;
+  m.inFlight.put = 0;
+  if (!m.inFlight.fifoUnwritten) m.inFlight.fifoReading = false;
+  if (!r.subject.exited && m.stop === null) await readBack(r);
+}
+
+/** While the subject runs, every acknowledged write is readable. */
+export async function readBack(r: RealRun, port = r.port, when = 'while the subject runs'): Promise<void> {
+  for (const [key, value] of r.acked) {
+    const got = await request(port, { path: `/kv/${key}`, label: `get(${key})`, timeoutMs: r.timings.ackMs });
+    if (!(got.ok && got.status === 200 && got.body.toString('utf8') === value)) {
+      throw new Violation(
+        'write-lost',
+        `the acknowledged write ${key}=${JSON.stringify(value)} is readable ${when}`,
+        got.ok ? `GET /kv/${key} → ${got.status} ${JSON.stringify(got.body.toString('utf8').slice(0, 60))}` : failureText(got),
+      );
+    }
+  }
+}
+
+/** Wait until every reload requested so far has finished, then check the generation served. */
+export async function awaitReload(m: FuzzModel, r: RealRun): Promise<void> {
+  const since = r.lastReloadAck;
+  if (since !== undefined && m.spec.probe) {
+    try {
+      await r.subject.waitProbe(
+        (e) => e.ev === 'state' && e.state === 'STARTED' && stampOf(e) >= since,
+        r.timings.reloadMs,
+        'STARTED after the reloads',
+      );
+    } catch (e) {
+      if (!(e instanceof WaitTimeoutError)) throw e;
+      r.checkStep(m);
+      throw new Violation(
+        'state',
+        `the reloads finish: STARTED again within ${r.timings.reloadMs} ms`,
+        `still ${r.subject.probeEvents.filter((p) => p.ev === 'state').pop()?.state ?? 'STARTING'}`,
+        'RELOAD.SERIALISED',
+      );
+    }
+  }
+  r.checkStep(m);
+  const allowed = settleReloads(m);
+  if (!m.spec.endpoints || m.stop !== null) return;
+  const got = await request(r.port, { path: '/config', label: 'config', timeoutMs: r.timings.ackMs });
+  let generation: unknown = null;
+  try {
+    generation = (JSON.parse(got.body.toString('utf8')) as { generation?: unknown }).generation;
+  } catch {
+    // reported below
+  }
+  if (!(got.ok && got.status === 200) || typeof generation !== 'number' || !allowed.includes(generation)) {
+    throw new Violation(
+      'config',
+      `GET /config serves generation ${allowed.join(' or ')} (the last valid file loaded; invalid files keep the old one)`,
+      got.ok ? `status ${got.status}, generation ${String(generation)}` : failureText(got),
+      allowed.length === 1 ? 'RELOAD.SERIALISED' : 'RELOAD.VALIDATE_SWAP',
+    );
+  }
+}
+
+async function connectAfterStop(m: FuzzModel, r: RealRun): Promise<void> {
+  const s = r.subject;
+  const since = r.stopNs ?? 0n;
+  if (!s.exited) {
+    try {
+      await s.waitProbe(
+        (e) => e.ev === 'stop-accepting' && stampOf(e) >= since,
+        r.timings.stopStateMs,
+        'stop-accepting',
+      );
+    } catch (e) {
+      if (!(e instanceof WaitTimeoutError)) throw e;
+      if (!s.exited) return; // the listeners are not reported closed yet: nothing to judge
+    }
+  }
+  const res = await connectProbe(r.port, { path: '/live', timeoutMs: r.timings.ackMs, label: 'after-stop' });
+  if (res.outcome !== 'refused') {
+    throw new Violation(
+      'not-refused',
+      'after stop-accepting a new connection is refused',
+      `the connection was ${res.outcome === 'served' ? `accepted and served (${res.status})` : `accepted then ${res.outcome}`}`,
+    );
+  }
+  r.checkStep(m);
+}
+
+async function restart(m: FuzzModel, r: RealRun): Promise<void> {
+  const sig = signalOf(m.spec, 'restart');
+  if (sig === null) return;
+  await r.deliver(m, sig);
+  const deadline = Date.now() + r.timings.reloadMs;
+  for (let i = 0; i < 10_000 && Date.now() < deadline && !r.subject.exited; i++) {
+    const res = await request(r.port, { path: '/ready', label: 'ready-after-restart', timeoutMs: r.timings.ackMs });
+    if (res.ok && res.status === 200) return;
+    await new Promise((ok) => setTimeout(ok, 10)); // bounded poll of /ready (the observation itself)
+  }
+  throw new Violation(
+    'request-failed',
+    `ready again within ${r.timings.reloadMs} ms of the restart`,
+    r.subject.exited ? 'the subject exited' : 'GET /ready never answered 200',
+    'RESTART.ZERO_DOWNTIME',
+  );
+}
+
+/** Run one command against the real subject (its precondition held). Throws a Violation. */
+export async function execute(m: FuzzModel, r: RealRun, c: CmdSpec): Promise<void> {
+  switch (c.op) {
+    case 'signal':
+      await r.deliver(m, c.sig);
+      break;
+    case 'hold':
+    case 'cpu':
+      await startEarly(m, r, c.op, c.ms);
+      break;
+    case 'put':
+      await startPut(m, r);
+      break;
+    case 'fifo-read':
+      await startFifo(m, r);
+      break;
+    case 'fifo-write':
+      await writeFifo(m, r);
+      break;
+    case 'reload': {
+      const sig = signalOf(m.spec, 'reload');
+      if (sig === null) return;
+      const file = writeConfigModel(m, c.valid);
+      r.subject.writeConfig(
+        c.valid ? { generation: file.generation } : `{ "generation": ${file.generation}, this is not JSON`,
+      );
+      await r.deliver(m, sig);
+      break;
+    }
+    case 'restart':
+      await restart(m, r);
+      break;
+    case 'await-requests':
+      await awaitRequests(m, r);
+      break;
+    case 'await-reload':
+      await awaitReload(m, r);
+      break;
+    case 'connect-after-stop':
+      await connectAfterStop(m, r);
+      break;
+  }
+  r.checkStep(m);
+}
+
+/** The fast-check face of a command. */
+export class FuzzCommand implements fc.AsyncCommand<FuzzModel, RealRun> {
+  constructor(readonly spec: CmdSpec) {}
+  check(m: Readonly<FuzzModel>): boolean {
+    return applicable(m as FuzzModel, this.spec);
+  }
+  async run(m: FuzzModel, r: RealRun): Promise<void> {
+    r.executed.push(this.spec);
+    await execute(m, r, this.spec);
+  }
+  toString(): string {
+    return describeCmd(this.spec);
+  }
+}
+
+export function fuzzCommandArbitrary(s: ModelSpec, opts: ArbitraryOptions = {}): fc.Arbitrary<FuzzCommand> {
+  return commandArbitrary(s, opts).map(
+    (spec) => new FuzzCommand(spec),
+    (v) => {
+      if (v instanceof FuzzCommand) return v.spec;
+      throw new Error('not a FuzzCommand');
+    },
+  );
+}

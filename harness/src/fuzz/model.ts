@@ -1,0 +1,434 @@
+/**
+ * The fuzzer's model of a subject's observable lifecycle, derived from its manifest alone: the
+ * declared signal map (`signals`, `signalsRepeat`), the exit codes, the grace period and the
+ * capabilities. Pure data and pure functions; the commands (commands.ts) update it as they drive the
+ * real process, and the checks compare what the process did with what the model allows.
+ *
+ * ## Lifecycle
+ *
+ * ```
+ *   STARTED ──reload──> RELOADING ──(awaited: settled)──> STARTED
+ *      │                    │
+ *      └──stop/fast-stop────┴──> STOPPING ──> EXITED
+ * ```
+ *
+ * RELOADING here means "a reload may be running": the model cannot know when a reload ends, so it
+ * leaves RELOADING only when a command waited for the outcome (`await-reload`).
+ *
+ * ## What a signal does (after the declared map, and the repeat map during a stop)
+ *
+ * | action        | STARTED / RELOADING                 | STOPPING (graceful)         | STOPPING (fast / escalated) |
+ * |---------------|-------------------------------------|-----------------------------|-----------------------------|
+ * | `stop`        | graceful stop                       | ignored (idempotent)        | ignored                     |
+ * | `fast-stop`   | fast stop                           | escalates to a fast stop    | ignored                     |
+ * | `reload`      | reload (storms coalesce)            | ignored: the stop dominates | ignored                     |
+ * | `restart`     | restart (capability), else ignored  | ignored                     | ignored                     |
+ * | `reopen-logs` | reopen                              | reopen                      | reopen                      |
+ * | `ignore`      | nothing                             | nothing                     | nothing                     |
+ * | not declared (SIGWINCH, SIGURG, SIGCHLD) | nothing  | nothing                     | nothing                     |
+ *
+ * The repeat map applies to a signal's second and later deliveries once a stop was requested (the
+ * default: a second SIGINT is a fast stop). A delivery counts when the signal was sent while the
+ * subject ran; every command waits for the acknowledgement (probe `signal` event) of a handled signal
+ * before the next one, so two deliveries never merge into one.
+ *
+ * ## Requests and writes
+ *
+ * - While STARTED or RELOADING every request completes (a reload never refuses or resets).
+ * - A request in flight when a graceful stop is requested completes, byte-exact, unless the stop
+ *   deadline expires first (predicted from the request's own duration, with a margin either side in
+ *   which both outcomes are accepted). After a fast stop, an escalation or the deadline, a request in
+ *   flight may be aborted, never answered wrongly.
+ * - A write acknowledged with 201 is readable (GET) while the subject runs and after a restart on the
+ *   same state directory, whatever happened in between (reloads, any stop).
+ * - After the listeners closed (probe `stop-accepting`) a new connection is refused, never reset.
+ *
+ * ## Exit status
+ *
+ * Graceful stop: `exitCodes.graceful` (always 0). Deadline expired: `exitCodes.deadline`. Fast stop, or
+ * an escalation acknowledged before the drain ended: `exitCodes.fastStop` (`"signal"`: death by a signal).
+ * Death by any other signal is a violation.
+ */
+import type { ProbeEvent } from '../launch/probe.js';
+import type { Action, ExitCodeSpec, Manifest } from '../types.js';
+import { Violation } from './violations.js';
+
+/** Signals whose default disposition is to ignore them; a subject must not react to them. */
+export const HARMLESS_SIGNALS = ['SIGWINCH', 'SIGURG', 'SIGCHLD'] as const;
+
+export type Lifecycle = 'STARTED' | 'RELOADING' | 'STOPPING' | 'EXITED';
+
+/** The parts of a manifest the model reads. */
+export interface ModelSpec {
+  name: string;
+  signals: Record<string, Action>;
+  signalsRepeat: Record<string, Action>;
+  exitCodes: { graceful: ExitCodeSpec; deadline: ExitCodeSpec; fastStop: ExitCodeSpec };
+  gracePeriodMs: number;
+  probe: boolean;
+  endpoints: boolean;
+  durable: boolean;
+  reload: boolean;
+  restart: boolean;
+  fifo: boolean;
+}
+
+export function modelSpec(m: Manifest, platform: NodeJS.Platform = process.platform): ModelSpec {
+  const c = m.capabilities;
+  return {
+    name: m.name,
+    signals: { ...m.signals },
+    signalsRepeat: { ...m.signalsRepeat },
+    exitCodes: { ...m.exitCodes },
+    gracePeriodMs: m.gracePeriodMs,
+    probe: c.probe === true,
+    endpoints: c.conformanceEndpoints === true,
+    durable: c.durableStore === true && c.conformanceEndpoints === true,
+    reload: c.reload === true,
+    restart: c.restart === true,
+    fifo: c.conformanceEndpoints === true && platform !== 'win32',
+  };
+}
+
+export interface StopState {
+  kind: 'graceful' | 'fast';
+  /** a graceful stop that a fast-stop request cut short */
+  escalated: boolean;
+}
+
+export interface ConfigModel {
+  /** the generation the next valid configuration file gets */
+  nextGeneration: number;
+  /** the file as it is now */
+  file: { valid: boolean; generation: number | null };
+  /** generations the subject may serve once every reload requested so far has finished */
+  settled: number[];
+  /** valid generations written since the last settle point (a coalesced reload may have read any) */
+  sinceSettle: number[];
+  /** a reload was requested since the last settle point */
+  reloadRequested: boolean;
+}
+
+export interface FuzzModel {
+  readonly spec: ModelSpec;
+  lifecycle: Lifecycle;
+  stop: StopState | null;
+  /** deliveries per signal (for the repeat map) */
+  deliveries: Record<string, number>;
+  /** requests the commands started and no command has awaited yet */
+  inFlight: { hold: number; cpu: number; put: number; fifoReading: boolean; fifoUnwritten: boolean };
+  /** next key index for PUT /kv/k<n> */
+  nextKey: number;
+  config: ConfigModel;
+}
+
+export function initialModel(spec: ModelSpec): FuzzModel {
+  return {
+    spec,
+    lifecycle: 'STARTED',
+    stop: null,
+    deliveries: {},
+    inFlight: { hold: 0, cpu: 0, put: 0, fifoReading: false, fifoUnwritten: false },
+    nextKey: 1,
+    config: {
+      nextGeneration: 2,
+      file: { valid: true, generation: 1 },
+      settled: [1],
+      sinceSettle: [],
+      reloadRequested: false,
+    },
+  };
+}
+
+export const isRunning = (m: FuzzModel): boolean => m.lifecycle === 'STARTED' || m.lifecycle === 'RELOADING';
+
+/** The first signal the declared map gives for `action`. */
+export function signalOf(spec: ModelSpec, action: Action): string | null {
+  for (const [sig, a] of Object.entries(spec.signals)) if (a === action) return sig;
+  return null;
+}
+
+/** Signals the fuzzer sends: every declared one, plus the harmless ones. */
+export function fuzzSignals(spec: ModelSpec): string[] {
+  const out = Object.keys(spec.signals).filter((s) => s !== 'SIGKILL' && s !== 'SIGSTOP');
+  for (const s of HARMLESS_SIGNALS) if (!out.includes(s)) out.push(s);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// signals
+
+export type Effect = 'stop' | 'fast-stop' | 'escalate' | 'reload' | 'restart' | 'reopen-logs' | 'ignored';
+
+export interface SignalOutcome {
+  sig: string;
+  /** the declared action (null: not in the map) */
+  declared: Action | null;
+  /** the action of this delivery (the repeat map applied) */
+  action: Action | null;
+  effect: Effect;
+  /** a handler must acknowledge it (probe `signal` event) */
+  needsAck: boolean;
+  why: string;
+}
+
+/** What delivering `sig` now does, without changing the model. */
+export function signalOutcome(m: FuzzModel, sig: string): SignalOutcome {
+  const declared = m.spec.signals[sig] ?? null;
+  const count = (m.deliveries[sig] ?? 0) + 1;
+  const repeat = m.stop !== null && count >= 2 ? m.spec.signalsRepeat[sig] : undefined;
+  const action = repeat ?? declared;
+  const needsAck = m.spec.probe && declared !== null && declared !== 'ignore';
+  const out = (effect: Effect, why: string): SignalOutcome => ({ sig, declared, action, effect, needsAck, why });
+  if (action === null) return out('ignored', `${sig} is not in the declared map: it must change nothing`);
+  const via = repeat !== undefined ? ` (delivery ${count} during a stop: repeat map)` : '';
+  if (m.stop === null) {
+    switch (action) {
+      case 'stop':
+        return out('stop', `${sig} → stop${via}`);
+      case 'fast-stop':
+        return out('fast-stop', `${sig} → fast stop${via}`);
+      case 'reload':
+        return out('reload', `${sig} → reload`);
+      case 'restart':
+        return m.spec.restart
+          ? out('restart', `${sig} → restart`)
+          : out('ignored', `${sig} → restart, not supported: ignored`);
+      case 'reopen-logs':
+        return out('reopen-logs', `${sig} → reopen logs`);
+      case 'ignore':
+        return out('ignored', `${sig} is declared ignored`);
+    }
+  }
+  const graceful = m.stop.kind === 'graceful' && !m.stop.escalated;
+  switch (action) {
+    case 'fast-stop':
+      return graceful
+        ? out('escalate', `${sig} → fast stop during a graceful stop: escalates${via}`)
+        : out('ignored', `${sig} → fast stop: already fast`);
+    case 'reopen-logs':
+      return out('reopen-logs', `${sig} → reopen logs (also while stopping)`);
+    case 'reload':
+      return out('ignored', `${sig} → reload during a stop: the stop dominates`);
+    default:
+      return out('ignored', `${sig} → ${action} during a stop: ignored${via}`);
+  }
+}
+
+/** Deliver `sig` to the model: counts the delivery and applies its effect. */
+export function applySignal(m: FuzzModel, sig: string): SignalOutcome {
+  const o = signalOutcome(m, sig);
+  m.deliveries[sig] = (m.deliveries[sig] ?? 0) + 1;
+  switch (o.effect) {
+    case 'stop':
+      m.stop = { kind: 'graceful', escalated: false };
+      m.lifecycle = 'STOPPING';
+      break;
+    case 'fast-stop':
+      m.stop = { kind: 'fast', escalated: false };
+      m.lifecycle = 'STOPPING';
+      break;
+    case 'escalate':
+      if (m.stop) m.stop.escalated = true;
+      break;
+    case 'reload':
+      m.lifecycle = 'RELOADING';
+      m.config.reloadRequested = true;
+      break;
+    default:
+      break;
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+
+/** The file the next `reload` command writes, and the model's record of it. */
+export function writeConfigModel(m: FuzzModel, valid: boolean): { valid: boolean; generation: number } {
+  const generation = m.config.nextGeneration++;
+  m.config.file = { valid, generation: valid ? generation : null };
+  if (valid) m.config.sinceSettle.push(generation);
+  return { valid, generation };
+}
+
+/** Every reload requested so far has finished: the generations the subject may now serve. */
+export function settleReloads(m: FuzzModel): number[] {
+  const c = m.config;
+  if (c.reloadRequested) {
+    c.settled =
+      c.file.valid && c.file.generation !== null
+        ? [c.file.generation]
+        : [...new Set([...c.settled, ...c.sinceSettle])].sort((a, b) => a - b);
+  }
+  c.sinceSettle = [];
+  c.reloadRequested = false;
+  if (m.lifecycle === 'RELOADING') m.lifecycle = 'STARTED';
+  return c.settled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// exit status
+
+export interface StopTimeline {
+  kind: 'graceful' | 'fast';
+  /** acknowledgement of the stop (subject monotonic clock, ns) */
+  stopNs: bigint;
+  /** acknowledgement of the signal that escalated a graceful stop */
+  escalationNs?: bigint;
+  /** the first of probe `drained`, state EXITING, `exiting` after the stop: the graceful part ended */
+  drainEndNs?: bigint;
+  /** when the last request in flight at the stop could complete (null: none in flight; -1n: never) */
+  needNs: bigint | null;
+  gracePeriodMs: number;
+  /** either outcome is accepted this close to the deadline */
+  marginMs: number;
+}
+
+export interface ExitExpectation {
+  codes: ExitCodeSpec[];
+  /** requests in flight at the stop may be aborted */
+  mayAbort: boolean;
+  why: string;
+}
+
+const MS = 1_000_000n;
+/** An escalation acknowledged this close before the end of the drain may or may not count. */
+const ESCALATION_RACE_NS = 5n * MS;
+
+export function expectedExit(spec: ModelSpec, t: StopTimeline): ExitExpectation {
+  const codes = spec.exitCodes;
+  if (t.kind === 'fast') return { codes: [codes.fastStop], mayAbort: true, why: 'fast stop' };
+  const deadlineNs = t.stopNs + BigInt(t.gracePeriodMs) * MS;
+  const margin = BigInt(t.marginMs) * MS;
+  let graceful: 'yes' | 'no' | 'maybe';
+  let why: string;
+  if (t.needNs === null) {
+    graceful = 'yes';
+    why = 'graceful stop, nothing in flight';
+  } else if (t.needNs === -1n) {
+    graceful = 'no';
+    why = 'graceful stop, a request in flight never completes (a FIFO line never written)';
+  } else {
+    const need = Number(t.needNs - t.stopNs) / 1e6;
+    if (t.needNs < deadlineNs - margin) graceful = 'yes';
+    else if (t.needNs > deadlineNs + margin) graceful = 'no';
+    else graceful = 'maybe';
+    why = `graceful stop, requests in flight need ${need.toFixed(0)} ms of the ${t.gracePeriodMs} ms grace period`;
+  }
+  const out: ExitExpectation = {
+    codes: graceful === 'yes' ? [codes.graceful] : graceful === 'no' ? [codes.deadline] : [codes.graceful, codes.deadline],
+    mayAbort: graceful !== 'yes',
+    why,
+  };
+  if (t.escalationNs !== undefined) {
+    const e = t.escalationNs;
+    if (graceful !== 'yes' && e > deadlineNs + margin) {
+      out.why += '; the escalation came after the deadline';
+      return out;
+    }
+    const end = t.drainEndNs;
+    if (end === undefined || e < end - ESCALATION_RACE_NS) {
+      out.codes = graceful === 'yes' || e < deadlineNs - margin ? [codes.fastStop] : [...out.codes, codes.fastStop];
+      out.mayAbort = true;
+      out.why += '; escalated to a fast stop before the drain ended';
+    } else if (e <= end) {
+      out.codes = [...out.codes, codes.fastStop];
+      out.mayAbort = true;
+      out.why += '; escalated just as the drain ended (either outcome)';
+    } else {
+      out.why += '; the escalation came after the drain ended (too late to count)';
+    }
+  }
+  out.codes = [...new Set(out.codes)];
+  return out;
+}
+
+export function exitMatches(codes: readonly ExitCodeSpec[], exit: { code: number | null; signal: string | null }) {
+  return codes.some((c) => (c === 'signal' ? exit.signal !== null : exit.signal === null && exit.code === c));
+}
+
+// ---------------------------------------------------------------------------------------------
+// observed states
+
+const TRANSITIONS: Record<string, readonly string[]> = {
+  STARTING: ['STARTED', 'STOPPING'],
+  STARTED: ['RELOADING', 'STOPPING'],
+  RELOADING: ['STARTED', 'STOPPING'],
+  STOPPING: ['EXITING'],
+  EXITING: [],
+};
+
+export interface TraceContext {
+  /** acknowledgements of signals the model says start a stop */
+  stopAcks: readonly bigint[];
+  /** acknowledgements of signals the model says start a reload */
+  reloadAcks: readonly bigint[];
+}
+
+const stamp = (e: ProbeEvent): bigint => {
+  try {
+    return BigInt(e.t);
+  } catch {
+    return 0n;
+  }
+};
+
+/**
+ * Checks the probe trace against the lifecycle: legal transitions only, each `from` the previous
+ * state, no STOPPING or RELOADING nothing asked for, no reload beginning after the stop, one stop
+ * sequence. Returns the first violation, or null.
+ */
+export function checkTrace(events: readonly ProbeEvent[], ctx: TraceContext): Violation | null {
+  let current = 'STARTING';
+  let stoppingNs: bigint | null = null;
+  let persisted = 0;
+  let exiting = 0;
+  for (const e of events) {
+    const t = stamp(e);
+    if (e.ev === 'state') {
+      const to = String(e.state);
+      const from = e.from === undefined ? current : String(e.from);
+      if (from !== current) {
+        return new Violation('state', `a transition from ${current}`, `${from} → ${to} (the previous state was ${current})`);
+      }
+      if (!(TRANSITIONS[current] ?? []).includes(to)) {
+        return new Violation(
+          'state',
+          `from ${current} only ${(TRANSITIONS[current] ?? []).join(' or ') || 'nothing'}`,
+          `${current} → ${to}`,
+        );
+      }
+      if (to === 'STOPPING' && !ctx.stopAcks.some((a) => a <= t)) {
+        return new Violation('state', 'STOPPING only after a stop request', 'STOPPING with no stop acknowledged before it');
+      }
+      if (to === 'RELOADING' && !ctx.reloadAcks.some((a) => a <= t)) {
+        return new Violation(
+          'state',
+          'RELOADING only after a reload request',
+          'RELOADING with no reload acknowledged before it',
+        );
+      }
+      if (to === 'STOPPING') stoppingNs = t;
+      current = to;
+    } else if (e.ev === 'reload-begin' && stoppingNs !== null && t > stoppingNs) {
+      return new Violation(
+        'reload-after-stop',
+        'no reload begins once the stop was requested',
+        `reload-begin ${Number(t - stoppingNs) / 1e6} ms after STOPPING`,
+      );
+    } else if (e.ev === 'persisted' && ++persisted > 1) {
+      return new Violation('repeat', 'one stop sequence, one persist', `${persisted} persisted events`);
+    } else if (e.ev === 'exiting' && ++exiting > 1) {
+      return new Violation('repeat', 'one stop sequence, one exiting event', `${exiting} exiting events`);
+    }
+  }
+  return null;
+}
+
+/** The last state the probe reported (STARTING before any). */
+export function lastState(events: readonly ProbeEvent[]): string {
+  let s = 'STARTING';
+  for (const e of events) if (e.ev === 'state') s = String(e.state);
+  return s;
+}

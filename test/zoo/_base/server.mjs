@@ -1,0 +1,894 @@
+// The zoo base: a small, correct subject (spec/subject-protocol.md) with one switch, ZOO_BUG, that
+// injects exactly one bug. Each zoo manifest sets ZOO_BUG to one name below; with ZOO_BUG unset (or
+// "none") the server is meant to pass every case it applies to. It is a test fixture, written to be read:
+// it shares no code with reference/ and treats the harness as a black box.
+//
+// What it does (protocol sections in brackets):
+//  - start: probe `hello`, handlers for every mapped signal [4], state STARTING, open the store,
+//    the optional slow initialisation [2], read the configuration, bind, pidfile, STARTED, `ready` [3];
+//  - HTTP conformance endpoints [9] and the authenticated control channel on port `admin` [10];
+//  - stop: readiness fails, optional pre-drain delay, listeners closed, idle keep-alives ended with
+//    FIN, `Connection: close` from the stop on, drain bounded by the deadline, workers stopped, persist,
+//    pidfile removed, exit 0 / 3 (deadline) / 4 (fast stop) / 5 (persist failed) [11];
+//  - reload: serialised, coalescing, validate then swap [6];
+//  - a durable key-value store: an append-only log, fsync before the 201, an index written at stop;
+//  - CPU work on a worker thread, FIFO reads on the libuv thread pool: the main thread never blocks.
+import { spawn } from 'node:child_process';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+// ---------------------------------------------------------------------------------------------
+// The bug switch
+
+const BUGS = {
+  none: 'no bug: the correct base',
+  'exit-on-term': 'a stop exits at once after closing the listeners: in-flight requests are dropped',
+  'late-listener-close': 'the listeners stay open during the drain: new connections are accepted, then reset',
+  'keepalive-reuse': 'no Connection: close after the stop; a busy keep-alive connection is kept and reused',
+  'idle-keepalive-hang': 'idle keep-alive connections are never closed: the drain waits for its deadline',
+  'cpu-main-thread': 'GET /cpu burns the CPU on the main thread, so signal handlers wait for it',
+  'fifo-sync-read': 'GET /fifo reads the FIFO synchronously on the main thread',
+  'reload-drops-in-flight': 'a reload destroys the connections that have a request in flight',
+  'reload-invalid-crash': 'an invalid configuration on reload throws out of the reload: the process dies',
+  'second-stop-restarts': 'a second graceful stop request starts the stop sequence again (second persist)',
+  'no-index-persist': 'the stop never writes the store index (no persist step)',
+  'ack-before-fsync': 'PUT /kv answers 201 before the write is on disk (flushed every 2 s)',
+  'orphan-worker': 'the worker process is never stopped and ignores the death of its supervisor',
+  'fd-leak-per-reload': 'every reload opens the configuration file and never closes it',
+  'control-no-auth': 'the control channel does not check the bearer token',
+};
+const BUG = process.env.ZOO_BUG || 'none';
+if (!Object.hasOwn(BUGS, BUG)) {
+  process.stderr.write(`zoo base: unknown ZOO_BUG "${BUG}" (known: ${Object.keys(BUGS).join(', ')})\n`);
+  process.exit(1);
+}
+const bug = (name) => BUG === name;
+
+// ---------------------------------------------------------------------------------------------
+// Hand-over (protocol section 2)
+
+const env = process.env;
+const HOST = env.SIGCERT_HOST || '127.0.0.1';
+const STATE_DIR = env.SIGCERT_STATE_DIR || '.';
+const CONFIG = env.SIGCERT_CONFIG || 'config.json';
+const GRACE_MS = intEnv('SIGCERT_GRACE_MS', 5000);
+const PREDRAIN_MS = intEnv('SIGCERT_PREDRAIN_MS', 0);
+const STARTUP_DELAY_MS = intEnv('SIGCERT_STARTUP_DELAY_MS', 0);
+const FAULT = env.SIGCERT_FAULT || '';
+const TOKEN = env.SIGCERT_CONTROL_TOKEN || '';
+const WITH_WORKER = env.ZOO_WORKER === '1';
+const WITH_PIDFILE = env.ZOO_PIDFILE !== '0';
+/** Time kept after the drain deadline for the exit sequence (workers, persist, pidfile). */
+const EXIT_RESERVE_MS = Math.min(300, Math.floor(GRACE_MS / 4));
+
+function intEnv(name, dflt) {
+  const n = Number(env[name]);
+  return Number.isInteger(n) && n >= 0 ? n : dflt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe channel (protocol section 8): NDJSON on fd 3, stamped with the monotonic clock
+
+const probeFd = env.SIGCERT_PROBE_FD ? Number(env.SIGCERT_PROBE_FD) : null;
+
+function probe(ev, extra = {}) {
+  if (probeFd === null) return;
+  const line = Buffer.from(`${JSON.stringify({ ev, t: String(process.hrtime.bigint()), pid: process.pid, ...extra })}\n`);
+  let off = 0;
+  while (off < line.length) {
+    try {
+      off += fs.writeSync(probeFd, line, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') return; // the harness went away: the probe is best effort
+    }
+  }
+}
+
+function log(msg) {
+  process.stderr.write(`[zoo ${BUG} ${process.pid}] ${msg}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals and the bus (protocol section 4). Handlers first: nothing above this line can block.
+
+const SIGNALS = {
+  SIGTERM: 'stop',
+  SIGINT: 'stop',
+  SIGQUIT: 'fast-stop',
+  SIGHUP: 'reload',
+  SIGUSR1: 'reopen-logs',
+  SIGPIPE: 'ignore', // Node ignores SIGPIPE from the start; no listener, so it has no effect at all
+};
+const SIGNALS_REPEAT = { SIGINT: 'fast-stop' };
+
+probe('hello', { protocol: '1', bug: BUG });
+for (const [sig, action] of Object.entries(SIGNALS)) {
+  if (action !== 'ignore') process.on(sig, onSignal);
+}
+probe('handlers', { signals: Object.keys(SIGNALS) });
+
+let state = 'STARTING';
+probe('state', { state, from: null });
+
+function setState(next) {
+  const from = state;
+  state = next;
+  probe('state', { state: next, from });
+}
+
+const stopping = () => state === 'STOPPING' || state === 'EXITING';
+
+function onSignal(sig) {
+  probe('signal', { sig }); // stamped at handler entry
+  const action = stopping() && SIGNALS_REPEAT[sig] ? SIGNALS_REPEAT[sig] : SIGNALS[sig];
+  request(action, 'signal');
+}
+
+/** The bus: one entry for signals, the control channel and the application. */
+function request(action, source) {
+  switch (action) {
+    case 'stop':
+      return requestStop(false, source);
+    case 'fast-stop':
+      return requestStop(true, source);
+    case 'reload':
+      return requestReload(source);
+    case 'reopen-logs':
+      probe('request', { action, source });
+      probe('reopen-logs'); // logs go to stdout/stderr, which the harness owns: nothing to reopen
+      return Promise.resolve();
+    default:
+      return Promise.resolve();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration (protocol section 6)
+
+let config = null;
+
+function parseConfig(text) {
+  const c = JSON.parse(text);
+  if (c === null || typeof c !== 'object' || !Number.isInteger(c.generation) || c.generation < 1) {
+    throw new Error('generation must be a positive integer');
+  }
+  return c;
+}
+
+let reloading = null; // the running reload (a promise), or null
+let reloadAgain = false; // a request arrived during the running reload: merge them into one follow-up
+let reloadResult = null;
+
+function requestReload(source) {
+  if (state === 'STARTING') {
+    // the configuration is read at the end of STARTING, after this signal: the reload is satisfied
+    probe('request', { action: 'reload', source });
+    return Promise.resolve({ ok: true, generation: null });
+  }
+  if (stopping()) return Promise.resolve({ ok: false, error: 'stopping' }); // a stop dominates
+  probe('request', { action: 'reload', source });
+  if (reloading) {
+    reloadAgain = true; // merged into one follow-up reload, which reads the file after this request
+    return reloading.then(() => reloadResult);
+  }
+  reloading = runReloads();
+  return reloading.then(() => reloadResult);
+}
+
+async function runReloads() {
+  do {
+    reloadAgain = false;
+    reloadResult = await reloadOnce();
+  } while (reloadAgain && !stopping());
+  reloading = null;
+}
+
+async function reloadOnce() {
+  setState('RELOADING');
+  probe('reload-begin', { generation: config.generation });
+  if (bug('reload-drops-in-flight')) {
+    // the "apply": tear down every connection that is serving a request
+    for (const [socket, c] of conns) if (c.active > 0) socket.destroy();
+  }
+  let result;
+  try {
+    let text;
+    if (bug('fd-leak-per-reload')) {
+      const fd = fs.openSync(CONFIG, 'r'); // never closed
+      text = fs.readFileSync(fd, 'utf8');
+    } else {
+      text = await fsp.readFile(CONFIG, 'utf8');
+    }
+    let next;
+    if (bug('reload-invalid-crash')) {
+      next = parseConfig(text); // not caught: falls out of the signal handler
+    } else {
+      try {
+        next = parseConfig(text);
+      } catch (e) {
+        throw new Error(`invalid configuration: ${e.message}`);
+      }
+    }
+    config = next;
+    probe('reload-done', { generation: config.generation });
+    result = { ok: true, generation: config.generation };
+  } catch (e) {
+    if (bug('reload-invalid-crash')) throw e; // an unhandled rejection: Node ends the process (exit 1)
+    log(`reload failed, keeping generation ${config.generation}: ${e.message}`);
+    probe('reload-failed', { error: e.message });
+    result = { ok: false, error: e.message };
+  }
+  if (state === 'RELOADING') setState('STARTED');
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The durable store: an append-only log (one checksummed JSON line per write) and an index written at stop
+
+const LOG_FILE = path.join(STATE_DIR, 'kv.log');
+const INDEX_FILE = path.join(STATE_DIR, 'kv.index');
+const kv = new Map();
+let logFd = -1;
+let logSize = 0;
+let pending = []; // writes waiting for the next group commit
+let flushing = null;
+
+function recordLine(key, value) {
+  const json = JSON.stringify({ k: key, v: value.toString('base64') });
+  return `${json}\t${createHash('sha256').update(json).digest('hex').slice(0, 16)}\n`;
+}
+
+function openStore() {
+  let log = Buffer.alloc(0);
+  try {
+    log = fs.readFileSync(LOG_FILE);
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+  }
+  let mode = 'scan';
+  let truncatedBytes = 0;
+  try {
+    const index = JSON.parse(fs.readFileSync(INDEX_FILE, 'utf8'));
+    if (index.logSize === log.length) {
+      for (const [k, v] of Object.entries(index.entries)) kv.set(k, Buffer.from(v, 'base64'));
+      mode = 'clean';
+    }
+  } catch {
+    // no index, or a torn one: scan the log
+  }
+  if (mode === 'clean' || log.length === 0) {
+    mode = 'clean';
+  } else {
+    let good = 0;
+    while (good < log.length) {
+      const nl = log.indexOf(10, good);
+      if (nl < 0) break;
+      const line = log.subarray(good, nl).toString('utf8');
+      const tab = line.lastIndexOf('\t');
+      const json = line.slice(0, tab);
+      if (tab < 0 || createHash('sha256').update(json).digest('hex').slice(0, 16) !== line.slice(tab + 1)) break;
+      const r = JSON.parse(json);
+      kv.set(r.k, Buffer.from(r.v, 'base64'));
+      good = nl + 1;
+    }
+    truncatedBytes = log.length - good;
+    if (truncatedBytes > 0) {
+      fs.truncateSync(LOG_FILE, good);
+      log = log.subarray(0, good);
+    }
+  }
+  logFd = fs.openSync(LOG_FILE, 'a');
+  fs.fsyncSync(logFd);
+  logSize = log.length;
+  probe('recovery', { mode, records: kv.size, truncatedBytes });
+}
+
+/** Append one write; resolves once it is on disk (group commit: one fsync per batch). */
+function appendDurable(key, value) {
+  return new Promise((resolve, reject) => {
+    pending.push({ line: recordLine(key, value), key, value, resolve, reject });
+    if (!bug('ack-before-fsync')) flushSoon();
+  });
+}
+
+function flushSoon() {
+  flushing ??= (async () => {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      const buf = Buffer.from(batch.map((w) => w.line).join(''));
+      try {
+        await new Promise((res, rej) => fs.write(logFd, buf, 0, buf.length, null, (e) => (e ? rej(e) : res())));
+        await new Promise((res, rej) => fs.fdatasync(logFd, (e) => (e ? rej(e) : res())));
+        logSize += buf.length;
+        for (const w of batch) {
+          kv.set(w.key, w.value);
+          w.resolve();
+        }
+      } catch (e) {
+        for (const w of batch) w.reject(e);
+      }
+    }
+    flushing = null;
+  })();
+  return flushing;
+}
+
+if (bug('ack-before-fsync')) setInterval(flushSoon, 2000).unref();
+
+/** The persist step: everything on disk, then the index, atomically (temp file, fsync, rename, fsync dir). */
+async function persist() {
+  await flushSoon();
+  const index = { logSize, records: kv.size, entries: {} };
+  for (const [k, v] of kv) index.entries[k] = v.toString('base64');
+  const tmp = `${INDEX_FILE}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  fs.writeFileSync(fd, JSON.stringify(index));
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, INDEX_FILE);
+  const dir = fs.openSync(STATE_DIR, 'r');
+  fs.fsyncSync(dir);
+  fs.closeSync(dir);
+  probe('persisted', { records: kv.size });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections: every connection and every response is tracked, for the drain
+
+/** socket -> { active: requests whose response is not finished } */
+const conns = new Map();
+/** responses not finished yet */
+const responses = new Set();
+let inFlight = 0;
+let stopHeaders = false; // from the stop request on: Connection: close
+let draining = false; // from the drain start on: end connections as soon as they are idle
+let drainWaiter = null;
+
+function trackConnection(socket) {
+  const c = { active: 0 };
+  conns.set(socket, c);
+  socket.on('error', () => {}); // a client that resets costs only its connection (IO.EPIPE)
+  socket.once('close', () => {
+    conns.delete(socket);
+    checkDrained();
+  });
+}
+
+function trackRequest(req, res) {
+  const socket = req.socket;
+  const c = conns.get(socket) ?? { active: 0 };
+  c.active++;
+  inFlight++;
+  responses.add(res);
+  if (stopHeaders && !bug('keepalive-reuse')) res.setHeader('Connection', 'close');
+  res.once('close', () => {
+    c.active--;
+    inFlight--;
+    responses.delete(res);
+    // a keep-alive response that left before the stop: its connection is not reused
+    if (draining && c.active === 0 && !bug('keepalive-reuse') && !bug('idle-keepalive-hang')) endConnection(socket);
+    checkDrained();
+  });
+}
+
+/** The stop was requested: every response whose headers are not written yet says Connection: close. */
+function beginStopHeaders() {
+  stopHeaders = true;
+  if (bug('keepalive-reuse')) return;
+  for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+}
+
+function endConnection(socket) {
+  if (!socket.destroyed && !socket.writableEnded) socket.end(); // FIN, never RST
+}
+
+/** Connections we have not ended yet (the client may still send on them). */
+function openConnections() {
+  let n = 0;
+  for (const socket of conns.keys()) if (!socket.destroyed && !socket.writableEnded) n++;
+  return n;
+}
+
+function checkDrained() {
+  if (drainWaiter && inFlight === 0 && openConnections() === 0) {
+    const w = drainWaiter;
+    drainWaiter = null;
+    w();
+  }
+}
+
+function whenDrained() {
+  return new Promise((resolve) => {
+    drainWaiter = resolve;
+    checkDrained();
+  });
+}
+
+function destroyAll() {
+  const aborted = inFlight;
+  for (const socket of conns.keys()) socket.destroy();
+  return aborted;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP endpoints (protocol section 9)
+
+const MAX_MS = 600_000;
+const VERSION = 'zoo-1';
+
+function send(res, status, body, type = 'text/plain') {
+  const buf = Buffer.from(body);
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': buf.length });
+  res.end(buf);
+}
+
+function msParam(url) {
+  const ms = Number(url.searchParams.get('ms') ?? 0);
+  return Number.isInteger(ms) && ms >= 0 && ms <= MAX_MS ? ms : null;
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const parts = [];
+    req.on('data', (d) => parts.push(d));
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+function onHttp(req, res) {
+  trackRequest(req, res);
+  const url = new URL(req.url ?? '/', 'http://zoo');
+  const p = url.pathname;
+  if (req.method === 'GET' && p === '/ready') return send(res, state === 'STARTED' || state === 'RELOADING' ? 200 : 503, `${state}\n`);
+  if (req.method === 'GET' && p === '/live') return send(res, 200, 'live\n');
+  if (req.method === 'GET' && p === '/hold') return hold(res, url);
+  if (req.method === 'GET' && p === '/cpu') return cpu(res, url);
+  if (req.method === 'GET' && p === '/fifo') return fifo(res);
+  if (req.method === 'POST' && p === '/upload') return upload(req, res);
+  if (req.method === 'GET' && p === '/download') return download(res, url);
+  if (req.method === 'GET' && p === '/config') return send(res, 200, JSON.stringify({ generation: config.generation }), 'application/json');
+  if (req.method === 'GET' && p === '/version') return send(res, 200, JSON.stringify({ version: VERSION }), 'application/json');
+  if (p === '/kv' && req.method === 'GET') return send(res, 200, JSON.stringify([...kv.keys()]), 'application/json');
+  const m = /^\/kv\/([A-Za-z0-9._-]{1,128})$/.exec(p);
+  if (m && req.method === 'PUT') return putKey(req, res, m[1]);
+  if (m && req.method === 'GET') return kv.has(m[1]) ? send(res, 200, kv.get(m[1])) : send(res, 404, 'not found\n');
+  return send(res, 404, 'not found\n');
+}
+
+function hold(res, url) {
+  const ms = msParam(url);
+  if (ms === null) return send(res, 400, 'bad ms\n');
+  const body = `held ${ms}\n`;
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+  res.flushHeaders();
+  const timer = setTimeout(() => res.end(body), ms);
+  res.once('close', () => clearTimeout(timer));
+}
+
+const CPU_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const end = Date.now() + workerData;
+let x = 0;
+while (Date.now() < end) x = (x * 31 + 7) % 1000003;
+parentPort.postMessage(x);
+`;
+
+function burn(ms) {
+  const end = Date.now() + ms;
+  let x = 0;
+  while (Date.now() < end) x = (x * 31 + 7) % 1000003;
+  return x;
+}
+
+function cpu(res, url) {
+  const ms = msParam(url);
+  if (ms === null) return send(res, 400, 'bad ms\n');
+  const body = `cpu ${ms}\n`;
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+  res.flushHeaders();
+  if (bug('cpu-main-thread')) {
+    // the headers are on the wire; the work then holds the main thread (and every signal handler)
+    setImmediate(() => {
+      burn(ms);
+      res.end(body);
+    });
+    return;
+  }
+  const w = new Worker(CPU_WORKER, { eval: true, workerData: ms });
+  w.once('message', () => res.end(body));
+  w.once('error', () => res.destroy());
+  res.once('close', () => void w.terminate());
+}
+
+async function fifo(res) {
+  const file = env.SIGCERT_FIFO;
+  if (!file) return send(res, 501, 'no FIFO\n');
+  let line;
+  try {
+    line = bug('fifo-sync-read') ? readLineSync(file) : await readLineAsync(file);
+  } catch (e) {
+    return send(res, 500, `fifo: ${e.message}\n`);
+  }
+  if (!res.destroyed) send(res, 200, `${line}\n`);
+}
+
+/** One line from the FIFO on the thread pool: open and read block a pool thread, never the main one. */
+async function readLineAsync(file) {
+  const fh = await fsp.open(file, 'r');
+  try {
+    let text = '';
+    const buf = Buffer.alloc(4096);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return text;
+      text += buf.toString('utf8', 0, bytesRead);
+      const nl = text.indexOf('\n');
+      if (nl >= 0) return text.slice(0, nl);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function readLineSync(file) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let text = '';
+    const buf = Buffer.alloc(4096);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return text;
+      text += buf.toString('utf8', 0, n);
+      const nl = text.indexOf('\n');
+      if (nl >= 0) return text.slice(0, nl);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function upload(req, res) {
+  const h = createHash('sha256');
+  let bytes = 0;
+  req.on('data', (d) => {
+    bytes += d.length;
+    h.update(d);
+  });
+  await new Promise((resolve) => req.once('end', resolve));
+  send(res, 200, JSON.stringify({ bytes, sha256: h.digest('hex') }), 'application/json');
+}
+
+function download(res, url) {
+  const n = Number(url.searchParams.get('bytes') ?? 0);
+  if (!Number.isInteger(n) || n < 0 || n > 1 << 30) return send(res, 400, 'bad bytes\n');
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = '0123456789abcdef'.charCodeAt(i % 16);
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n });
+  let sent = 0;
+  const pump = () => {
+    while (sent < n && !res.destroyed) {
+      const len = Math.min(chunk.length, n - sent); // a multiple of 16 until the end: the pattern continues
+      sent += len;
+      if (!res.write(len === chunk.length ? chunk : chunk.subarray(0, len))) return void res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
+}
+
+async function putKey(req, res, key) {
+  const value = await readBody(req);
+  if (bug('ack-before-fsync')) {
+    kv.set(key, value);
+    void appendDurable(key, value);
+    return send(res, 201, 'stored\n');
+  }
+  try {
+    await appendDurable(key, value);
+    send(res, 201, 'stored\n');
+  } catch (e) {
+    send(res, 500, `store: ${e.message}\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control channel (protocol section 10)
+
+function authorised(req) {
+  if (bug('control-no-auth')) return true;
+  const got = Buffer.from(String(req.headers.authorization ?? ''));
+  const want = Buffer.from(`Bearer ${TOKEN}`);
+  return TOKEN !== '' && got.length === want.length && timingSafeEqual(got, want);
+}
+
+async function onControl(req, res) {
+  trackRequest(req, res);
+  if (!authorised(req)) return send(res, 401, 'unauthorised\n');
+  const p = new URL(req.url ?? '/', 'http://zoo').pathname;
+  const json = (status, obj) => send(res, status, JSON.stringify(obj), 'application/json');
+  if (req.method === 'GET' && p === '/control/state') return json(200, { state });
+  if (req.method !== 'POST') return send(res, 405, 'method not allowed\n');
+  if (p === '/control/stop' || p === '/control/fast-stop') {
+    res.once('finish', () => request(p === '/control/stop' ? 'stop' : 'fast-stop', 'control'));
+    return json(202, { accepted: true });
+  }
+  if (p === '/control/reload') {
+    const r = await request('reload', 'control');
+    return r.ok ? json(200, { generation: config.generation }) : json(409, { error: r.error });
+  }
+  if (p === '/control/reopen-logs') {
+    await request('reopen-logs', 'control');
+    return json(200, { reopened: true });
+  }
+  if (p === '/control/restart') return json(501, { error: 'restart is not supported' });
+  return send(res, 404, 'not found\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listeners: plain net.Server listeners feeding http.Server instances, so closing a listener never
+// touches the connections (the drain decides about those)
+
+const apiServer = http.createServer(onHttp);
+const adminServer = http.createServer(onControl);
+for (const s of [apiServer, adminServer]) {
+  s.keepAliveTimeout = 60_000; // idle keep-alives are closed by the drain, not by a timer
+  s.headersTimeout = 60_000;
+  s.requestTimeout = 0;
+}
+const listeners = [];
+
+function listen(name, server) {
+  const port = Number(env[`SIGCERT_PORT_${name.toUpperCase()}`]);
+  if (!Number.isInteger(port) || port <= 0) return Promise.resolve(null);
+  const l = net.createServer((socket) => {
+    if (lateRejecting) return void socket.resetAndDestroy();
+    trackConnection(socket);
+    server.emit('connection', socket);
+  });
+  listeners.push(l);
+  return new Promise((resolve, reject) => {
+    l.once('error', reject);
+    l.listen({ port, host: HOST, exclusive: true }, () => {
+      if (stopping()) {
+        l.close(); // a stop arrived while binding: never serve (START.STOP_NO_LISTENER)
+        return resolve(null);
+      }
+      probe('listening', { port });
+      resolve(port);
+    });
+  });
+}
+
+let lateRejecting = false;
+
+function closeListeners() {
+  if (bug('late-listener-close') && !finalClose) {
+    lateRejecting = true; // still listening: the kernel accepts, we reset
+    return;
+  }
+  for (const l of listeners) l.close();
+  probe('stop-accepting');
+}
+let finalClose = false;
+
+// ---------------------------------------------------------------------------------------------
+// Worker process (ZOO_WORKER=1)
+
+let workerProc = null;
+
+function startWorker() {
+  const script = new URL('./worker.mjs', import.meta.url).pathname;
+  workerProc = spawn(process.execPath, [script], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...env, ZOO_WORKER_MODE: bug('orphan-worker') ? 'stubborn' : 'normal' },
+  });
+  workerProc.once('exit', () => {
+    workerProc = null;
+  });
+}
+
+async function stopWorker(budgetMs) {
+  if (!workerProc || bug('orphan-worker')) return;
+  const w = workerProc;
+  const gone = new Promise((resolve) => w.once('exit', resolve));
+  try {
+    w.send('stop');
+  } catch {
+    // its channel is gone: it is exiting already
+  }
+  let timer;
+  await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, budgetMs)))]);
+  clearTimeout(timer);
+  if (workerProc === w) w.kill('SIGKILL'); // our own child, still not reaped: its pid is ours
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stop (protocol sections 5 and 11; spec section 6)
+
+let stopMode = null; // 'graceful' | 'fast'
+let escalate = null; // resolves the drain early when a graceful stop turns fast
+let deadlineTimer = null;
+let deadlineHit = false;
+let stopRuns = 0;
+
+function requestStop(fast, source) {
+  if (state === 'EXITING' || stopMode === 'fast') return Promise.resolve();
+  if (stopMode === 'graceful') {
+    if (fast) {
+      probe('request', { action: 'fast-stop', source });
+      stopMode = 'fast';
+      escalate?.();
+    } else if (bug('second-stop-restarts')) {
+      probe('request', { action: 'stop', source });
+      setState('STOPPING');
+      armDeadline();
+      stopRuns++;
+    }
+    return Promise.resolve(); // a repeated graceful stop is idempotent
+  }
+  probe('request', { action: fast ? 'fast-stop' : 'stop', source });
+  stopMode = fast ? 'fast' : 'graceful';
+  stopRuns = 1;
+  const wasStarting = state === 'STARTING';
+  setState('STOPPING');
+  beginStopHeaders();
+  if (wasStarting) {
+    clearTimeout(startupTimer);
+    startupAbort?.();
+    return exitSequence(fast ? 4 : 0);
+  }
+  armDeadline();
+  return runStop();
+}
+
+function armDeadline() {
+  clearTimeout(deadlineTimer);
+  deadlineTimer = setTimeout(
+    () => {
+      deadlineHit = true;
+      escalate?.();
+    },
+    Math.max(0, GRACE_MS - EXIT_RESERVE_MS),
+  );
+}
+
+async function runStop() {
+  const interrupted = new Promise((resolve) => {
+    escalate = resolve;
+  });
+  // stop headers and failing readiness are already in force; keep serving during the pre-drain delay
+  if (PREDRAIN_MS > 0 && stopMode === 'graceful') {
+    let t;
+    await Promise.race([interrupted, new Promise((r) => (t = setTimeout(r, PREDRAIN_MS)))]);
+    clearTimeout(t);
+  }
+  closeListeners();
+  draining = true;
+  let aborted = 0;
+  if (stopMode === 'fast' || bug('exit-on-term')) {
+    aborted = destroyAll();
+  } else {
+    if (!bug('idle-keepalive-hang')) {
+      for (const [socket, c] of conns) if (c.active === 0) endConnection(socket);
+    }
+    await Promise.race([whenDrained(), interrupted]);
+    if (stopMode === 'fast' || deadlineHit) aborted = destroyAll();
+  }
+  clearTimeout(deadlineTimer);
+  const forced = stopMode === 'fast' || deadlineHit || aborted > 0;
+  if (deadlineHit) log(`drain deadline: closed ${aborted} request(s) still in flight`);
+  probe('drained', { forced, aborted });
+  const code = deadlineHit ? 3 : stopMode === 'fast' ? 4 : 0;
+  return exitSequence(code);
+}
+
+let exitingStarted = false;
+
+async function exitSequence(code) {
+  if (exitingStarted) return;
+  exitingStarted = true;
+  setState('EXITING');
+  const exitBy = Date.now() + Math.max(EXIT_RESERVE_MS, 100);
+  await stopWorker(Math.max(50, exitBy - Date.now() - 50));
+  await runStopSubscribers(Math.max(20, exitBy - Date.now() - 50));
+  let status = code;
+  if (!bug('no-index-persist') && logFd >= 0) {
+    const times = bug('second-stop-restarts') ? stopRuns : 1;
+    try {
+      for (let i = 0; i < times; i++) await persist();
+    } catch (e) {
+      log(`persist failed: ${e.message}`);
+      status = 5;
+    }
+  }
+  if (bug('late-listener-close')) {
+    finalClose = true;
+    closeListeners();
+  }
+  removePidfile();
+  probe('exiting', { code: status });
+  process.exit(status);
+}
+
+/** Stop subscribers: each one bounded, a failing one logged and skipped (BUS.SUBSCRIBER_FAILURE). */
+async function runStopSubscribers(budgetMs) {
+  const subscribers = [];
+  if (FAULT === 'stop-subscriber-throws')
+    subscribers.push(async () => {
+      throw new Error('injected fault');
+    });
+  if (FAULT === 'stop-subscriber-hangs') subscribers.push(() => new Promise(() => {}));
+  for (const fn of subscribers) {
+    let t;
+    const timeout = new Promise((_, rej) => (t = setTimeout(() => rej(new Error('timed out')), budgetMs)));
+    try {
+      await Promise.race([fn(), timeout]);
+    } catch (e) {
+      log(`stop subscriber failed and was skipped: ${e.message}`);
+    } finally {
+      clearTimeout(t);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pidfile
+
+const PIDFILE = path.join(STATE_DIR, 'server.pid');
+
+function writePidfile() {
+  if (!WITH_PIDFILE) return;
+  const tmp = `${PIDFILE}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, `${process.pid}\n`);
+  fs.renameSync(tmp, PIDFILE);
+}
+
+function removePidfile() {
+  if (!WITH_PIDFILE) return;
+  try {
+    if (fs.readFileSync(PIDFILE, 'utf8').trim() === String(process.pid)) fs.unlinkSync(PIDFILE);
+  } catch {
+    // not there: nothing to remove
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+let startupTimer = null;
+let startupAbort = null;
+
+async function start() {
+  openStore();
+  if (STARTUP_DELAY_MS > 0) {
+    // the slow initialisation: signals are handled meanwhile; a stop abandons it
+    await new Promise((resolve, reject) => {
+      startupTimer = setTimeout(resolve, STARTUP_DELAY_MS);
+      startupAbort = () => reject(new Error('stopped during start'));
+    });
+  }
+  config = parseConfig(fs.readFileSync(CONFIG, 'utf8'));
+  const ports = {};
+  ports.http = await listen('http', apiServer);
+  const admin = stopping() ? null : await listen('admin', adminServer);
+  if (admin !== null) ports.admin = admin;
+  if (stopping()) return; // a stop arrived while binding: exitSequence owns the process now
+  if (WITH_WORKER) startWorker();
+  writePidfile();
+  setState('STARTED');
+  probe('ready', { ports });
+}
+
+start().catch((e) => {
+  if (stopping()) return; // the stop during STARTING abandoned the start
+  log(`start failed: ${e.message}`);
+  probe('exiting', { code: 1 });
+  process.exit(1);
+});
