@@ -29,7 +29,12 @@ export default defineConfig({
       {
         test: {
           name: 'conformance',
-          include: ['test/conformance/**/*.test.ts', 'test/zoo/**/*.test.ts', 'test/property/**/*.test.ts'],
+          include: [
+            'test/conformance/**/*.test.ts',
+            'test/zoo/**/*.test.ts',
+            'test/property/**/*.test.ts',
+            'test/peers/**/*.test.ts',
+          ],
           pool: 'forks',
           testTimeout: 600_000,
           hookTimeout: 120_000,

@@ -307,7 +307,9 @@ async function cmdAnalyze(argv: string[]): Promise<number> {
     if (!entry.isDirectory()) continue;
     const hfile = path.join(dir, entry.name, 'history.json');
     if (!existsSync(hfile)) continue;
-    const id = entry.name.replace(/\.(r\d+|a\d+)$/g, '').replace(/\.r\d+$/, '');
+    const m = /^(.*?)(?:\.r(\d+))?(?:\.a(\d+))?$/.exec(entry.name)!;
+    const id = m[1]!;
+    const repeat = m[2] === undefined ? undefined : Number(m[2]);
     const c: CaseDef | undefined = cases.get(id);
     if (!c) continue;
     const history = History.fromJSON(JSON.parse(readFileSync(hfile, 'utf8')));
@@ -322,9 +324,38 @@ async function cmdAnalyze(argv: string[]): Promise<number> {
       attempts: 1,
       timeline: events.slice(0, 200),
       runDir: path.join(dir, entry.name),
+      ...(repeat !== undefined ? { repeat } : {}),
       ...graded,
     });
   }
+  // cases that never ran (not applicable, skipped) leave no history: carry their stored results over
+  const stored = path.join(dir, 'report.json');
+  if (existsSync(stored)) {
+    const old = JSON.parse(readFileSync(stored, 'utf8')) as Report;
+    const regraded = new Set(results.map((r) => `${r.id}#${r.repeat ?? ''}`));
+    for (const r of old.cases) if (!regraded.has(`${r.id}#${r.repeat ?? ''}`)) results.push(r);
+  } else {
+    for (const c of cases.values()) {
+      if (results.some((r) => r.id === c.id)) continue;
+      const na = whyNotApplicable(c, manifest, process.platform as Platform);
+      if (na) {
+        results.push({
+          id: c.id,
+          title: c.title,
+          requirements: c.requirements,
+          edgeCases: c.edgeCases ?? [],
+          outcome: 'not-applicable',
+          reason: na,
+          verdicts: [],
+          metrics: {},
+          durationMs: 0,
+          attempts: 0,
+          timeline: [],
+        });
+      }
+    }
+  }
+  results.sort((a, b) => a.id.localeCompare(b.id) || (a.repeat ?? 0) - (b.repeat ?? 0));
   const report = makeReport(manifest, results, { analyzed: dir }, new Date(), false);
   await writeOutputs(report, values.json, values.junit);
   process.stdout.write(`${renderConsole(report, { color: useColor() })}\n`);

@@ -134,6 +134,27 @@ describe('sigcert CLI', () => {
     expect(marked(`sc-${sub.pid}-`)).toEqual([]);
   });
 
+  it('analyze re-grades a stored run: the same verdict, and a different one when the history says otherwise', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sigcert-analyze-'));
+    const run = path.join(dir, 'run');
+    const r = await sigcert('run', '--grep', '^stop\\.idle$', '--out', run);
+    expect(r.code).toBe(1); // one case cannot make a certificate: the other MUSTs are untested
+    expect(r.stdout).toMatch(/PASS\s+stop\.idle/);
+    const again = await sigcert('analyze', run);
+    expect(again.stdout).toMatch(/PASS\s+stop\.idle/);
+    // rewrite history: the subject now "died by SIGTERM" instead of exiting 0
+    const hfile = path.join(run, 'stop.idle', 'history.json');
+    const h = JSON.parse(readFileSync(hfile, 'utf8')) as { events: { source: string; kind: string; data: Record<string, unknown> }[] };
+    const exit = h.events.find((e) => e.source === 'process' && e.kind === 'exit');
+    expect(exit).toBeDefined();
+    exit!.data.code = null;
+    exit!.data.signal = 'SIGTERM';
+    writeFileSync(hfile, JSON.stringify(h));
+    const tampered = await sigcert('analyze', run);
+    expect(tampered.stdout).toMatch(/CRASH\s+stop\.idle/);
+    expect(tampered.stdout).toMatch(/PROC\.NO_CRASH_SIGNAL/);
+  });
+
   it('list shows every case and marks requirements without one', async () => {
     const r = await sigcert('list');
     expect(r.code).toBe(0);

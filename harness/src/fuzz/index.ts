@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadManifest } from '../launch/index.js';
-import { type CmdSpec, describeCmd, type FuzzCommand, fuzzCommandArbitrary } from './commands.js';
+import { type CmdSpec, describeCmd, fuzzCommandArbitrary } from './commands.js';
+import type { FuzzModel } from './model.js';
+import type { RealRun } from './real.js';
 import { type CorpusEntry, saveEntry, subjectPath } from './corpus.js';
 import { modelSpec } from './model.js';
 import { DEFAULT_TIMINGS, type FuzzTimings, scaleTimings } from './real.js';
@@ -70,6 +72,8 @@ export interface FuzzOptions {
   workDir?: string;
   /** do not write the corpus file (tests that only measure) */
   noSave?: boolean;
+  /** one line per sequence: its commands and outcome */
+  verbose?: boolean;
 }
 
 export interface FuzzResult {
@@ -134,11 +138,13 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     maxCommands,
     ...(opts.replayPath !== undefined ? { replayPath: opts.replayPath } : {}),
   });
-  const property = fc.asyncProperty(arb, async (cmds: Iterable<FuzzCommand>) => {
+  const property = fc.asyncProperty(arb, async (cmds: Iterable<fc.AsyncCommand<FuzzModel, RealRun, boolean>>) => {
     const n = ++sequences;
     const runDir = sequenceDir(workDir, n);
+    const t0 = Date.now();
     const seq = await openSequence({ manifest, runDir, timings });
     let passed = false;
+    let outcome = 'ok';
     try {
       await fc.asyncModelRun(() => ({ model: seq.model, real: seq.real }), cmds);
       await finishSequence(seq);
@@ -147,9 +153,14 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const atMs = Date.now() - started;
       firstFailureMs ??= atMs;
       lastFailure = { executed: [...seq.real.executed] as CmdSpec[], runDir, atMs };
+      outcome = isViolation(e) ? e.kind : `error: ${(e as Error).message}`;
       throw e;
     } finally {
       await closeSequence(seq, passed);
+      if (opts.verbose) {
+        const cmds = (seq.real.executed as CmdSpec[]).map(describeCmd).join(', ');
+        out(`  #${n} [${cmds}] ${outcome} (${Date.now() - t0} ms)`);
+      }
     }
   });
 
@@ -182,8 +193,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   result.numShrinks = details.numShrinks;
   if (firstFailureMs !== undefined) result.firstFailureMs = firstFailureMs;
   if (details.counterexamplePath) result.path = details.counterexamplePath;
-  const ce = details.counterexample?.[0];
-  const rp = ce === undefined ? null : /replayPath="([^"]*)"/.exec(String(ce));
+  const ce: unknown = (details.counterexample as unknown[] | null)?.[0];
+  const rp = ce === undefined || ce === null ? null : /replayPath="([^"]*)"/.exec(String(ce));
   if (rp?.[1] !== undefined) result.replayPath = rp[1];
   if (!isViolation(err)) {
     result.error = err instanceof Error ? err.message : String(err ?? 'the run failed (interrupted?)');

@@ -683,14 +683,20 @@ let finalClose = false;
 
 let workerProc = null;
 
+/** Start the worker; resolves once its IPC channel is up (it said hello). */
 function startWorker() {
   const script = new URL('./worker.mjs', import.meta.url).pathname;
-  workerProc = spawn(process.execPath, [script], {
+  const w = spawn(process.execPath, [script], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...env, ZOO_WORKER_MODE: bug('orphan-worker') ? 'stubborn' : 'normal' },
   });
-  workerProc.once('exit', () => {
-    workerProc = null;
+  workerProc = w;
+  w.once('exit', () => {
+    if (workerProc === w) workerProc = null;
+  });
+  return new Promise((resolve, reject) => {
+    w.once('message', () => resolve());
+    w.once('exit', (code, sig) => reject(new Error(`the worker exited at start (${sig ?? code})`)));
   });
 }
 
@@ -880,7 +886,8 @@ async function start() {
   const admin = stopping() ? null : await listen('admin', adminServer);
   if (admin !== null) ports.admin = admin;
   if (stopping()) return; // a stop arrived while binding: exitSequence owns the process now
-  if (WITH_WORKER) startWorker();
+  if (WITH_WORKER) await startWorker();
+  if (stopping()) return;
   writePidfile();
   setState('STARTED');
   probe('ready', { ports });
