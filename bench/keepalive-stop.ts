@@ -210,6 +210,4 @@ results.forEach((r, i) => {
   );
 });
 const m = (k: keyof RunResult) => f(median(results.map((r) => Number(r[k]))));
-console.log(
-  `| median | ${m('ack')} | ${m('stopAccepting')} | ${m('drained')} | ${m('exiting')} | ${m('exit')} | | |`,
-);
+console.log(`| median | ${m('ack')} | ${m('stopAccepting')} | ${m('drained')} | ${m('exiting')} | ${m('exit')} | | |`);

@@ -35,6 +35,7 @@ import {
   type Report,
   renderConsole,
   toJUnitXml,
+  writeHtmlReport,
   writeJsonReport,
 } from './report/index.js';
 import { runCases } from './runner.js';
@@ -63,6 +64,7 @@ options (run):
   --concurrency N       cases run at once, each on its own ports (default 2)
   --json FILE           write the canonical JSON report
   --junit FILE          write a JUnit XML report
+  --html FILE           write a self-contained HTML report (timelines, latency charts)
   --out DIR             where run directories go (default .sigcert/runs/<time>)
 
 exit codes: 0 compliant, 1 not compliant, 2 usage or manifest error, 3 harness error, 130 interrupted`;
@@ -146,7 +148,8 @@ function makeReport(
   });
 }
 
-async function writeOutputs(report: Report, json?: string, junit?: string): Promise<void> {
+async function writeOutputs(report: Report, json?: string, junit?: string, html?: string): Promise<void> {
+  if (html) await writeHtmlReport(report, html);
   if (json) {
     mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
     await writeJsonReport(report, json);
@@ -185,6 +188,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       concurrency: { type: 'string' },
       json: { type: 'string' },
       junit: { type: 'string' },
+      html: { type: 'string' },
       out: { type: 'string' },
     },
     allowPositionals: false,
@@ -251,7 +255,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     });
     const report = makeReport(manifest, results, { ...opts, outDir }, startedAt, partial);
     await writeJsonReport(report, path.join(outDir, 'report.json'));
-    await writeOutputs(report, values.json, values.junit);
+    await writeOutputs(report, values.json, values.junit, values.html);
     process.stdout.write(`\n${renderConsole(report, { color })}\n`);
     process.stdout.write(`run directory: ${outDir}\n`);
     return exitFor(report);
@@ -293,7 +297,7 @@ function cmdList(argv: string[]): Promise<number> {
 async function cmdAnalyze(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'string' }, junit: { type: 'string' } },
+    options: { json: { type: 'string' }, junit: { type: 'string' }, html: { type: 'string' } },
     allowPositionals: true,
   });
   const dir = positionals[0];
@@ -357,7 +361,7 @@ async function cmdAnalyze(argv: string[]): Promise<number> {
   }
   results.sort((a, b) => a.id.localeCompare(b.id) || (a.repeat ?? 0) - (b.repeat ?? 0));
   const report = makeReport(manifest, results, { analyzed: dir }, new Date(), false);
-  await writeOutputs(report, values.json, values.junit);
+  await writeOutputs(report, values.json, values.junit, values.html);
   process.stdout.write(`${renderConsole(report, { color: useColor() })}\n`);
   return exitFor(report);
 }

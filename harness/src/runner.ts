@@ -10,7 +10,7 @@ import { gradeCase } from './grade.js';
 import { History } from './history.js';
 import { LaunchError, launch, SignalUnsupportedError, type Subject } from './launch/index.js';
 import type { CaseResult } from './report/index.js';
-import { type Manifest, type Outcome, type Platform, TIMEOUT_MS } from './types.js';
+import { type HistoryEvent, type Manifest, type Outcome, type Platform, TIMEOUT_MS } from './types.js';
 
 export interface RunnerOptions {
   manifest: Manifest;
@@ -221,8 +221,11 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
   return { ...base, ...graded };
 }
 
-function trimTimeline<T>(events: T[]): T[] {
+/** The excerpt kept in the report: the first and last events, plus every latency sample (histograms). */
+function trimTimeline(events: HistoryEvent[]): HistoryEvent[] {
   if (events.length <= TIMELINE_LIMIT) return events;
   const half = TIMELINE_LIMIT / 2;
-  return [...events.slice(0, half), ...events.slice(-half)];
+  const kept = new Set([...events.slice(0, half), ...events.slice(-half)]);
+  for (const e of events) if (e.source === 'case' && e.kind === 'sample') kept.add(e);
+  return events.filter((e) => kept.has(e));
 }

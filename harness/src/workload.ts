@@ -144,7 +144,12 @@ export async function waitRefused(ctx: CaseContext, s: Subject, timeoutMs: numbe
 }
 
 /** After a response on a busy connection: note whether the subject closed the connection. */
-export async function noteClosedAfter(ctx: CaseContext, conn: HttpConnection, label: string, timeoutMs = 1500): Promise<void> {
+export async function noteClosedAfter(
+  ctx: CaseContext,
+  conn: HttpConnection,
+  label: string,
+  timeoutMs = 1500,
+): Promise<void> {
   const how = await conn.waitClosed(ctx.ms(timeoutMs));
   ctx.note('conn-after', { label, how });
 }

@@ -7,25 +7,7 @@
  *     node dist/reference/src/main.js            # or: node --import tsx reference/src/main.ts
  *     node dist/reference/src/main.js --help
  *
- * Environment (all optional; the harness sets them):
- *
- *     SIGCERT_HOST              loopback address to bind (127.0.0.1)
- *     SIGCERT_PORT_HTTP         HTTP port (8080)
- *     SIGCERT_PORT_TLS          HTTPS port, served when the configuration names a certificate
- *     SIGCERT_PORT_ADMIN        control channel port (needs a token)
- *     SIGCERT_CONTROL_TOKEN     control channel bearer token (or SIGCERT_CONTROL_TOKEN_FILE)
- *     SIGCERT_STATE_DIR         store, index and pidfile (./state)
- *     SIGCERT_CONFIG            JSON configuration file { "generation": n, ... }
- *     SIGCERT_GRACE_MS          stop deadline (5000)
- *     SIGCERT_PREDRAIN_MS       keep serving this long after a stop request (0)
- *     SIGCERT_STARTUP_DELAY_MS  artificial slow start, after the handlers, before binding (0)
- *     SIGCERT_CONFORMANCE=1     the conformance endpoints (/hold, /cpu, /fifo, /kv, ...)
- *     SIGCERT_FIFO              FIFO that /fifo reads a line from
- *     SIGCERT_PROBE_FD          file descriptor for the NDJSON probe events
- *     SIGCERT_LOG_FILE          log here instead of stderr; SIGUSR1 reopens it
- *     SIGCERT_CODE_VERSION      what /version reports
- *     SIGCERT_FAULT             test-only: stop-subscriber-throws | stop-subscriber-hangs
- *
+ * Settings are SIGCERT_* environment variables (the harness sets them); `--help` lists them.
  * Signals: TERM/INT graceful stop (a second INT: fast stop), QUIT fast stop, HUP reload,
  * USR1 reopen logs, USR2 restart (not supported: logged and ignored), PIPE ignored.
  * Exit status: 0 graceful, 1 startup failed, 3 stop deadline expired, 4 fast stop, 5 persist failed.
@@ -40,11 +22,28 @@ import { installSignalHandlers } from './signals.js';
 
 const USAGE = `Usage: node dist/reference/src/main.js [--help]
 
-The sigcert reference server. Configured through SIGCERT_* environment variables
-(see the comment at the top of reference/src/main.ts and spec/subject-protocol.md).
+The sigcert reference server (spec/subject-protocol.md). Settings, all optional:
 
-Signals: TERM/INT stop (second INT: fast stop), QUIT fast stop, HUP reload,
-USR1 reopen logs. Exit: 0 graceful, 1 startup failed, 3 deadline, 4 fast stop, 5 persist failed.
+  SIGCERT_HOST              loopback address to bind (127.0.0.1)
+  SIGCERT_PORT_HTTP         HTTP port (8080)
+  SIGCERT_PORT_TLS          HTTPS port, served when the configuration names a certificate
+  SIGCERT_PORT_ADMIN        control channel port (needs a token)
+  SIGCERT_CONTROL_TOKEN     control channel bearer token (or SIGCERT_CONTROL_TOKEN_FILE)
+  SIGCERT_STATE_DIR         store, index and pidfile (./state)
+  SIGCERT_CONFIG            JSON configuration file { "generation": n, ... }
+  SIGCERT_GRACE_MS          stop deadline (5000)
+  SIGCERT_PREDRAIN_MS       keep serving this long after a stop request (0)
+  SIGCERT_STARTUP_DELAY_MS  artificial slow start, after the handlers, before binding (0)
+  SIGCERT_CONFORMANCE=1     the conformance endpoints (/hold, /cpu, /fifo, /kv, ...)
+  SIGCERT_FIFO              FIFO that /fifo reads a line from
+  SIGCERT_PROBE_FD          file descriptor for the NDJSON probe events
+  SIGCERT_LOG_FILE          log here instead of stderr; SIGUSR1 reopens it
+  SIGCERT_CODE_VERSION      what /version reports
+  SIGCERT_FAULT             test-only: stop-subscriber-throws | stop-subscriber-hangs
+
+Signals: TERM/INT graceful stop (a second INT: fast stop), QUIT fast stop, HUP reload,
+USR1 reopen logs, USR2 restart (not supported: logged and ignored), PIPE ignored.
+Exit status: 0 graceful, 1 startup failed, 3 stop deadline expired, 4 fast stop, 5 persist failed.
 `;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

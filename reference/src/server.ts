@@ -84,7 +84,9 @@ export async function runServer({ probe, signals }: ServerDeps): Promise<void> {
     onWorker: (worker) => bridgeWorkerToBus(worker, bus, (msg) => log.warn(msg)),
     onError: (err) => log.error(`CPU worker: ${err.message}`),
   });
-  const fifo = settings.fifoPath === undefined ? undefined : new FifoReader(settings.fifoPath);
+  // FIFOs are POSIX only; on Windows /fifo answers 501.
+  const fifo =
+    settings.fifoPath === undefined || process.platform === 'win32' ? undefined : new FifoReader(settings.fifoPath);
   const tracker = new ConnectionTracker();
   const listeners = new Listeners(probe);
   const drain = new Drain({
@@ -206,7 +208,7 @@ export async function runServer({ probe, signals }: ServerDeps): Promise<void> {
   bus.subscribe('exit', 'log-file', () => log.close(), { order: 90 });
 
   // --- go --------------------------------------------------------------------------------------
-  signals.attach(bus, (msg) => log.info(msg));
   log.info(`starting (pid ${process.pid}, node ${process.version}, state ${settings.stateDir})`);
+  signals.attach(bus, (msg) => log.info(msg)); // replays the signals that came during module loading
   await bus.start();
 }

@@ -61,6 +61,10 @@ const IGNORED_POSIX = ['SIGPIPE'];
 export interface SignalPluginOptions {
   probe: Probe;
   platform?: NodeJS.Platform;
+  /** Signal -> action (default: the platform's map above). */
+  map?: SignalMap;
+  /** Signal -> action of a repeated delivery during a stop (default: the platform's). */
+  repeatMap?: SignalMap;
   /** Where log lines go before the logger exists (default: stderr via `console.error`). */
   note?: (msg: string) => void;
 }
@@ -78,8 +82,8 @@ export interface SignalPlugin {
 export function installSignalHandlers(options: SignalPluginOptions): SignalPlugin {
   const { probe } = options;
   const windows = (options.platform ?? process.platform) === 'win32';
-  const map = windows ? WINDOWS_MAP : POSIX_MAP;
-  const repeatMap = windows ? WINDOWS_REPEAT_MAP : POSIX_REPEAT_MAP;
+  const map = options.map ?? (windows ? WINDOWS_MAP : POSIX_MAP);
+  const repeatMap = options.repeatMap ?? (windows ? WINDOWS_REPEAT_MAP : POSIX_REPEAT_MAP);
   let note = options.note ?? ((msg: string) => console.error(msg));
   let target: SignalTarget | undefined;
   const early: string[] = [];

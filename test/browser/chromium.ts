@@ -47,6 +47,8 @@ function baseFlags(profile: string): string[] {
     '--disable-sync',
     '--disable-dev-shm-usage',
     '--hide-scrollbars',
+    '--disable-crash-reporter',
+    '--disable-breakpad',
     `--user-data-dir=${profile}`,
   ];
 }
@@ -54,10 +56,17 @@ function baseFlags(profile: string): string[] {
 /** Run Chromium with the base flags plus `args`; never leaves it running. */
 export async function runChromium(args: string[], timeoutMs = 30_000): Promise<ChromiumResult> {
   const bin = findChromium();
-  if (!bin) throw new Error('chromium not found on PATH (Debian: apt-get install -y chromium; CI installs it in .ci/run)');
+  if (!bin)
+    throw new Error('chromium not found on PATH (Debian: apt-get install -y chromium; CI installs it in .ci/run)');
   const profile = mkdtempSync(path.join(os.tmpdir(), 'sigcert-chromium-'));
-  // its own process group, so the renderer and GPU helpers go with it
-  const child = spawn(bin, [...baseFlags(profile), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Its own process group, so the renderers and the GPU process go with it. The crash handler
+  // (crashpad) starts its own session; its database lives under XDG_CONFIG_HOME, so pointing that
+  // into the profile puts the profile's path on its command line, which is how we find it.
+  const child = spawn(bin, [...baseFlags(profile), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(profile, 'config'), XDG_CACHE_HOME: path.join(profile, 'cache') },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -85,6 +94,13 @@ export async function runChromium(args: string[], timeoutMs = 30_000): Promise<C
         process.kill(-child.pid, 'SIGKILL');
       } catch {
         // the group is already gone
+      }
+    }
+    for (const pid of processesMentioning(profile)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // it ended meanwhile
       }
     }
     rmSync(profile, { recursive: true, force: true, maxRetries: 3 });

@@ -29,4 +29,6 @@ if (r.timedOut || !existsSync(png)) {
   process.stderr.write(`screenshot failed (timedOut=${r.timedOut}, code=${r.code})\n${r.stderr.slice(-2000)}\n`);
   process.exit(1);
 }
-process.stdout.write(`${source ? `report: ${path.relative(root, source)}` : 'report: synthetic (no reference run found)'}\n${html}\n${png}\n`);
+process.stdout.write(
+  `${source ? `report: ${path.relative(root, source)}` : 'report: synthetic (no reference run found)'}\n${html}\n${png}\n`,
+);

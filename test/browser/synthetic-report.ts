@@ -36,7 +36,11 @@ export const SYNTHETIC_REGISTRY: RequirementInfo[] = [
   { id: 'PROC.NO_ORPHANS', level: 'MUST', title: "No descendant outlives the subject's exit" },
   { id: 'PROC.PID1', level: 'SHOULD', title: 'The subject behaves the same when it runs as PID 1' },
   { id: 'PIDFILE.WRITTEN', level: 'MUST', title: 'The pidfile is written atomically after the handlers and listeners' },
-  { id: 'PLATFORM.WINDOWS', level: 'SHOULD', title: 'On Windows, console events and the control channel map to the bus' },
+  {
+    id: 'PLATFORM.WINDOWS',
+    level: 'SHOULD',
+    title: 'On Windows, console events and the control channel map to the bus',
+  },
 ];
 
 /** A string with markup and a script that the page must show as text. */
@@ -100,7 +104,13 @@ function gracefulStop(tl: Tl, t: number, drainEnd: number, sig = 'SIGTERM', laun
 
 function request(tl: Tl, conn: number, label: string, t0: number, t1: number, ok = true, status = 200): void {
   tl.add(t0 - 0.5, 'client', 'connect', { conn, label, port: 40123, ok: true });
-  tl.add(t0, 'client', 'http-sent', { conn, label, method: 'GET', path: `/hold?ms=${Math.round(t1 - t0)}`, reused: false });
+  tl.add(t0, 'client', 'http-sent', {
+    conn,
+    label,
+    method: 'GET',
+    path: `/hold?ms=${Math.round(t1 - t0)}`,
+    reused: false,
+  });
   if (ok) tl.add(t0 + 2, 'client', 'http-headers', { conn, label, status, connection: 'close' });
   tl.add(t1, 'client', 'http-done', {
     conn,
@@ -120,7 +130,13 @@ function teardown(tl: Tl, t: number): void {
   tl.add(t + 1, 'harness', 'teardown', { orphans: [], killed: false, leftover: [] }, 0);
 }
 
-function v(requirement: string, status: Verdict['status'], expected: string, actual: string, metrics?: Record<string, number>): Verdict {
+function v(
+  requirement: string,
+  status: Verdict['status'],
+  expected: string,
+  actual: string,
+  metrics?: Record<string, number>,
+): Verdict {
   return metrics ? { requirement, status, expected, actual, metrics } : { requirement, status, expected, actual };
 }
 
@@ -171,7 +187,8 @@ function stopInFlight(): CaseResult {
       v('STOP.EXIT_ZERO', 'pass', 'exit status 0', 'exit 0'),
     ],
     {
-      description: 'Three requests hold for 1 s; SIGTERM arrives mid-way. All three must complete, byte-exact, and the subject must exit 0.',
+      description:
+        'Three requests hold for 1 s; SIGTERM arrives mid-way. All three must complete, byte-exact, and the subject must exit 0.',
       edgeCases: ['EC.STOP.IN_FLIGHT'],
       durationMs: exit + 6,
       metrics: { drainMs: 796, exitMs: exit - sig },
@@ -252,7 +269,12 @@ function reloadFlaky(): CaseResult {
       v('RELOAD.OBSERVABLE', 'pass', 'reload-done observed', 'generation 2'),
       v('SIG.HUP.RELOAD', 'pass', 'SIGHUP reloads', 'reload-done after 60 ms'),
     ],
-    { attempts: 2, reason: 'attempt 1: the held request was reset (ECONNRESET)', timeline: tl.sorted(), durationMs: 2210 },
+    {
+      attempts: 2,
+      reason: 'attempt 1: the held request was reset (ECONNRESET)',
+      timeline: tl.sorted(),
+      durationMs: 2210,
+    },
   );
 }
 

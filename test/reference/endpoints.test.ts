@@ -123,6 +123,16 @@ describe('conformance endpoints', () => {
   });
 });
 
+describe('running from the TypeScript source', () => {
+  it('node --import tsx reference/src/main.ts serves, runs CPU work on its worker thread, stops cleanly', async () => {
+    const s = await launch({ fromSource: true });
+    expect(text(await request(s.ports.http, 'GET', '/cpu?ms=20'))).toBe('cpu 20\n');
+    s.kill('SIGTERM');
+    expect(await s.waitExit()).toEqual({ code: 0, signal: null });
+    expect(s.stderr).not.toMatch(/CPU worker/);
+  });
+});
+
 describe('/kv and the durable store', () => {
   it('stores, lists and returns values; bad keys are refused; a graceful stop leaves a clean index', async () => {
     const s = await launch();

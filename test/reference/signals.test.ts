@@ -158,7 +158,7 @@ describe('SIGHUP', () => {
     expect((await request(s.ports.http, 'GET', '/live')).status).toBe(200);
 
     const held = await RawConnection.open(s.ports.http);
-    held.send('GET', '/hold?ms=800');
+    held.send('GET', '/hold?ms=1500');
     await held.head();
     s.kill('SIGTERM');
     await s.waitFor((e) => e.ev === 'state' && e.state === 'STOPPING');
@@ -166,7 +166,7 @@ describe('SIGHUP', () => {
     const from = s.events.length;
     s.kill('SIGHUP');
     await s.waitFor('signal', 5000, from);
-    expect((await held.response()).body.toString()).toBe('held 800\n');
+    expect((await held.response()).body.toString()).toBe('held 1500\n');
     expect(await s.waitExit(), s.timeline()).toEqual({ code: 0, signal: null });
     expect(s.all('reload-begin')).toHaveLength(reloadsBefore); // the stop dominated
   });

@@ -6,7 +6,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { escapeHtml, latencySamples, renderHtml, timelineGaps, writeHtmlReport } from '../../harness/src/report/html.js';
+import {
+  escapeHtml,
+  latencySamples,
+  renderHtml,
+  timelineGaps,
+  writeHtmlReport,
+  zoomWindow,
+} from '../../harness/src/report/html.js';
 import {
   buildReport,
   type CaseResult,
@@ -179,18 +186,38 @@ describe('renderHtml: the synthetic report', () => {
     expect(caseBlock(html, 'repeat.int-int')).toMatch(/<g class="gap">.*?>30 s<\/text><title>/);
   });
 
+  it('magnifies the stop sequence when it is squeezed on the overview', () => {
+    const c = report.cases.find((x) => x.id === 'stop.idle-keepalive')!;
+    const w = zoomWindow(c)!;
+    expect(w).not.toBeNull();
+    expect(w.t0).toBeLessThan(255); // the SIGTERM
+    expect(w.t1).toBeGreaterThan(269); // the exit
+    const block = caseBlock(html, 'stop.idle-keepalive');
+    expect(block).toContain('<rect class="zoom-range" ');
+    expect(block.match(/<svg class="tl zoom" /g)).toHaveLength(1);
+    const zoom = block.slice(block.indexOf('<svg class="tl zoom" '));
+    expect(zoom).toContain('probe probe [launch 0] {&quot;ev&quot;:&quot;stop-accepting&quot;');
+    expect(zoom).not.toContain('>requests</text>'); // lanes with nothing in the window are left out
+    // a stop that already spans the overview is not magnified
+    expect(zoomWindow(report.cases.find((x) => x.id === 'stop.in-flight')!)).toBeNull();
+    expect(zoomWindow(report.cases.find((x) => x.id === 'proc.pid1')!)).toBeNull();
+  });
+
   it('draws latency percentiles against each budget, and histograms of the samples', () => {
     expect(html).toContain('<section id="latency">');
     const scenarios = new Set((report.latency ?? []).map((l) => l.scenario));
-    expect(html.match(/<svg class="chart percentiles" /g)).toHaveLength(scenarios.size);
+    // one chart for every scenario, a group of bars each
+    expect(html.match(/<svg class="chart percentiles" /g)).toHaveLength(1);
+    expect(html.match(/<text class="group-label" /g)).toHaveLength(scenarios.size);
+    expect(html).toMatch(/<g class="budget met"><line [^>]*\/><text [^>]*>✔ LATENCY\.IDLE p99 ≤ 50<\/text>/);
+    expect(html).toMatch(/<g class="budget met"><line [^>]*\/><text [^>]*>✔ LATENCY\.IDLE_FAST p99 ≤ 5<\/text>/);
     // samples: in the latency section and in each latency case
     expect(html.match(/<svg class="chart samples" /g)).toHaveLength(scenarios.size * 2);
-    expect(html).toMatch(/<g class="budget met"><line [^>]*\/><text [^>]*>LATENCY\.IDLE ≤ 50 ms<\/text>/);
-    expect(html).toContain('LATENCY.IDLE_FAST ≤ 5 ms (off scale) →');
+    expect(html).toMatch(/<g class="budget met"><line [^>]*\/><text [^>]*>≤ 5 ms<\/text>/);
     const idle = report.cases.find((c) => c.id === 'latency.idle')!;
     const samples = latencySamples(idle);
     expect(samples.length).toBeGreaterThan(10);
-    expect(html).toContain(`${samples.length} samples (${samples.length} of 100 kept in the excerpt)`);
+    expect(html).toContain(`${samples.length} of 100 samples (the others are outside the timeline excerpt)`);
     // bars sum to the sample count
     const block = html.slice(html.indexOf('<svg class="chart samples" '));
     const counts = [...block.slice(0, block.indexOf('</svg>')).matchAll(/ms: (\d+) samples?<\/title>/g)].map((m) =>
@@ -308,13 +335,23 @@ describe('the HTML report in headless Chromium', () => {
       expect(dom.timedOut, `chromium --dump-dom timed out; stderr:\n${dom.stderr.slice(-2000)}`).toBe(false);
       expect(processesMentioning(dom.profile), 'no chromium left running').toEqual([]);
       const html = dom.stdout;
+      const has = (re: RegExp, what: string) => expect(re.test(html), `${what} in the rendered DOM`).toBe(true);
       expect(html, `empty DOM; stderr:\n${dom.stderr.slice(-2000)}`).toContain('id="verdict"');
-      expect(html).toMatch(/<div class="verdict-label">not compliant<\/div>/);
+      has(/<div class="verdict-label">not compliant<\/div>/, 'the verdict');
       expect(html.match(/<tr id="req-[^"]+" class="req /g)).toHaveLength(report.requirements.length);
       expect(html.match(/<details class="case /g)).toHaveLength(report.cases.length);
-      expect(html).toMatch(/<figure class="timeline">[\s\S]*?<svg class="tl" [^>]*>[\s\S]*?<rect class="req ok"/);
-      expect(html).toMatch(/<figure class="histogram">[\s\S]*?<svg class="chart percentiles" [^>]*>[\s\S]*?<rect class="bar/);
-      expect(html).toMatch(/<figure class="histogram">[\s\S]*?<svg class="chart samples" [^>]*>[\s\S]*?<rect class="bin"/);
+      has(
+        /<figure class="timeline">[\s\S]*?<svg class="tl" [^>]*>[\s\S]*?<rect class="req ok"/,
+        'a timeline svg with requests',
+      );
+      has(
+        /<figure class="histogram wide">[\s\S]*?<svg class="chart percentiles" [^>]*>[\s\S]*?<rect class="bar/,
+        'the percentile chart',
+      );
+      has(
+        /<figure class="histogram">[\s\S]*?<svg class="chart samples" [^>]*>[\s\S]*?<rect class="bin"/,
+        'a sample histogram',
+      );
       // the markup survived the parser: the hostile text is text
       expect(html).not.toContain('<script>alert');
       expect(html).not.toContain('<img');

@@ -14,7 +14,8 @@ const NON_STOPPING = new Set(['reload', 'reopen-logs', 'ignore']);
 export default defineCase({
   id: 'proc.no-crash-signal',
   title: 'Every declared non-stopping signal leaves the subject running; the stop ends in a normal exit',
-  description: 'Send each signal the declared map gives reload, reopen-logs or ignore, then the stop signal. The subject must survive the first group and exit (not die by a signal) after the last.',
+  description:
+    'Send each signal the declared map gives reload, reopen-logs or ignore, then the stop signal. The subject must survive the first group and exit (not die by a signal) after the last.',
   requirements: ['PROC.NO_CRASH_SIGNAL', 'SIG.MAP.DECLARED'],
   edgeCases: ['E01', 'E24'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },

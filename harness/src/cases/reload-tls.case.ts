@@ -63,7 +63,11 @@ export default defineCase({
     'Serve certificate gen-a, open a keep-alive TLS connection, write a configuration naming certificate gen-b and reload. The old connection must still serve requests; a new handshake must present gen-b.',
   requirements: ['RELOAD.TLS_NEW_HANDSHAKES'],
   edgeCases: ['E23'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], capabilities: ['tls', 'probe', 'conformanceEndpoints'] },
+  applies: {
+    platforms: ['linux', 'darwin'],
+    actions: ['reload'],
+    capabilities: ['tls', 'probe', 'conformanceEndpoints'],
+  },
   notApplicable: (m) => {
     if (!m.ports.includes('tls')) return 'the manifest declares no tls port';
     try {
@@ -87,19 +91,28 @@ export default defineCase({
     await s.waitProbe((e) => e.ev === 'reload-done' && e.generation === 2, ctx.ms(3000), 'reload to generation 2');
     const oldAfter = await old.get('/live').catch((e: Error) => `error ${e.message}`);
     const fresh = await connect(s.ports.tls!);
-    ctx.note('tls', { oldCn: old.cn, before, oldAfter, oldCnAfter: String(old.socket.getPeerCertificate().subject?.CN ?? ''), newCn: fresh.cn });
+    ctx.note('tls', {
+      oldCn: old.cn,
+      before,
+      oldAfter,
+      oldCnAfter: String(old.socket.getPeerCertificate().subject?.CN ?? ''),
+      newCn: fresh.cn,
+    });
     old.socket.destroy();
     fresh.socket.destroy();
   },
   grade({ events }) {
     const n = notes(events, 'tls')[0];
-    const ok = n?.oldCn === 'gen-a' && /200/.test(String(n.oldAfter)) && n.oldCnAfter === 'gen-a' && n.newCn === 'gen-b';
+    const ok =
+      n?.oldCn === 'gen-a' && /200/.test(String(n.oldAfter)) && n.oldCnAfter === 'gen-a' && n.newCn === 'gen-b';
     return [
       verdict(
         'RELOAD.TLS_NEW_HANDSHAKES',
         ok,
         'the connection opened before the reload keeps gen-a and still serves; a new handshake gets gen-b',
-        n ? `old connection: ${String(n.oldCn)} → after reload ${String(n.oldAfter)} (${String(n.oldCnAfter)}); new handshake: ${String(n.newCn)}` : 'no observation',
+        n
+          ? `old connection: ${String(n.oldCn)} → after reload ${String(n.oldAfter)} (${String(n.oldCnAfter)}); new handshake: ${String(n.newCn)}`
+          : 'no observation',
       ),
     ];
   },

@@ -26,7 +26,11 @@ export default defineCase({
       const acked = await waitAck(ctx, s, sig, t, 2000);
       ctx.note('acked', { g, acked });
       await s
-        .waitProbe((e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t, ctx.ms(3000), `reload ${g}`)
+        .waitProbe(
+          (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
+          ctx.ms(3000),
+          `reload ${g}`,
+        )
         .catch(() => ctx.note('no-reload-outcome', { g }));
     }
     const r = await http(ctx, s, { path: '/config', label: 'config' });

@@ -27,7 +27,9 @@ export default defineCase({
     const [held, after] = results(events);
     const teardown = events.find((e) => e.source === 'harness' && e.kind === 'teardown-begin');
     const states = probe(events, 'state').filter(
-      (e) => (e.data.state === 'STOPPING' || e.data.state === 'EXITING') && (!teardown || BigInt(e.ns) < BigInt(teardown.ns)),
+      (e) =>
+        (e.data.state === 'STOPPING' || e.data.state === 'EXITING') &&
+        (!teardown || BigInt(e.ns) < BigInt(teardown.ns)),
     );
     const ok =
       held?.ok === true &&

@@ -11,12 +11,7 @@ export default defineCase({
   title: 'Graceful stop of an idle subject',
   description:
     'Launch, wait for readiness, send the declared stop signal with nothing in flight. The subject must exit with the graceful code within the grace period, persist state, and (with a probe) go through STOPPING.',
-  requirements: [
-    'SIG.MAP.DECLARED',
-    'STOP.EXIT_ZERO',
-    'STOP.PERSIST_ALL_PATHS',
-    'LATENCY.WITHIN_GRACE',
-  ],
+  requirements: ['SIG.MAP.DECLARED', 'STOP.EXIT_ZERO', 'STOP.PERSIST_ALL_PATHS', 'LATENCY.WITHIN_GRACE'],
   edgeCases: ['E33', 'E34'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
   timeout: 'short',

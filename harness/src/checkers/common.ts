@@ -155,7 +155,10 @@ export function connectionCloseVerdict(events: readonly HistoryEvent[], m: Manif
   const ack = send
     ? events.find(
         (e) =>
-          e.source === 'probe' && e.data.ev === 'signal' && e.data.sig === send.data.sig && BigInt(e.ns) >= BigInt(send.ns),
+          e.source === 'probe' &&
+          e.data.ev === 'signal' &&
+          e.data.sig === send.data.sig &&
+          BigInt(e.ns) >= BigInt(send.ns),
       )
     : undefined;
   const after = ack ? BigInt(ack.ns) : send ? BigInt(send.ns) + 50_000_000n : null;

@@ -18,8 +18,8 @@
  * | `connect-after-stop` | once the listeners closed (`stop-accepting`), a new connection must be refused    |
  */
 import fc from 'fast-check';
-import { HttpConnection, type HttpResult, request } from '../clients/http.js';
 import { openFifoWriter } from '../clients/fifo.js';
+import { HttpConnection, type HttpResult, request } from '../clients/http.js';
 import { connectProbe } from '../clients/probe-connect.js';
 import { WaitTimeoutError } from '../launch/index.js';
 import { canDeliver } from '../launch/signals.js';
@@ -32,7 +32,7 @@ import {
   signalOf,
   writeConfigModel,
 } from './model.js';
-import { type PendingRequest, type RealRun, stampOf } from './real.js';
+import { type RealRun, stampOf } from './real.js';
 import { Violation } from './violations.js';
 
 export type CmdSpec =
@@ -366,7 +366,9 @@ export async function readBack(r: RealRun, port = r.port, when = 'while the subj
       throw new Violation(
         'write-lost',
         `the acknowledged write ${key}=${JSON.stringify(value)} is readable ${when}`,
-        got.ok ? `GET /kv/${key} → ${got.status} ${JSON.stringify(got.body.toString('utf8').slice(0, 60))}` : failureText(got),
+        got.ok
+          ? `GET /kv/${key} → ${got.status} ${JSON.stringify(got.body.toString('utf8').slice(0, 60))}`
+          : failureText(got),
       );
     }
   }

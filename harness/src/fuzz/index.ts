@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadManifest } from '../launch/index.js';
 import { type CmdSpec, describeCmd, fuzzCommandArbitrary } from './commands.js';
-import type { FuzzModel } from './model.js';
-import type { RealRun } from './real.js';
 import { type CorpusEntry, saveEntry, subjectPath } from './corpus.js';
+import type { FuzzModel } from './model.js';
 import { modelSpec } from './model.js';
+import type { RealRun } from './real.js';
 import { DEFAULT_TIMINGS, type FuzzTimings, scaleTimings } from './real.js';
 import { closeSequence, finishSequence, openSequence, sequenceDir, whyNotFuzzable } from './sequence.js';
 import { isViolation, type ViolationJSON } from './violations.js';
@@ -207,7 +207,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   out(`fuzz ${manifest.name}: VIOLATION after ${details.numRuns} run(s), ${details.numShrinks} shrink(s)`);
   out(`  ${err.message}`);
   out(`  seed ${seed}, path ${result.path ?? '-'}${result.replayPath ? `, replayPath ${result.replayPath}` : ''}`);
-  out(`  shrunk sequence (${shrunk.length}): ${shrunk.map(describeCmd).join(', ') || '(empty: the end-of-sequence checks)'}`);
+  out(
+    `  shrunk sequence (${shrunk.length}): ${shrunk.map(describeCmd).join(', ') || '(empty: the end-of-sequence checks)'}`,
+  );
   if (failure) out(`  run folder: ${failure.runDir}`);
   if (opts.noSave !== true) {
     const entry: CorpusEntry = {

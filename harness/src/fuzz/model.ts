@@ -276,8 +276,10 @@ export interface StopTimeline {
   stopNs: bigint;
   /** acknowledgement of the signal that escalated a graceful stop */
   escalationNs?: bigint;
-  /** the first of probe `drained`, state EXITING, `exiting` after the stop: the graceful part ended */
-  drainEndNs?: bigint;
+  /** probe `drained` with `forced: false` after the stop: the graceful drain completed */
+  drainedNs?: bigint;
+  /** the first of state EXITING and `exiting` after the stop: the exit status is decided */
+  frozenNs?: bigint;
   /** when the last request in flight at the stop could complete (null: none in flight; -1n: never) */
   needNs: bigint | null;
   gracePeriodMs: number;
@@ -293,8 +295,6 @@ export interface ExitExpectation {
 }
 
 const MS = 1_000_000n;
-/** An escalation acknowledged this close before the end of the drain may or may not count. */
-const ESCALATION_RACE_NS = 5n * MS;
 
 export function expectedExit(spec: ModelSpec, t: StopTimeline): ExitExpectation {
   const codes = spec.exitCodes;
@@ -317,27 +317,29 @@ export function expectedExit(spec: ModelSpec, t: StopTimeline): ExitExpectation 
     why = `graceful stop, requests in flight need ${need.toFixed(0)} ms of the ${t.gracePeriodMs} ms grace period`;
   }
   const out: ExitExpectation = {
-    codes: graceful === 'yes' ? [codes.graceful] : graceful === 'no' ? [codes.deadline] : [codes.graceful, codes.deadline],
+    codes:
+      graceful === 'yes' ? [codes.graceful] : graceful === 'no' ? [codes.deadline] : [codes.graceful, codes.deadline],
     mayAbort: graceful !== 'yes',
     why,
   };
   if (t.escalationNs !== undefined) {
+    // Acknowledged before the drain completed: the stop is fast. Between the completed drain and the
+    // exit decision (EXITING): either. After: too late to change anything.
     const e = t.escalationNs;
     if (graceful !== 'yes' && e > deadlineNs + margin) {
       out.why += '; the escalation came after the deadline';
       return out;
     }
-    const end = t.drainEndNs;
-    if (end === undefined || e < end - ESCALATION_RACE_NS) {
+    const drained = t.drainedNs ?? t.frozenNs;
+    if (drained === undefined || e < drained) {
       out.codes = graceful === 'yes' || e < deadlineNs - margin ? [codes.fastStop] : [...out.codes, codes.fastStop];
       out.mayAbort = true;
-      out.why += '; escalated to a fast stop before the drain ended';
-    } else if (e <= end) {
+      out.why += '; escalated to a fast stop before the drain completed';
+    } else if (t.frozenNs === undefined || e < t.frozenNs) {
       out.codes = [...out.codes, codes.fastStop];
-      out.mayAbort = true;
-      out.why += '; escalated just as the drain ended (either outcome)';
+      out.why += '; escalated after the drain completed, before the exit was decided (either outcome)';
     } else {
-      out.why += '; the escalation came after the drain ended (too late to count)';
+      out.why += '; the escalation came after the exit was decided (too late to count)';
     }
   }
   out.codes = [...new Set(out.codes)];
@@ -390,7 +392,11 @@ export function checkTrace(events: readonly ProbeEvent[], ctx: TraceContext): Vi
       const to = String(e.state);
       const from = e.from === undefined ? current : String(e.from);
       if (from !== current) {
-        return new Violation('state', `a transition from ${current}`, `${from} → ${to} (the previous state was ${current})`);
+        return new Violation(
+          'state',
+          `a transition from ${current}`,
+          `${from} → ${to} (the previous state was ${current})`,
+        );
       }
       if (!(TRANSITIONS[current] ?? []).includes(to)) {
         return new Violation(
@@ -400,7 +406,11 @@ export function checkTrace(events: readonly ProbeEvent[], ctx: TraceContext): Vi
         );
       }
       if (to === 'STOPPING' && !ctx.stopAcks.some((a) => a <= t)) {
-        return new Violation('state', 'STOPPING only after a stop request', 'STOPPING with no stop acknowledged before it');
+        return new Violation(
+          'state',
+          'STOPPING only after a stop request',
+          'STOPPING with no stop acknowledged before it',
+        );
       }
       if (to === 'RELOADING' && !ctx.reloadAcks.some((a) => a <= t)) {
         return new Violation(

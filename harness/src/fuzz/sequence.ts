@@ -19,7 +19,16 @@ import { History } from '../history.js';
 import { launch, type ProcInfo, type Subject, WaitTimeoutError } from '../launch/index.js';
 import type { Manifest } from '../types.js';
 import { applicable, awaitReload, awaitRequests, type CmdSpec, execute, readBack, writeFifo } from './commands.js';
-import { expectedExit, exitMatches, type FuzzModel, initialModel, lastState, modelSpec, signalOf } from './model.js';
+import {
+  type ExitExpectation,
+  exitMatches,
+  expectedExit,
+  type FuzzModel,
+  initialModel,
+  lastState,
+  modelSpec,
+  signalOf,
+} from './model.js';
 import { type FuzzTimings, RealRun, stampOf } from './real.js';
 import { isViolation, Violation } from './violations.js';
 
@@ -38,6 +47,13 @@ export interface Sequence {
   options: SequenceOptions;
   /** later launches (the restart on the same state directory) */
   extra: Subject[];
+  /** set by finishSequence: how the subject ended and what the model expected */
+  ending?: Ending;
+}
+
+export interface Ending {
+  exit: { code: number | null; signal: string | null };
+  expected: ExitExpectation;
 }
 
 /** Why the harness cannot fuzz this subject, or null. */
@@ -119,19 +135,20 @@ export async function finishSequence(seq: Sequence): Promise<void> {
 
   if (m.stop === null) throw r.unexpectedExit();
   const stopNs = r.stopNs ?? 0n;
-  const drainEnd = s.probeEvents.find(
-    (e) =>
-      stampOf(e) >= stopNs && (e.ev === 'drained' || e.ev === 'exiting' || (e.ev === 'state' && e.state === 'EXITING')),
-  );
+  const after = s.probeEvents.filter((e) => stampOf(e) >= stopNs);
+  const drained = after.find((e) => e.ev === 'drained' && e.forced !== true);
+  const frozen = after.find((e) => e.ev === 'exiting' || (e.ev === 'state' && e.state === 'EXITING'));
   const exp = expectedExit(m.spec, {
     kind: m.stop.kind,
     stopNs,
     escalationNs: r.escalationNs,
-    drainEndNs: drainEnd === undefined ? undefined : stampOf(drainEnd),
+    drainedNs: drained === undefined ? undefined : stampOf(drained),
+    frozenNs: frozen === undefined ? undefined : stampOf(frozen),
     needNs: r.needAtStop(),
     gracePeriodMs: m.spec.gracePeriodMs,
     marginMs: t.marginMs,
   });
+  seq.ending = { exit: { code: exit.code, signal: exit.signal }, expected: exp };
   const actual = exit.signal !== null ? `death by ${exit.signal}` : `exit code ${exit.code}`;
   const wanted = exp.codes.map((c) => (c === 'signal' ? 'death by the re-raised signal' : `code ${c}`)).join(' or ');
   if (exit.signal !== null && !exp.codes.includes('signal')) {
@@ -208,6 +225,8 @@ export interface SpecsOutcome {
   /** the commands whose precondition held, in order */
   executed: CmdSpec[];
   runDir: string;
+  /** how the subject ended and what the model expected (when the sequence got that far) */
+  ending?: Ending;
 }
 
 /** Run a saved command list directly (no fast-check): the replay of a corpus case. */
@@ -222,9 +241,11 @@ export async function runSpecs(o: SequenceOptions, specs: readonly CmdSpec[]): P
     }
     await finishSequence(seq);
     passed = true;
-    return { violation: null, executed: seq.real.executed as CmdSpec[], runDir: o.runDir };
+    return { violation: null, executed: seq.real.executed as CmdSpec[], runDir: o.runDir, ending: seq.ending };
   } catch (e) {
-    if (isViolation(e)) return { violation: e, executed: seq.real.executed as CmdSpec[], runDir: o.runDir };
+    if (isViolation(e)) {
+      return { violation: e, executed: seq.real.executed as CmdSpec[], runDir: o.runDir, ending: seq.ending };
+    }
     throw e;
   } finally {
     await closeSequence(seq, passed);

@@ -45,7 +45,6 @@ import {
 } from './errors.js';
 import { type PlaceholderValues, substitute } from './placeholders.js';
 import { allocatePorts, LOOPBACK } from './ports.js';
-import { startUpstream } from './upstream.js';
 import { LineSplitter, type ProbeEvent, parseProbeLine } from './probe.js';
 import {
   descendantScanSupported,
@@ -57,6 +56,7 @@ import {
 import { httpOk, pollReady, tcpConnects } from './readiness.js';
 import { register, unregister } from './registry.js';
 import { undeliverableReason } from './signals.js';
+import { startUpstream } from './upstream.js';
 
 export type { ProbeEvent } from './probe.js';
 

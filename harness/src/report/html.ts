@@ -138,7 +138,12 @@ const STATUS_TONE: Record<RequirementStatus, Tone> = {
   informational: 'info',
 };
 
-const VERDICT_STATUS_TONE: Record<Verdict['status'], Tone> = { pass: 'good', fail: 'bad', unknown: 'error', info: 'info' };
+const VERDICT_STATUS_TONE: Record<Verdict['status'], Tone> = {
+  pass: 'good',
+  fail: 'bad',
+  unknown: 'error',
+  info: 'info',
+};
 
 function pill(text: string, tone: Tone, extraClass = ''): string {
   return `<span class="pill tone-${tone}${extraClass ? ` ${extraClass}` : ''}">${esc(text)}</span>`;
@@ -254,7 +259,10 @@ function renderEnvironment(report: Report): string {
     ['Node', esc(e.node)],
     ['CPUs', `${e.cpus} × ${esc(e.cpuModel)}${e.ci ? ' <span class="dim">(CI)</span>' : ''}`],
     ['Harness', `${esc(report.tool.name)} ${esc(report.tool.version)}`],
-    ['Spec', `Clean Signal Handling ${esc(report.specVersion)} <span class="dim">(report format ${esc(report.reportVersion)})</span>`],
+    [
+      'Spec',
+      `Clean Signal Handling ${esc(report.specVersion)} <span class="dim">(report format ${esc(report.reportVersion)})</span>`,
+    ],
   ];
   if (e.hostname) rows.push(['Host', esc(e.hostname)]);
   const opts = Object.entries(report.options ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '');
@@ -270,6 +278,26 @@ function renderEnvironment(report: Report): string {
 
 // ---------------------------------------------------------------------------------------------
 // Requirements
+
+/** Every requirement as a small tile coloured by status, grouped by area (the ID's first segment). */
+function renderOverview(report: Report): string {
+  if (report.requirements.length === 0) return '';
+  const areas = new Map<string, RequirementRollup[]>();
+  for (const r of report.requirements) {
+    const area = r.id.split('.')[0] ?? r.id;
+    areas.set(area, [...(areas.get(area) ?? []), r]);
+  }
+  const rows = [...areas.entries()].map(([area, reqs]) => {
+    const tiles = reqs
+      .map((r) => {
+        const short = r.id.startsWith(`${area}.`) ? r.id.slice(area.length + 1) : r.id;
+        return `<a class="tile tone-${STATUS_TONE[r.status]} level-${esc(r.level)}" href="#${esc(anchorId('req', r.id))}" title="${esc(`${r.id} (${r.level}): ${r.status} — ${r.title}`)}">${esc(short)}</a>`;
+      })
+      .join('');
+    return `<div class="area"><span class="area-name">${esc(area)}</span><span class="tiles">${tiles}</span></div>`;
+  });
+  return `<section id="overview"><h2>At a glance <span class="h-aside dim">every requirement by area; bold border = MUST</span></h2><div class="areas">${rows.join('')}</div></section>`;
+}
 
 function renderRequirements(report: Report, a: Anchors): string {
   const rows = report.requirements.map((r: RequirementRollup) => {
@@ -312,151 +340,169 @@ interface Budget {
   met: boolean;
 }
 
-/** Percentiles as horizontal bars on a log scale, with one vertical line per budget. */
-function percentileChart(rows: LatencyTable[], budgets: Budget[]): string {
-  const first = rows[0];
-  if (!first) return '';
-  const stats: [string, number][] = [
-    ['p50', first.p50],
-    ['p90', first.p90],
-    ['p99', first.p99],
-    ['max', first.max],
-  ];
-  const values = [...stats.map(([, v]) => v), ...budgets.map((b) => b.ms)].filter((v) => v > 0 && Number.isFinite(v));
-  const lo = values.length ? 10 ** Math.floor(Math.log10(Math.min(...values))) : 0.1;
-  let hi = values.length ? 10 ** Math.ceil(Math.log10(Math.max(...values))) : 100;
-  if (hi <= lo) hi = lo * 10;
-  const W = 600;
-  const left = 40;
-  const right = 16;
-  const top = 36;
-  const rowH = 22;
-  const plotW = W - left - right;
-  const plotBottom = top + stats.length * rowH;
-  const H = plotBottom + 22;
-  const x = (v: number) => left + (Math.log10(Math.min(Math.max(v, lo), hi) / lo) / Math.log10(hi / lo)) * plotW;
-  const parts: string[] = [];
-  for (let d = lo; d <= hi * 1.0001; d *= 10) {
-    const X = x(d);
-    parts.push(`<line class="grid" x1="${r2(X)}" y1="${top - 4}" x2="${r2(X)}" y2="${plotBottom + 3}"/>`);
-    parts.push(`<text class="tick" x="${r2(X)}" y="${plotBottom + 15}" text-anchor="middle">${esc(fmtTick(d))}</text>`);
-    for (const m of [2, 5]) {
-      const mv = d * m;
-      if (mv < hi) parts.push(`<line class="grid minor" x1="${r2(x(mv))}" y1="${top - 4}" x2="${r2(x(mv))}" y2="${plotBottom}"/>`);
-    }
-  }
-  parts.push(`<text class="axis-label" x="${left - 18}" y="${plotBottom + 15}" text-anchor="end">ms</text>`);
-  const p99Budgets = budgets.filter((b) => Number.isFinite(b.ms));
-  stats.forEach(([name, v], i) => {
-    const y = top + i * rowH;
-    const X = x(v);
-    const over = p99Budgets.some((b) => v > b.ms);
-    // only p99 is graded: p99 over a budget is a miss, other percentiles over it are context
-    const cls = name === 'p99' ? `bar graded${over ? ' over' : ''}` : `bar${over ? ' over-soft' : ''}`;
-    const label = esc(fmtMs(v));
-    const inside = X - left > textWidth(label) + 10;
-    parts.push(
-      `<g><text class="row-label" x="${left - 6}" y="${r2(y + rowH / 2 + 3)}" text-anchor="end">${name}</text>` +
-        `<rect class="${cls}" x="${left}" y="${r2(y + 3)}" width="${r2(Math.max(1, X - left))}" height="${rowH - 6}">${titleEl(`${name} ${fmtMs(v)} ms (n=${first.n})`)}</rect>` +
-        `<text class="value${inside ? ' inside' : ''}" x="${r2(inside ? X - 4 : X + 4)}" y="${r2(y + rowH / 2 + 3.5)}"${inside ? ' text-anchor="end"' : ''}>${label}</text></g>`,
-    );
-  });
-  // budget labels on two levels above the bars, left to right, never overlapping
-  const levelEnds = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  for (const b of [...budgets].sort((p, q) => p.ms - q.ms)) {
-    const X = x(b.ms);
-    const label = `${b.requirement} ≤ ${fmtNum(b.ms)} ms`;
-    const w = textWidth(label);
-    const anchorEnd = X + 3 + w > W;
-    const start = anchorEnd ? X - 3 - w : X + 3;
-    let level = levelEnds.findIndex((end) => start > end + 6);
-    if (level < 0) level = levelEnds[0]! <= levelEnds[1]! ? 0 : 1;
-    levelEnds[level] = start + w;
-    const y = 12 + level * 12;
-    parts.push(
-      `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${y + 2}" x2="${r2(X)}" y2="${plotBottom}"/>` +
-        `<text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${y}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>` +
-        `${titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms — ${b.met ? 'met' : 'missed'}`)}</g>`,
-    );
-  }
-  return `<svg class="chart percentiles" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="latency percentiles of ${esc(first.scenario)}">${parts.join('')}</svg>`;
+/** A log10 axis over whole decades covering every positive value (0.1 .. 100 when there is none). */
+interface LogAxis {
+  lo: number;
+  hi: number;
+  x: (v: number) => number;
 }
 
-/** Sample histogram on a linear scale; budgets within reach are drawn, others noted at the edge. */
-function sampleHistogram(samples: number[], budgets: Budget[], total?: number): string {
-  if (samples.length === 0) return '';
-  const maxSample = Math.max(...samples);
-  const near = budgets.filter((b) => b.ms <= Math.max(maxSample, 0.001) * 3);
-  const domainHi = Math.max(maxSample, ...near.map((b) => b.ms), 0.001) * 1.05;
-  const bins = Math.min(40, Math.max(8, Math.ceil(Math.sqrt(samples.length) * 2)));
-  const step = niceStep(domainHi / bins);
-  const nBins = Math.max(1, Math.ceil(domainHi / step));
-  const counts = new Array<number>(nBins).fill(0);
-  for (const s of samples) {
-    const i = Math.min(nBins - 1, Math.max(0, Math.floor(s / step)));
-    counts[i] = (counts[i] ?? 0) + 1;
-  }
-  const maxCount = Math.max(...counts, 1);
-  const W = 600;
-  const left = 40;
-  const right = 16;
-  const top = 32;
-  const plotH = 120;
-  const H = top + plotH + 30;
-  const plotW = W - left - right;
-  const hi = nBins * step;
-  const x = (v: number) => left + (v / hi) * plotW;
-  const y = (n: number) => top + plotH - (n / maxCount) * plotH;
+function logAxis(values: number[], x0: number, width: number): LogAxis {
+  const pos = values.filter((v) => v > 0 && Number.isFinite(v));
+  const lo = pos.length ? 10 ** Math.floor(Math.log10(Math.min(...pos))) : 0.1;
+  let hi = pos.length ? 10 ** Math.ceil(Math.log10(Math.max(...pos))) : 100;
+  if (hi <= lo) hi = lo * 10;
+  const x = (v: number) => x0 + (Math.log10(Math.min(Math.max(v, lo), hi) / lo) / Math.log10(hi / lo)) * width;
+  return { lo, hi, x };
+}
+
+/** Decade grid lines (with 2 and 5 minor lines) and their labels at `labelY`. */
+function logGrid(ax: LogAxis, y0: number, y1: number, labelY: number): string[] {
   const parts: string[] = [];
-  parts.push(`<line class="axis" x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}"/>`);
-  const tickStep = niceStep(hi / 8);
-  for (let k = 0; k * tickStep <= hi + 1e-9; k++) {
-    const t = k * tickStep;
-    parts.push(`<line class="grid" x1="${r2(x(t))}" y1="${top}" x2="${r2(x(t))}" y2="${top + plotH + 4}"/>`);
-    parts.push(`<text class="tick" x="${r2(x(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(fmtTick(t))}</text>`);
-  }
-  parts.push(`<text class="tick" x="${left - 4}" y="${top + 4}" text-anchor="end">${maxCount}</text>`);
-  parts.push(`<text class="tick" x="${left - 4}" y="${top + plotH}" text-anchor="end">0</text>`);
-  parts.push(`<text class="axis-label" x="${left - 12}" y="${top + plotH + 16}" text-anchor="end">ms</text>`);
-  counts.forEach((n, i) => {
-    if (n === 0) return;
-    const x0 = x(i * step);
-    const w = Math.max(1, x((i + 1) * step) - x0 - 1);
-    const lo = Number((i * step).toPrecision(6));
-    const hiB = Number(((i + 1) * step).toPrecision(6));
-    parts.push(
-      `<rect class="bin" x="${r2(x0)}" y="${r2(y(n))}" width="${r2(w)}" height="${r2(top + plotH - y(n))}">${titleEl(`${fmtNum(lo)}–${fmtNum(hiB)} ms: ${n} sample${n === 1 ? '' : 's'}`)}</rect>`,
-    );
-  });
-  let farY = 12;
-  let nearIdx = 0;
-  for (const b of [...budgets].sort((p, q) => p.ms - q.ms)) {
-    const label = `${b.requirement} ≤ ${fmtNum(b.ms)} ms`;
-    const tip = titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms`);
-    if (near.includes(b)) {
-      const X = x(b.ms);
-      const anchorEnd = X + textWidth(label) > W;
-      const ly = top - 6 - (nearIdx++ % 2) * 11;
-      parts.push(
-        `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${ly + 2}" x2="${r2(X)}" y2="${top + plotH}"/><text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${ly}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>${tip}</g>`,
-      );
-    } else {
-      parts.push(
-        `<g class="budget off ${b.met ? 'met' : 'missed'}"><text x="${W - right}" y="${farY}" text-anchor="end">${esc(label)} (off scale) →</text>${tip}</g>`,
-      );
-      farY += 11;
+  for (let d = ax.lo; d <= ax.hi * 1.0001; d *= 10) {
+    const X = ax.x(d);
+    parts.push(`<line class="grid" x1="${r2(X)}" y1="${y0}" x2="${r2(X)}" y2="${y1}"/>`);
+    parts.push(`<text class="tick" x="${r2(X)}" y="${labelY}" text-anchor="middle">${esc(fmtTick(d))}</text>`);
+    for (const m of [2, 5]) {
+      if (d * m < ax.hi)
+        parts.push(`<line class="grid minor" x1="${r2(ax.x(d * m))}" y1="${y0}" x2="${r2(ax.x(d * m))}" y2="${y1}"/>`);
     }
   }
-  const shown = total !== undefined && total > samples.length ? ` (${samples.length} of ${total} kept in the excerpt)` : '';
-  parts.push(`<text class="caption" x="${left}" y="12">${esc(`${samples.length} samples${shown}`)}</text>`);
-  return `<svg class="chart samples" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="histogram of latency samples">${parts.join('')}</svg>`;
+  return parts;
+}
+
+interface Scenario {
+  scenario: string;
+  row: LatencyTable;
+  budgets: Budget[];
+}
+
+/**
+ * Every latency scenario in one chart (log scale): p50, p90, p99 and max as bars, each budget as a
+ * line across its scenario's bars. Only p99 is graded: red when over a budget.
+ */
+function percentileChart(scenarios: Scenario[]): string {
+  if (scenarios.length === 0) return '';
+  const W = 1200;
+  const left = 210;
+  const right = 230;
+  const top = 24;
+  const barH = 11;
+  const groupH = 4 * barH + 16;
+  const plotW = W - left - right;
+  const plotBottom = top + scenarios.length * groupH;
+  const H = plotBottom + 8;
+  const ax = logAxis(
+    scenarios.flatMap((s) => [s.row.p50, s.row.p90, s.row.p99, s.row.max, ...s.budgets.map((b) => b.ms)]),
+    left,
+    plotW,
+  );
+  const parts = logGrid(ax, top - 4, plotBottom, top - 10);
+  parts.push(`<text class="axis-label" x="${left - 28}" y="${top - 10}" text-anchor="end">ms (log scale)</text>`);
+  scenarios.forEach((s, g) => {
+    const y0 = top + g * groupH + 6;
+    if (g % 2 === 1) parts.push(`<rect class="band" x="0" y="${y0 - 6}" width="${W}" height="${groupH}"/>`);
+    parts.push(
+      `<text class="group-label" x="${left - 44}" y="${r2(y0 + 2 * barH + 3)}" text-anchor="end">${esc(s.scenario)}</text>`,
+    );
+    const stats: [string, number][] = [
+      ['p50', s.row.p50],
+      ['p90', s.row.p90],
+      ['p99', s.row.p99],
+      ['max', s.row.max],
+    ];
+    stats.forEach(([name, v], i) => {
+      const y = y0 + i * barH;
+      const X = ax.x(v);
+      const over = s.budgets.some((b) => v > b.ms);
+      const cls = name === 'p99' ? `bar graded${over ? ' over' : ''}` : `bar${over ? ' over-soft' : ''}`;
+      parts.push(
+        `<g><text class="row-label" x="${left - 6}" y="${r2(y + barH - 2)}" text-anchor="end">${name}</text>` +
+          `<rect class="${cls}" x="${left}" y="${r2(y + 1)}" width="${r2(Math.max(1, X - left))}" height="${barH - 2}">${titleEl(`${s.scenario} ${name}: ${fmtMs(v)} ms (n=${s.row.n})`)}</rect>` +
+          `<text class="value" x="${r2(X + 4)}" y="${r2(y + barH - 2)}">${esc(fmtMs(v))}</text></g>`,
+      );
+    });
+    [...s.budgets]
+      .sort((p, q) => q.ms - p.ms)
+      .forEach((b, i) => {
+        const X = ax.x(b.ms);
+        const y = y0 + i * 14;
+        parts.push(
+          `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${y0 - 3}" x2="${r2(X)}" y2="${y0 + 4 * barH + 2}"/>` +
+            `<text x="${W - right + 10}" y="${r2(y + 9)}">${esc(`${b.met ? '✔' : '✘'} ${b.requirement} p99 ≤ ${fmtNum(b.ms)}`)}</text>` +
+            `<line class="leader" x1="${r2(X)}" y1="${r2(y + 6)}" x2="${W - right + 6}" y2="${r2(y + 6)}"/>` +
+            `${titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms — ${b.met ? 'met' : 'missed'} (p99 ${fmtMs(s.row.p99)} ms)`)}</g>`,
+        );
+      });
+  });
+  return `<svg class="chart percentiles" viewBox="0 0 ${W} ${H}" role="img" aria-label="latency percentiles against budgets">${parts.join('')}</svg>`;
+}
+
+/** How many samples a histogram shows, and of how many. */
+function samplesCaption(shown: number, total: number | undefined): string {
+  return total !== undefined && total > shown
+    ? `${shown} of ${total} samples (the others are outside the timeline excerpt)`
+    : `${shown} samples`;
+}
+
+/** Samples binned on a log scale (5 bins a decade) that also spans the budgets, drawn as lines. */
+function sampleHistogram(samples: number[], budgets: Budget[]): string {
+  if (samples.length === 0) return '';
+  const W = 380;
+  const left = 30;
+  const right = 12;
+  const top = 28;
+  const plotH = 90;
+  const plotW = W - left - right;
+  const H = top + plotH + 22;
+  const ax = logAxis([...samples, ...budgets.map((b) => b.ms)], left, plotW);
+  const perDecade = 5;
+  const nBins = Math.round(Math.log10(ax.hi / ax.lo) * perDecade);
+  const counts = new Array<number>(nBins).fill(0);
+  for (const v of samples) {
+    const i = v <= ax.lo ? 0 : Math.floor(Math.log10(v / ax.lo) * perDecade);
+    const k = Math.min(nBins - 1, Math.max(0, i));
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+  const maxCount = Math.max(...counts, 1);
+  const edge = (i: number) => ax.lo * 10 ** (i / perDecade);
+  const y = (n: number) => top + plotH - (n / maxCount) * plotH;
+  const parts = logGrid(ax, top, top + plotH, top + plotH + 14);
+  parts.push(`<line class="axis" x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}"/>`);
+  parts.push(`<text class="tick" x="${left - 4}" y="${top + 8}" text-anchor="end">${maxCount}</text>`);
+  parts.push(`<text class="tick" x="${left - 4}" y="${top + plotH}" text-anchor="end">0</text>`);
+  counts.forEach((n, i) => {
+    if (n === 0) return;
+    const x0 = ax.x(edge(i));
+    const w = Math.max(1, ax.x(edge(i + 1)) - x0 - 1);
+    parts.push(
+      `<rect class="bin" x="${r2(x0)}" y="${r2(y(n))}" width="${r2(w)}" height="${r2(top + plotH - y(n))}">${titleEl(`${fmtMs(edge(i))}–${fmtMs(edge(i + 1))} ms: ${n} sample${n === 1 ? '' : 's'}`)}</rect>`,
+    );
+  });
+  [...budgets]
+    .sort((p, q) => q.ms - p.ms)
+    .forEach((b, i) => {
+      const X = ax.x(b.ms);
+      const label = `≤ ${fmtNum(b.ms)} ms`;
+      const anchorEnd = X + 3 + textWidth(label) > W;
+      const ly = top - 6 - (i % 2) * 11;
+      parts.push(
+        `<g class="budget ${b.met ? 'met' : 'missed'}"><line x1="${r2(X)}" y1="${ly + 2}" x2="${r2(X)}" y2="${top + plotH}"/><text x="${r2(anchorEnd ? X - 3 : X + 3)}" y="${ly}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(label)}</text>${titleEl(`budget of ${b.requirement}${b.level ? ` (${b.level})` : ''}: p99 ≤ ${fmtNum(b.ms)} ms`)}</g>`,
+      );
+    });
+  return `<svg class="chart samples" viewBox="0 0 ${W} ${H}" width="${W}" role="img" aria-label="histogram of latency samples, ms, log scale">${parts.join('')}</svg>`;
 }
 
 function budgetsFor(report: Report, rows: LatencyTable[]): Budget[] {
   const level = new Map(report.requirements.map((r) => [r.id, r.level] as const));
   return rows
     .filter((r) => Number.isFinite(r.budgetMs))
-    .map((r) => ({ requirement: r.requirement, level: level.get(r.requirement), ms: r.budgetMs, met: r.p99 <= r.budgetMs }));
+    .map((r) => ({
+      requirement: r.requirement,
+      level: level.get(r.requirement),
+      ms: r.budgetMs,
+      met: r.p99 <= r.budgetMs,
+    }));
 }
 
 /** Budgets from the verdict metrics of one case (for cases without latency rows). */
@@ -489,21 +535,25 @@ function renderLatency(report: Report, a: Anchors): string {
         `<tr class="${l.p99 <= l.budgetMs ? 'met' : 'missed'}"><td>${caseLink(a, l.scenario)}</td><td>${reqLink(a, l.requirement)} <span class="dim">${esc(level.get(l.requirement) ?? '')}</span></td><td class="num">${l.n}</td><td class="num">${esc(fmtMs(l.p50))}</td><td class="num">${esc(fmtMs(l.p90))}</td><td class="num p99">${esc(fmtMs(l.p99))}</td><td class="num">${esc(fmtMs(l.max))}</td><td class="num">${esc(fmtNum(l.budgetMs))}</td><td>${l.p99 <= l.budgetMs ? pill('within', 'good') : pill('over', 'bad')}</td></tr>`,
     )
     .join('\n');
-  const figures = [...groups.entries()].map(([scenario, group]) => {
-    const budgets = budgetsFor(report, group);
-    const c = report.cases.find((x) => x.id === scenario);
-    const samples = c ? latencySamples(c) : [];
-    const hist =
-      samples.length > 0
-        ? `<figure class="histogram"><figcaption>Samples</figcaption>${sampleHistogram(samples, budgets, group[0]?.n)}</figure>`
-        : '';
-    return `<div class="latency-scenario"><h3>${caseLink(a, scenario)}</h3><div class="charts"><figure class="histogram"><figcaption>Percentiles vs budget (n=${group[0]?.n ?? 0})</figcaption>${percentileChart(group, budgets)}</figure>${hist}</div></div>`;
-  });
+  const scenarios: Scenario[] = [...groups.entries()].map(([scenario, group]) => ({
+    scenario,
+    row: group[0]!,
+    budgets: budgetsFor(report, group),
+  }));
+  const hists = scenarios
+    .map((s) => {
+      const c = report.cases.find((x) => x.id === s.scenario);
+      const samples = c ? latencySamples(c) : [];
+      if (samples.length === 0) return '';
+      return `<figure class="histogram"><figcaption><b>${caseLink(a, s.scenario)}</b> · ms, log scale<br>${esc(samplesCaption(samples.length, s.row.n))}</figcaption>${sampleHistogram(samples, s.budgets)}</figure>`;
+    })
+    .filter((h) => h !== '');
   return `<section id="latency"><h2>Latency <span class="h-aside dim">signal sent → handler entry (probe stamp), ms</span></h2>
 <table class="grid latency-table"><thead><tr><th>Scenario</th><th>Requirement</th><th class="num">n</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th><th class="num">budget</th><th></th></tr></thead><tbody>
 ${tableRows}
 </tbody></table>
-${figures.join('\n')}
+<figure class="histogram wide"><figcaption>Percentiles against each budget (only p99 is graded)</figcaption>${percentileChart(scenarios)}</figure>
+${hists.length ? `<div class="sample-grid">${hists.join('\n')}</div>` : ''}
 </section>`;
 }
 
@@ -561,6 +611,24 @@ class LabelRow {
   }
 }
 
+/** How a timeline panel maps time to x: the scale, and the window of time it shows. */
+interface View {
+  x: (t: number) => number;
+  t0: number;
+  t1: number;
+}
+
+function inView(v: View, t: number): boolean {
+  return t >= v.t0 && t <= v.t1;
+}
+
+/** A bar [a, b] clipped to the view, or null when it lies outside. */
+function clipBar(v: View, a: number, b: number, minPx: number): { X0: number; w: number } | null {
+  if (b < v.t0 || a > v.t1) return null;
+  const X0 = v.x(Math.max(a, v.t0));
+  return { X0, w: Math.max(minPx, v.x(Math.min(b, v.t1)) - X0) };
+}
+
 interface PointMark {
   t: number;
   shape: Shape;
@@ -569,7 +637,7 @@ interface PointMark {
   tip: string;
 }
 
-function pointsRow(label: string, cls: string, marks: PointMark[], x: (t: number) => number): Row {
+function pointsRow(label: string, cls: string, marks: PointMark[], v: View): Row {
   return {
     label,
     cls,
@@ -577,8 +645,8 @@ function pointsRow(label: string, cls: string, marks: PointMark[], x: (t: number
       const cy = y + TL.rowH / 2;
       const labels = new LabelRow(TL.width - TL.right);
       const out: string[] = [];
-      for (const m of [...marks].sort((p, q) => p.t - q.t)) {
-        const X = x(m.t);
+      for (const m of marks.filter((k) => inView(v, k.t)).sort((p, q) => p.t - q.t)) {
+        const X = v.x(m.t);
         out.push(`<g>${shapeAt(m.shape, X, cy, m.cls, m.tip)}`);
         if (m.label) {
           const at = labels.place(X, m.label);
@@ -631,8 +699,15 @@ function probeMark(e: HistoryEvent): PointMark {
     case 'drained':
     case 'persisted':
     case 'exiting': {
-      const extra = ev === 'drained' && e.data.forced === true ? ' (forced)' : ev === 'exiting' ? ` ${str(e.data.code) ?? ''}` : '';
-      return { t: e.t, shape: 'dot', cls: ev === 'drained' && e.data.forced === true ? 'm-bad' : 'm-stop', label: `${ev}${extra}`.trim(), tip };
+      const extra =
+        ev === 'drained' && e.data.forced === true ? ' (forced)' : ev === 'exiting' ? ` ${str(e.data.code) ?? ''}` : '';
+      return {
+        t: e.t,
+        shape: 'dot',
+        cls: ev === 'drained' && e.data.forced === true ? 'm-bad' : 'm-stop',
+        label: `${ev}${extra}`.trim(),
+        tip,
+      };
     }
     case 'reload-begin':
     case 'reload-done':
@@ -687,11 +762,12 @@ function requestIntervals(events: HistoryEvent[], tEnd: number): Interval[] {
 
 const MAX_REQUEST_ROWS = 10;
 
-function requestRows(intervals: Interval[], x: (t: number) => number): Row[] {
+function requestRows(intervals: Interval[], v: View): Row[] {
   const lanes: Interval[][] = [];
   const ends: number[] = [];
   const minGapPx = 2;
-  for (const iv of [...intervals].sort((a, b) => a.t0 - b.t0)) {
+  const x = (t: number) => v.x(Math.min(Math.max(t, v.t0), v.t1));
+  for (const iv of [...intervals].filter((i) => i.t1 >= v.t0 && i.t0 <= v.t1).sort((a, b) => a.t0 - b.t0)) {
     let lane = ends.findIndex((end) => x(iv.t0) >= end + minGapPx);
     if (lane < 0) {
       if (lanes.length < MAX_REQUEST_ROWS) {
@@ -711,8 +787,7 @@ function requestRows(intervals: Interval[], x: (t: number) => number): Row[] {
     draw: (y) =>
       lane
         .map((iv) => {
-          const X0 = x(iv.t0);
-          const w = Math.max(3, x(iv.t1) - X0);
+          const { X0, w } = clipBar(v, iv.t0, iv.t1, 3)!;
           const cls = iv.open ? 'req open' : iv.ok ? 'req ok' : 'req failed';
           const text =
             w > textWidth(iv.label) + 8
@@ -736,7 +811,9 @@ function clientMark(e: HistoryEvent): PointMark | null {
         ? { t: e.t, shape: 'tick', cls: 'm-muted', tip }
         : { t: e.t, shape: 'x', cls: 'm-bad', label: `connect ${str(e.data.error) ?? 'failed'}`, tip };
     case 'conn-closed':
-      return e.data.how === 'rst' ? { t: e.t, shape: 'x', cls: 'm-warn', label: 'RST', tip } : { t: e.t, shape: 'tick', cls: 'm-faint', tip };
+      return e.data.how === 'rst'
+        ? { t: e.t, shape: 'x', cls: 'm-warn', label: 'RST', tip }
+        : { t: e.t, shape: 'tick', cls: 'm-faint', tip };
     case 'connect-probe': {
       const outcome = str(e.data.outcome) ?? '?';
       const good = outcome === 'refused' || outcome === 'ok' || outcome === 'served';
@@ -749,12 +826,18 @@ function clientMark(e: HistoryEvent): PointMark | null {
 
 function caseMark(e: HistoryEvent): PointMark {
   const tip = dataTip(e);
-  if (e.kind === 'sample') return { t: e.t, shape: 'dot', cls: 'm-sample', tip: `sample ${fmtMs(Number(e.data.ms))} ms (${str(e.data.sig) ?? ''})` };
+  if (e.kind === 'sample')
+    return {
+      t: e.t,
+      shape: 'dot',
+      cls: 'm-sample',
+      tip: `sample ${fmtMs(Number(e.data.ms))} ms (${str(e.data.sig) ?? ''})`,
+    };
   const bad = /lost|timeout|fail|error/.test(e.kind);
   return { t: e.t, shape: bad ? 'x' : 'dot', cls: bad ? 'm-bad' : 'm-note', label: e.kind, tip };
 }
 
-function processRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: number) => number): Row {
+function processRow(events: HistoryEvent[], tEnd: number, label: string, v: View): Row {
   return {
     label,
     cls: 'lane-process',
@@ -766,17 +849,23 @@ function processRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: 
         const exit = exits.find((e) => e.t >= s.t);
         const t1 = exit?.t ?? tEnd;
         const pid = str(s.data.pid) ?? '?';
+        const bar = clipBar(v, s.t, t1, 2);
+        if (!bar) continue;
         out.push(
-          `<rect class="alive${exit ? '' : ' open'}" x="${r2(x(s.t))}" y="${r2(y + 5)}" width="${r2(Math.max(2, x(t1) - x(s.t)))}" height="${TL.rowH - 10}">${titleEl(`pid ${pid} alive +${fmtMs(s.t)} → ${exit ? `+${fmtMs(exit.t)} ms` : 'end of excerpt'}`)}</rect>`,
+          `<rect class="alive${exit ? '' : ' open'}" x="${r2(bar.X0)}" y="${r2(y + 5)}" width="${r2(bar.w)}" height="${TL.rowH - 10}">${titleEl(`pid ${pid} alive +${fmtMs(s.t)} → ${exit ? `+${fmtMs(exit.t)} ms` : 'end of excerpt'}`)}</rect>`,
         );
       }
       if (spawns.length === 0 && exits.length > 0) {
-        const e0 = exits[0]!;
-        out.push(`<rect class="alive open" x="${TL.gutter}" y="${r2(y + 5)}" width="${r2(Math.max(2, x(e0.t) - TL.gutter))}" height="${TL.rowH - 10}"/>`);
+        const bar = clipBar(v, v.t0, exits[0]!.t, 2);
+        if (bar)
+          out.push(
+            `<rect class="alive open" x="${r2(bar.X0)}" y="${r2(y + 5)}" width="${r2(bar.w)}" height="${TL.rowH - 10}"/>`,
+          );
       }
       const marks: PointMark[] = events.map((e) => {
         const tip = dataTip(e);
-        if (e.kind === 'spawn') return { t: e.t, shape: 'tri', cls: 'm-spawn', label: `spawn pid ${str(e.data.pid) ?? '?'}`, tip };
+        if (e.kind === 'spawn')
+          return { t: e.t, shape: 'tri', cls: 'm-spawn', label: `spawn pid ${str(e.data.pid) ?? '?'}`, tip };
         if (e.kind === 'exit') {
           const code = e.data.code;
           const sig = str(e.data.signal);
@@ -785,13 +874,13 @@ function processRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: 
         }
         return { t: e.t, shape: 'x', cls: 'm-bad', label: e.kind, tip };
       });
-      out.push(pointsRow('', '', marks, x).draw(y));
+      out.push(pointsRow('', '', marks, v).draw(y));
       return out.join('');
     },
   };
 }
 
-function stateRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: number) => number): Row {
+function stateRow(events: HistoryEvent[], tEnd: number, label: string, v: View): Row {
   return {
     label,
     cls: 'lane-probe',
@@ -803,10 +892,14 @@ function stateRow(events: HistoryEvent[], tEnd: number, label: string, x: (t: nu
         const exit = events.find((p) => p.source === 'process' && p.kind === 'exit' && p.t >= e.t);
         const t1 = next?.t ?? exit?.t ?? tEnd;
         const state = str(e.data.state) ?? '?';
-        const X0 = x(e.t);
-        const w = Math.max(2, x(t1) - X0);
+        const bar = clipBar(v, e.t, t1, 2);
+        if (!bar) return;
+        const { X0, w } = bar;
         const cls = STATE_CLASS[state] ?? 'st-other';
-        const text = w > textWidth(state) + 6 ? `<text class="lbl in-bar" x="${r2(X0 + 3)}" y="${r2(y + TL.rowH / 2 + 3.5)}">${esc(state)}</text>` : '';
+        const text =
+          w > textWidth(state) + 6
+            ? `<text class="lbl in-bar" x="${r2(X0 + 3)}" y="${r2(y + TL.rowH / 2 + 3.5)}">${esc(state)}</text>`
+            : '';
         out.push(
           `<g><rect class="state ${cls}" x="${r2(X0)}" y="${r2(y + 2)}" width="${r2(w)}" height="${TL.rowH - 4}">${titleEl(`${state}${e.data.from ? ` (from ${str(e.data.from)})` : ''}: +${fmtMs(e.t)} → +${fmtMs(t1)} ms`)}</rect>${text}</g>`,
         );
@@ -881,14 +974,20 @@ function fmtGap(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(ms >= 10_000 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
 }
 
-/** The case's timeline excerpt as an SVG: lanes per source, a time axis, signals as guide lines. */
-export function timelineSvg(c: CaseResult): string {
-  const events = [...c.timeline].filter((e) => Number.isFinite(e.t)).sort((a, b) => a.t - b.t);
-  if (events.length === 0) return '';
+/** A window of time to draw on its own, magnified. */
+export interface TimeWindow {
+  t0: number;
+  t1: number;
+}
+
+function sortedEvents(c: CaseResult): HistoryEvent[] {
+  return c.timeline.filter((e) => Number.isFinite(e.t)).sort((a, b) => a.t - b.t);
+}
+
+/** Overview scale of a case: time 0 (or the first event) to the last event, long quiet stretches cut. */
+function overview(events: HistoryEvent[]): { view: View; gaps: Gap[]; tMin: number; tEnd: number } {
   const tMin = Math.min(0, events[0]!.t);
-  const tMaxRaw = events[events.length - 1]!.t;
-  const span = Math.max(tMaxRaw - tMin, 1);
-  const tEnd = tMin + span;
+  const tEnd = tMin + Math.max(events[events.length - 1]!.t - tMin, 1);
   const plotW = TL.width - TL.gutter - TL.right;
   const gaps = timelineGaps(
     events.map((e) => e.t),
@@ -896,11 +995,55 @@ export function timelineSvg(c: CaseResult): string {
     tEnd,
     plotW,
   );
-  const x = timeScale(tMin, tEnd, gaps, TL.gutter, plotW);
+  return { view: { x: timeScale(tMin, tEnd, gaps, TL.gutter, plotW), t0: tMin, t1: tEnd }, gaps, tMin, tEnd };
+}
+
+/** Narrower than this on the overview (px), the signal-to-exit stretch gets its own magnified panel. */
+const ZOOM_BELOW_PX = 320;
+
+/**
+ * The stretch from the first signal the harness sent to the exit that followed, when it is squeezed
+ * on the overview and holds enough events to be worth magnifying; null otherwise.
+ */
+export function zoomWindow(c: CaseResult): TimeWindow | null {
+  const events = sortedEvents(c);
+  if (events.length === 0) return null;
+  const sig =
+    events.find((e) => e.source === 'harness' && e.kind === 'signal-sent') ??
+    events.find((e) => e.source === 'probe' && e.data.ev === 'request');
+  if (!sig) return null;
+  const exit = events.find((e) => e.source === 'process' && e.kind === 'exit' && e.t >= sig.t);
+  if (!exit) return null;
+  const { view } = overview(events);
+  if (view.x(exit.t) - view.x(sig.t) >= ZOOM_BELOW_PX) return null;
+  const pad = Math.max((exit.t - sig.t) * 0.04, 0.02);
+  const w = { t0: sig.t - pad, t1: exit.t + pad };
+  if (events.filter((e) => e.t >= w.t0 && e.t <= w.t1).length < 5) return null;
+  return w;
+}
+
+/**
+ * The case's timeline excerpt as an SVG: lanes per source, a time axis, signals as guide lines.
+ * With `window`, only that stretch, magnified (same lanes, bars clipped at its edges).
+ */
+export function timelineSvg(c: CaseResult, window?: TimeWindow): string {
+  const events = sortedEvents(c);
+  if (events.length === 0) return '';
+  const plotW = TL.width - TL.gutter - TL.right;
+  const full = overview(events);
+  const tEnd = full.tEnd;
+  let v = full.view;
+  let gaps = full.gaps;
+  if (window) {
+    const t1 = Math.max(window.t1, window.t0 + 1e-6);
+    const inside = events.map((e) => e.t).filter((t) => t >= window.t0 && t <= t1);
+    gaps = timelineGaps(inside, window.t0, t1, plotW);
+    v = { x: timeScale(window.t0, t1, gaps, TL.gutter, plotW), t0: window.t0, t1 };
+  }
 
   const rows: Row[] = [];
   const harness = events.filter((e) => e.source === 'harness');
-  if (harness.length) rows.push(pointsRow('harness', 'lane-harness', harness.map(harnessMark), x));
+  if (harness.length) rows.push(pointsRow('harness', 'lane-harness', harness.map(harnessMark), v));
 
   const launchKeys: (number | undefined)[] = [];
   for (const e of events) {
@@ -911,22 +1054,37 @@ export function timelineSvg(c: CaseResult): string {
     const suffix = many ? ` #${L ?? '?'}` : '';
     const proc = events.filter((e) => e.source === 'process' && e.launch === L);
     const probe = events.filter((e) => e.source === 'probe' && e.launch === L);
-    if (proc.length) rows.push(processRow(proc, tEnd, `process${suffix}`, x));
+    if (proc.length) rows.push(processRow(proc, tEnd, `process${suffix}`, v));
     if (probe.some((e) => e.data.ev === 'state')) {
-      rows.push(stateRow([...probe, ...proc], tEnd, `state${suffix}`, x));
+      rows.push(stateRow([...probe, ...proc], tEnd, `state${suffix}`, v));
     }
     const others = probe.filter((e) => e.data.ev !== 'state');
-    if (others.length) rows.push(pointsRow(`probe${suffix}`, 'lane-probe', others.map(probeMark), x));
+    if (others.length) rows.push(pointsRow(`probe${suffix}`, 'lane-probe', others.map(probeMark), v));
   }
 
   const client = events.filter((e) => e.source === 'client');
   const intervals = requestIntervals(client, tEnd);
-  if (intervals.length) rows.push(...requestRows(intervals, x));
+  const reqRows = requestRows(intervals, v);
+  if (reqRows.length) rows.push(...reqRows);
+  else if (intervals.length) rows.push({ label: 'requests', cls: 'lane-client', draw: () => '' });
   const clientMarks = client.map(clientMark).filter((m): m is PointMark => m !== null);
-  if (clientMarks.length) rows.push(pointsRow('client', 'lane-client', clientMarks, x));
+  if (clientMarks.length) rows.push(pointsRow('client', 'lane-client', clientMarks, v));
 
   const caseEvents = events.filter((e) => e.source === 'case');
-  if (caseEvents.length) rows.push(pointsRow('case', 'lane-case', caseEvents.map(caseMark), x));
+  if (caseEvents.length) rows.push(pointsRow('case', 'lane-case', caseEvents.map(caseMark), v));
+
+  // rows are drawn at y = 0 and moved into place; a magnified panel leaves out lanes with nothing in it
+  const drawn = rows.map((row) => ({ row, body: row.draw(0) }));
+  let lanes = window ? drawn.filter((d) => d.body !== '') : drawn;
+  if (lanes.length === 0) lanes = drawn;
+  // a continuation row of requests whose first row was left out takes the lane's name
+  lanes = lanes.map((d, i) =>
+    d.row.label === '' && d.row.cls === 'lane-client' && lanes[i - 1]?.row.cls !== 'lane-client'
+      ? { row: { ...d.row, label: 'requests' }, body: d.body }
+      : d,
+  );
+  rows.splice(0, rows.length, ...lanes.map((d) => d.row));
+  const bodies = lanes.map((d) => d.body);
 
   const plotTop = TL.top;
   const plotBottom = plotTop + rows.length * TL.rowH;
@@ -935,25 +1093,39 @@ export function timelineSvg(c: CaseResult): string {
 
   rows.forEach((row, i) => {
     const y = plotTop + i * TL.rowH;
-    parts.push(`<rect class="lane-bg ${i % 2 ? 'odd' : 'even'}" x="${TL.gutter}" y="${y}" width="${plotW}" height="${TL.rowH}"/>`);
-    if (row.label) parts.push(`<text class="lane-label" x="${TL.gutter - 8}" y="${r2(y + TL.rowH / 2 + 4)}" text-anchor="end">${esc(row.label)}</text>`);
+    parts.push(
+      `<rect class="lane-bg ${i % 2 ? 'odd' : 'even'}" x="${TL.gutter}" y="${y}" width="${plotW}" height="${TL.rowH}"/>`,
+    );
+    if (row.label)
+      parts.push(
+        `<text class="lane-label" x="${TL.gutter - 8}" y="${r2(y + TL.rowH / 2 + 4)}" text-anchor="end">${esc(row.label)}</text>`,
+      );
   });
 
+  // on the overview, the magnified stretch is shaded
+  const zoom = window ? null : zoomWindow(c);
+  if (zoom) {
+    const X0 = v.x(zoom.t0);
+    parts.push(
+      `<rect class="zoom-range" x="${r2(X0)}" y="${plotTop}" width="${r2(Math.max(2, v.x(zoom.t1) - X0))}" height="${plotBottom - plotTop}">${titleEl(`magnified below: +${fmtMs(zoom.t0)} → +${fmtMs(zoom.t1)} ms`)}</rect>`,
+    );
+  }
+
   // ticks on the stretches drawn to scale; a label is dropped when it would touch the previous one
-  const scaledMs = span - gaps.reduce((s, g) => s + (g.t1 - g.t0), 0);
+  const scaledMs = v.t1 - v.t0 - gaps.reduce((s, g) => s + (g.t1 - g.t0), 0);
   const step = niceStep(scaledMs / (10 - gaps.length * 1.5));
   const segments: Gap[] = [];
-  let from = tMin;
+  let from = v.t0;
   for (const g of gaps) {
     segments.push({ t0: from, t1: g.t0 });
     from = g.t1;
   }
-  segments.push({ t0: from, t1: tEnd });
+  segments.push({ t0: from, t1: v.t1 });
   let lastLabelEnd = TL.gutter - 100;
   for (const seg of segments) {
     for (let k = Math.ceil(seg.t0 / step); k * step <= seg.t1 + 1e-9; k++) {
       const t = k * step;
-      const X = x(t);
+      const X = v.x(t);
       const label = fmtTick(t);
       parts.push(`<line class="grid" x1="${r2(X)}" y1="${plotTop}" x2="${r2(X)}" y2="${plotBottom + 4}"/>`);
       const w = textWidth(label);
@@ -966,7 +1138,7 @@ export function timelineSvg(c: CaseResult): string {
   parts.push(`<text class="axis-label" x="${TL.gutter - 8}" y="${plotBottom + 16}" text-anchor="end">t (ms)</text>`);
   const breaks: string[] = [];
   for (const g of gaps) {
-    const X0 = x(g.t0);
+    const X0 = v.x(g.t0);
     const tip = titleEl(`${fmtGap(g.t1 - g.t0)} without events (+${fmtMs(g.t0)} → +${fmtMs(g.t1)} ms), not to scale`);
     breaks.push(
       `<g class="gap"><rect x="${r2(X0)}" y="${plotTop}" width="${GAP_PX}" height="${plotBottom - plotTop}"/>` +
@@ -976,18 +1148,21 @@ export function timelineSvg(c: CaseResult): string {
   }
 
   // signals sent: guide lines across every lane
-  for (const e of harness.filter((h) => h.kind === 'signal-sent' || h.kind === 'teardown-signal')) {
-    const X = x(e.t);
+  for (const e of harness.filter((h) => (h.kind === 'signal-sent' || h.kind === 'teardown-signal') && inView(v, h.t))) {
+    const X = v.x(e.t);
     const cls = e.kind === 'signal-sent' ? 'guide-signal' : 'guide-teardown';
-    parts.push(`<line class="${cls}" x1="${r2(X)}" y1="${plotTop - 6}" x2="${r2(X)}" y2="${plotBottom}">${titleEl(dataTip(e))}</line>`);
+    parts.push(
+      `<line class="${cls}" x1="${r2(X)}" y1="${plotTop - 6}" x2="${r2(X)}" y2="${plotBottom}">${titleEl(dataTip(e))}</line>`,
+    );
   }
 
   rows.forEach((row, i) => {
-    parts.push(`<g class="${row.cls}">${row.draw(plotTop + i * TL.rowH)}</g>`);
+    parts.push(`<g class="${row.cls}" transform="translate(0 ${plotTop + i * TL.rowH})">${bodies[i]}</g>`);
   });
   parts.push(...breaks);
 
-  return `<svg class="tl" viewBox="0 0 ${TL.width} ${H}" role="img" aria-label="timeline of ${esc(c.id)}">${parts.join('')}</svg>`;
+  const what = window ? `magnified timeline of ${c.id}` : `timeline of ${c.id}`;
+  return `<svg class="tl${window ? ' zoom' : ''}" viewBox="0 0 ${TL.width} ${H}" role="img" aria-label="${esc(what)}">${parts.join('')}</svg>`;
 }
 
 const LEGEND = `<ul class="legend">
@@ -1013,9 +1188,13 @@ function renderTimeline(c: CaseResult): string {
       return `<tr class="src-${esc(e.source)}"><td class="num">${esc(fmtMs(e.t))}</td><td>${esc(e.source)}${e.launch !== undefined ? ` <span class="dim">#${e.launch}</span>` : ''}</td><td>${esc(e.kind)}</td><td><code>${esc(d === '{}' ? '' : clip(d, 400))}</code></td></tr>`;
     })
     .join('\n');
+  const zoom = zoomWindow(c);
+  const zoomPanel = zoom
+    ? `<figcaption class="zoom-caption">Magnified: +${esc(fmtMs(zoom.t0))} → +${esc(fmtMs(zoom.t1))} ms, from the first signal sent (or stop/reload request) to the exit that followed (shaded above).</figcaption>\n${timelineSvg(c, zoom)}\n`
+    : '';
   return `<figure class="timeline"><figcaption>Timeline: ${c.timeline.length} events${excerpt}; hover a mark for details.${where}</figcaption>
 ${svg}
-${LEGEND}
+${zoomPanel}${LEGEND}
 <details class="events"><summary>Events (${c.timeline.length})</summary>
 <table class="grid events-table"><thead><tr><th class="num">t (ms)</th><th>source</th><th>kind</th><th>data</th></tr></thead><tbody>
 ${rows}
@@ -1054,7 +1233,8 @@ function renderCase(report: Report, c: CaseResult, id: string, a: Anchors, level
   const meta = [
     `<dt>Requirements</dt><dd>${c.requirements.map((r) => reqLink(a, r)).join(', ') || '<span class="dim">—</span>'}</dd>`,
   ];
-  if (c.edgeCases.length) meta.push(`<dt>Edge cases</dt><dd>${c.edgeCases.map((e) => `<code>${esc(e)}</code>`).join(' ')}</dd>`);
+  if (c.edgeCases.length)
+    meta.push(`<dt>Edge cases</dt><dd>${c.edgeCases.map((e) => `<code>${esc(e)}</code>`).join(' ')}</dd>`);
   meta.push(`<dt>Duration</dt><dd>${esc(fmtDuration(c.durationMs))}</dd>`);
   if (c.attempts > 1) meta.push(`<dt>Attempts</dt><dd>${c.attempts}</dd>`);
   if (c.repeat !== undefined) meta.push(`<dt>Repeat</dt><dd>${c.repeat}</dd>`);
@@ -1065,7 +1245,7 @@ function renderCase(report: Report, c: CaseResult, id: string, a: Anchors, level
   const budgets = caseBudgets(report, c);
   const hist =
     samples.length > 0
-      ? `<figure class="histogram"><figcaption>Latency samples</figcaption>${sampleHistogram(samples, budgets, budgets.length ? c.verdicts.find((v) => v.metrics?.n !== undefined)?.metrics?.n : undefined)}</figure>`
+      ? `<figure class="histogram"><figcaption>Latency: ${esc(samplesCaption(samples.length, c.verdicts.find((v) => v.metrics?.n !== undefined)?.metrics?.n))}; ms, log scale</figcaption>${sampleHistogram(samples, budgets)}</figure>`
       : '';
   return `<details class="case outcome-${esc(c.outcome)} tone-${OUTCOME_TONE[c.outcome]}" id="${esc(id)}" data-outcome="${esc(c.outcome)}"${open ? ' open' : ''}>
 <summary>${outcomePill(c.outcome)} <span class="case-id">${esc(caseName(c))}</span> <span class="case-title">${esc(c.title)}</span> <span class="case-dur">${esc(fmtDuration(c.durationMs))}</span>${reason ? `<span class="case-reason">${esc(clip(reason, 220))}</span>` : ''}</summary>
@@ -1145,6 +1325,18 @@ a{color:var(--info);text-decoration:none}a:hover{text-decoration:underline}
 .partial{grid-column:1/-1;margin:0;font-weight:600;color:var(--bad)}
 .seg.tone-good{fill:#2da44e}.seg.tone-bad{fill:#cf222e}.seg.tone-warn{fill:#d4a72c}.seg.tone-info{fill:#218bff}.seg.tone-error{fill:#8250df}.seg.tone-muted{fill:#afb8c1}
 #environment{margin-top:14px}
+.areas{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;align-items:start}
+.area{display:contents}
+.area-name{font:600 12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--muted);padding-top:3px;text-align:right}
+.tiles{display:flex;flex-wrap:wrap;gap:4px}
+a.tile{display:inline-block;padding:1px 7px;border-radius:4px;font:11px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;text-decoration:none;border:1px solid}
+a.tile.level-MUST{border-width:2px;padding:0 6px;font-weight:600}
+a.tile.tone-good{background:var(--good-bg);color:var(--good);border-color:#4ac26b}
+a.tile.tone-bad{background:#cf222e;color:#fff;border-color:#a40e26}
+a.tile.tone-warn{background:var(--warn-bg);color:var(--warn);border-color:#d4a72c}
+a.tile.tone-info{background:var(--info-bg);color:var(--info);border-color:#54aeff}
+a.tile.tone-muted{background:var(--muted-bg);color:var(--muted);border-color:#d0d7de}
+a.tile.tone-error{background:var(--error-bg);color:var(--error);border-color:#c297ff}
 .env{display:grid;grid-template-columns:max-content 1fr max-content 1fr;gap:3px 14px;margin:0;background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
 .env dt{font-weight:600;color:var(--muted)}.env dd{margin:0}
 .manifest{margin-top:6px}
@@ -1153,6 +1345,7 @@ table.grid th{text-align:left;background:var(--panel);font-weight:600;color:var(
 table.grid th,table.grid td{border-bottom:1px solid var(--line);padding:3px 8px;vertical-align:top}
 table.grid tr:target td{background:#fff8c5}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+#requirements td.req-cases{width:34%}
 #requirements td.req-id{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
 #requirements tr.level-MUST td.level{font-weight:700}
 #requirements tr.status-fail td{background:#fff5f5}
@@ -1160,8 +1353,14 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 #requirements tr.status-not-applicable td{color:var(--muted)}
 .req-cases{font-size:12px}.failed-case a{color:var(--bad);font-weight:600}
 .latency-table tr.missed td.p99{color:var(--bad);font-weight:700}
-.latency-scenario{margin-top:8px}
-.charts{display:flex;gap:16px;flex-wrap:wrap}
+.sample-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px;margin-top:12px}
+.sample-grid svg.chart{width:100%}
+figure.histogram.wide{margin-top:12px}
+figure.histogram.wide svg.chart{width:100%}
+.chart .band{fill:#f6f8fa}
+.chart .group-label{font:600 11px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.chart .row-label{fill:var(--muted);font-size:9px}
+.budget line.leader{stroke-width:1;stroke-dasharray:1 2;opacity:.6}
 figure{margin:0}
 figure.histogram{border:1px solid var(--line);border-radius:8px;padding:6px 10px;background:#fff}
 figure figcaption{font-size:12px;color:var(--muted);margin-bottom:4px}
@@ -1200,6 +1399,9 @@ svg.tl{width:100%;height:auto;display:block;font:10px system-ui,sans-serif;borde
 .tl .lane-bg.even{fill:#fbfcfd}.tl .lane-bg.odd{fill:#f3f5f8}
 .tl .lane-label{fill:var(--muted);font-weight:600;font-size:11px}
 .tl .lbl{font-size:10px;fill:#24292f;paint-order:stroke;stroke:rgba(255,255,255,.85);stroke-width:3px;stroke-linejoin:round}
+.tl .zoom-range{fill:#fff8c5;opacity:.55;stroke:#d4a72c;stroke-dasharray:2 2}
+svg.tl.zoom{border-color:#d4a72c}
+.zoom-caption{margin-top:8px}
 .tl .gap rect{fill:#fff;stroke:none;opacity:.9}.tl .gap path{stroke:#8c959f;stroke-width:1.5;fill:none}.tl .gap text{fill:var(--muted);font-size:9px}
 .tl .lbl.in-bar{fill:#1f2328;pointer-events:none;stroke:none}
 .tl .guide-signal{stroke:#cf222e;stroke-width:1.2;stroke-dasharray:3 2;opacity:.75}
@@ -1268,8 +1470,9 @@ export function renderHtml(report: Report): string {
 <header class="top"><h1>sigcert report: ${esc(report.subject.name)}</h1><span class="sub">Clean Signal Handling ${esc(report.specVersion)} · ${esc(report.startedAt)}</span></header>
 ${renderVerdict(report, a)}
 ${renderEnvironment(report)}
-${renderRequirements(report, a)}
+${renderOverview(report)}
 ${renderLatency(report, a)}
+${renderRequirements(report, a)}
 ${renderCases(report, a)}
 <footer>Generated by ${esc(report.tool.name)} ${esc(report.tool.version)} from report format ${esc(report.reportVersion)}. This page renders the JSON report; it does not re-judge anything.</footer>
 </main>

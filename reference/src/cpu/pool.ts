@@ -108,7 +108,7 @@ export class CpuPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.workerUrl);
+    const worker = startWorker(this.workerUrl);
     const slot: Slot = { worker, job: undefined };
     this.slots.push(slot);
     worker.on('message', (msg: CpuDoneMessage) => {
@@ -152,9 +152,21 @@ export class CpuPool {
 
 /**
  * A script next to this module: `name.js` when running compiled (dist/), `name.ts` when running
- * the TypeScript source (e.g. `node --import tsx`, whose loader the worker inherits via execArgv).
+ * the TypeScript source (`node --import tsx reference/src/main.ts`).
  */
 export function siblingScript(name: string, base: string = import.meta.url): URL {
   const ext = base.endsWith('.ts') ? '.ts' : '.js';
   return new URL(`./${name}${ext}`, base);
+}
+
+/**
+ * Starts a worker thread on `script`. A `.ts` script means we run from source under tsx; Node 20
+ * does not carry tsx's loader into worker threads (neither inherited nor via `execArgv`), so the
+ * worker registers it itself before importing the script.
+ */
+export function startWorker(script: URL): Worker {
+  if (!script.pathname.endsWith('.ts')) return new Worker(script);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(script.href)}); });`;
+  return new Worker(boot, { eval: true });
 }

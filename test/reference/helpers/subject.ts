@@ -37,6 +37,8 @@ export interface SubjectOptions {
   waitReady?: boolean;
   /** Reuse this run directory (a second launch on the same state). */
   runDir?: string;
+  /** Run the TypeScript source under tsx instead of the build. */
+  fromSource?: boolean;
 }
 
 export interface ExitStatus {
@@ -124,7 +126,10 @@ export class Subject {
       ...(ports.tls !== undefined ? { SIGCERT_PORT_TLS: String(ports.tls) } : {}),
       ...opts.env,
     };
-    const child = spawn(process.execPath, [MAIN_JS], {
+    const args = opts.fromSource
+      ? ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'reference/src/main.ts')]
+      : [MAIN_JS];
+    const child = spawn(process.execPath, args, {
       cwd: runDir,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

@@ -27,13 +27,13 @@ import { Worker } from 'node:worker_threads';
 
 const BUGS = {
   none: 'no bug: the correct base',
-  'exit-on-term': 'a stop exits at once after closing the listeners: in-flight requests are dropped',
+  'exit-on-term': 'a stop by SIGTERM exits at once after closing the listeners: in-flight requests are dropped',
   'late-listener-close': 'the listeners stay open during the drain: new connections are accepted, then reset',
   'keepalive-reuse': 'no Connection: close after the stop; a busy keep-alive connection is kept and reused',
   'idle-keepalive-hang': 'idle keep-alive connections are never closed: the drain waits for its deadline',
   'cpu-main-thread': 'GET /cpu burns the CPU on the main thread, so signal handlers wait for it',
   'fifo-sync-read': 'GET /fifo reads the FIFO synchronously on the main thread',
-  'reload-drops-in-flight': 'a reload destroys the connections that have a request in flight',
+  'reload-drops-in-flight': 'a reload destroys the API connections that have a request in flight',
   'reload-invalid-crash': 'an invalid configuration on reload throws out of the reload: the process dies',
   'second-stop-restarts': 'a second graceful stop request starts the stop sequence again (second persist)',
   'no-index-persist': 'the stop never writes the store index (no persist step)',
@@ -78,7 +78,9 @@ const probeFd = env.SIGCERT_PROBE_FD ? Number(env.SIGCERT_PROBE_FD) : null;
 
 function probe(ev, extra = {}) {
   if (probeFd === null) return;
-  const line = Buffer.from(`${JSON.stringify({ ev, t: String(process.hrtime.bigint()), pid: process.pid, ...extra })}\n`);
+  const line = Buffer.from(
+    `${JSON.stringify({ ev, t: String(process.hrtime.bigint()), pid: process.pid, ...extra })}\n`,
+  );
   let off = 0;
   while (off < line.length) {
     try {
@@ -122,10 +124,12 @@ function setState(next) {
 }
 
 const stopping = () => state === 'STOPPING' || state === 'EXITING';
+let dropInFlight = false; // bug exit-on-term: the stop SIGTERM requested skips the drain
 
 function onSignal(sig) {
   probe('signal', { sig }); // stamped at handler entry
   const action = stopping() && SIGNALS_REPEAT[sig] ? SIGNALS_REPEAT[sig] : SIGNALS[sig];
+  if (bug('exit-on-term') && sig === 'SIGTERM' && action === 'stop') dropInFlight = true;
   request(action, 'signal');
 }
 
@@ -192,8 +196,8 @@ async function reloadOnce() {
   setState('RELOADING');
   probe('reload-begin', { generation: config.generation });
   if (bug('reload-drops-in-flight')) {
-    // the "apply": tear down every connection that is serving a request
-    for (const [socket, c] of conns) if (c.active > 0) socket.destroy();
+    // the "apply": tear down every API connection that is serving a request
+    for (const [socket, c] of conns) if (c.active > 0 && c.api) socket.destroy();
   }
   let result;
   try {
@@ -350,8 +354,8 @@ let stopHeaders = false; // from the stop request on: Connection: close
 let draining = false; // from the drain start on: end connections as soon as they are idle
 let drainWaiter = null;
 
-function trackConnection(socket) {
-  const c = { active: 0 };
+function trackConnection(socket, api) {
+  const c = { active: 0, api };
   conns.set(socket, c);
   socket.on('error', () => {}); // a client that resets costs only its connection (IO.EPIPE)
   socket.once('close', () => {
@@ -446,15 +450,18 @@ function onHttp(req, res) {
   trackRequest(req, res);
   const url = new URL(req.url ?? '/', 'http://zoo');
   const p = url.pathname;
-  if (req.method === 'GET' && p === '/ready') return send(res, state === 'STARTED' || state === 'RELOADING' ? 200 : 503, `${state}\n`);
+  if (req.method === 'GET' && p === '/ready')
+    return send(res, state === 'STARTED' || state === 'RELOADING' ? 200 : 503, `${state}\n`);
   if (req.method === 'GET' && p === '/live') return send(res, 200, 'live\n');
   if (req.method === 'GET' && p === '/hold') return hold(res, url);
   if (req.method === 'GET' && p === '/cpu') return cpu(res, url);
   if (req.method === 'GET' && p === '/fifo') return fifo(res);
   if (req.method === 'POST' && p === '/upload') return upload(req, res);
   if (req.method === 'GET' && p === '/download') return download(res, url);
-  if (req.method === 'GET' && p === '/config') return send(res, 200, JSON.stringify({ generation: config.generation }), 'application/json');
-  if (req.method === 'GET' && p === '/version') return send(res, 200, JSON.stringify({ version: VERSION }), 'application/json');
+  if (req.method === 'GET' && p === '/config')
+    return send(res, 200, JSON.stringify({ generation: config.generation }), 'application/json');
+  if (req.method === 'GET' && p === '/version')
+    return send(res, 200, JSON.stringify({ version: VERSION }), 'application/json');
   if (p === '/kv' && req.method === 'GET') return send(res, 200, JSON.stringify([...kv.keys()]), 'application/json');
   const m = /^\/kv\/([A-Za-z0-9._-]{1,128})$/.exec(p);
   if (m && req.method === 'PUT') return putKey(req, res, m[1]);
@@ -649,7 +656,7 @@ function listen(name, server) {
   if (!Number.isInteger(port) || port <= 0) return Promise.resolve(null);
   const l = net.createServer((socket) => {
     if (lateRejecting) return void socket.resetAndDestroy();
-    trackConnection(socket);
+    trackConnection(socket, server === apiServer);
     server.emit('connection', socket);
   });
   listeners.push(l);
@@ -778,7 +785,7 @@ async function runStop() {
   closeListeners();
   draining = true;
   let aborted = 0;
-  if (stopMode === 'fast' || bug('exit-on-term')) {
+  if (stopMode === 'fast' || dropInFlight) {
     aborted = destroyAll();
   } else {
     if (!bug('idle-keepalive-hang')) {

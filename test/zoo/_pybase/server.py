@@ -117,7 +117,7 @@ def fast_stop():
 
 stopping = False
 while True:
-    wake.wait()
+    wake.wait(1.0)  # a handler wakes it at once; the timeout only bounds the wait
     wake.clear()
     while pending:
         action, signum = pending.pop(0)
