@@ -37,6 +37,8 @@ export interface CaseDef {
   /** extra applicability decided from the manifest; returns the reason when not applicable */
   notApplicable?(m: Manifest): string | null;
   timeout: TimeoutClass;
+  /** a measurement case: it runs alone, after the others, so no other case of the run shares the CPU */
+  exclusive?: boolean;
   run(ctx: CaseContext): Promise<void>;
   grade(input: GradeInput): Verdict[];
 }

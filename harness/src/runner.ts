@@ -63,10 +63,10 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
   let next = 0;
   let partial = false;
 
-  const worker = async () => {
+  const worker = async (limit: { value: number }) => {
     for (;;) {
+      if (next >= limit.value) return;
       const k = next++;
-      if (k >= jobs.length) return;
       const { c, rep } = jobs[k]!;
       if (opts.abort?.aborted) {
         partial = true;
@@ -82,8 +82,14 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
       opts.onCaseEnd?.(r, k, total);
     }
   };
-  const n = Math.max(1, Math.min(opts.concurrency ?? 1, jobs.length));
-  await Promise.all(Array.from({ length: n }, worker));
+  // shared cases run in the pool; exclusive (measurement) cases run one at a time afterwards
+  jobs.sort((a, b) => Number(a.c.exclusive === true) - Number(b.c.exclusive === true));
+  const shared = jobs.filter((j) => !j.c.exclusive).length;
+  const n = Math.max(1, Math.min(opts.concurrency ?? 1, shared));
+  const limit = { value: shared };
+  await Promise.all(Array.from({ length: n }, () => worker(limit)));
+  limit.value = jobs.length;
+  await worker(limit);
   if (opts.abort?.aborted) partial = true;
   return { results: results.filter((r): r is CaseResult => r !== undefined), partial };
 }

@@ -13,6 +13,7 @@ export default defineCase({
   requirements: ['LATENCY.CPU_WORK', 'LATENCY.WITHIN_GRACE'],
   edgeCases: ['E26'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'conformanceEndpoints'] },
+  exclusive: true,
   timeout: 'long',
   async run(ctx) {
     await runLatencyTrials(

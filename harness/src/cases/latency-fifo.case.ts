@@ -15,6 +15,7 @@ export default defineCase({
   requirements: ['LATENCY.BLOCKING_IO', 'LATENCY.WITHIN_GRACE'],
   edgeCases: ['E26'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'conformanceEndpoints'] },
+  exclusive: true,
   timeout: 'long',
   async run(ctx) {
     await runLatencyTrials(

@@ -10,6 +10,7 @@ export default defineCase({
   description: `${TRIALS} signals to an idle subject; latency is the probe's handler-entry stamp minus the send stamp. Graded on p99: 50 ms (MUST), 5 ms (SHOULD).`,
   requirements: ['LATENCY.IDLE', 'LATENCY.IDLE_FAST', 'LATENCY.WITHIN_GRACE'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe'] },
+  exclusive: true,
   timeout: 'normal',
   async run(ctx) {
     await runLatencyTrials(ctx, { setup: async () => ({}) }, { trials: TRIALS, slowMs: 500, maxMs: 2000, maxSlow: 10 });

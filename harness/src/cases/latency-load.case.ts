@@ -14,6 +14,7 @@ export default defineCase({
   description: `${CLIENTS} keep-alive clients send requests back to back (at most ${MAX_REQUESTS}) while ${TRIALS} signals are measured. Graded on p99 against 100 ms.`,
   requirements: ['LATENCY.LOAD', 'LATENCY.WITHIN_GRACE'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe'] },
+  exclusive: true,
   timeout: 'normal',
   async run(ctx) {
     let served = 0;
