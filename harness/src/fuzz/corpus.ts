@@ -36,6 +36,8 @@ export interface CorpusEntry {
   replayPath?: string;
   /** the shrunk commands, as run */
   commands: CmdSpec[];
+  /** fast-check's own counterexample, when the final minimization shortened it (the seed/path replay it) */
+  fastCheckCommands?: CmdSpec[];
   violation: ViolationJSON;
   /** "violation": the replay must still find this kind of violation (subjects built to be broken) */
   expect?: 'violation';
@@ -64,6 +66,9 @@ export function parseEntry(json: unknown, file: string): CorpusEntry {
     path: typeof e.path === 'string' ? e.path : null,
     ...(typeof e.replayPath === 'string' ? { replayPath: e.replayPath } : {}),
     commands: e.commands,
+    ...(Array.isArray(e.fastCheckCommands) && e.fastCheckCommands.every(isCmdSpec)
+      ? { fastCheckCommands: e.fastCheckCommands }
+      : {}),
     violation: e.violation,
     ...(e.expect === 'violation' ? { expect: 'violation' as const } : {}),
     savedAt: typeof e.savedAt === 'string' ? e.savedAt : '',

@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { loadManifest } from '../launch/index.js';
 import { type CmdSpec, describeCmd, fuzzCommandArbitrary } from './commands.js';
 import { type CorpusEntry, saveEntry, subjectPath } from './corpus.js';
+import { minimize } from './minimize.js';
 import type { FuzzModel } from './model.js';
 import { modelSpec } from './model.js';
 import type { RealRun } from './real.js';
@@ -94,13 +95,18 @@ export interface FuzzResult {
   /** fast-check's counterexample path and replay path */
   path?: string;
   replayPath?: string;
-  /** shrinking steps taken */
+  /** shrinking steps taken by fast-check */
   numShrinks?: number;
+  /** replays of the final minimization pass (minimize.ts) */
+  minimizeTries?: number;
   /** ms from the start until the first failing sequence ended */
   firstFailureMs?: number;
   /** a harness-side problem (the subject could not be launched, ...), not a violation */
   error?: string;
 }
+
+/** Time the final minimization may take when no time limit was given. */
+const MINIMIZE_BUDGET_MS = 60_000;
 
 function randomSeed(): number {
   return randomBytes(4).readInt32LE(0);
@@ -201,14 +207,32 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     out(`fuzz ${manifest.name}: harness error (seed ${seed}): ${result.error}`);
     return result;
   }
-  const shrunk = failure?.executed ?? [];
-  result.shrunk = shrunk;
+  const fcShrunk = failure?.executed ?? [];
   result.violation = err.toJSON();
   out(`fuzz ${manifest.name}: VIOLATION after ${details.numRuns} run(s), ${details.numShrinks} shrink(s)`);
   out(`  ${err.message}`);
   out(`  seed ${seed}, path ${result.path ?? '-'}${result.replayPath ? `, replayPath ${result.replayPath}` : ''}`);
+  out(`  fast-check's counterexample (${fcShrunk.length}): ${fcShrunk.map(describeCmd).join(', ') || '(empty)'}`);
+  // fast-check never drops the last command that ran; finish by direct replay (minimize.ts)
+  const deadline = started + (opts.timeLimitMs ?? MINIMIZE_BUDGET_MS + (Date.now() - started));
+  const { commands: shrunk, tries } =
+    fcShrunk.length > 1
+      ? await minimize(fcShrunk, err.kind, {
+          manifest,
+          timings,
+          workDir,
+          deadline,
+          onSequence: () => sequences++,
+        })
+      : { commands: fcShrunk, tries: 0 };
+  result.shrunk = shrunk;
+  result.minimizeTries = tries;
+  result.elapsedMs = Date.now() - started;
+  result.sequences = sequences;
+  result.sequencesPerMinute = Math.round((sequences / Math.max(1, result.elapsedMs)) * 60_000 * 10) / 10;
   out(
-    `  shrunk sequence (${shrunk.length}): ${shrunk.map(describeCmd).join(', ') || '(empty: the end-of-sequence checks)'}`,
+    `  shrunk sequence (${shrunk.length}): ${shrunk.map(describeCmd).join(', ') || '(empty: the end-of-sequence checks)'}` +
+      (tries > 0 ? ` (${tries} replay(s) after fast-check)` : ''),
   );
   if (failure) out(`  run folder: ${failure.runDir}`);
   if (opts.noSave !== true) {
@@ -218,6 +242,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       path: result.path ?? null,
       ...(result.replayPath !== undefined ? { replayPath: result.replayPath } : {}),
       commands: shrunk,
+      ...(fcShrunk.length !== shrunk.length ? { fastCheckCommands: fcShrunk } : {}),
       violation: result.violation,
       ...(manifest.breaks !== undefined && manifest.breaks.length > 0 ? { expect: 'violation' as const } : {}),
       savedAt: new Date().toISOString(),

@@ -1,0 +1,283 @@
+/**
+ * `npm run bench`: one run that measures sigcert's reference side by side with the servers users
+ * would pick instead (every subject in subjects/ that is installed), and writes a Markdown table
+ * plus JSON (reports/bench/) with the machine in the header. Every figure is a median over
+ * repeated trials with p99 and the trial count; comparisons are also given as ratios.
+ *
+ *   npm run bench [-- --trials N] [--only reference,nginx] [--quick]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  connectProbe,
+  History,
+  HttpConnection,
+  LaunchError,
+  launch,
+  loadManifest,
+  type Manifest,
+  request,
+  type Subject,
+  signalFor,
+  teardownAll,
+} from '../harness/src/index.js';
+import { measureHarnessOverhead } from './harness-overhead.js';
+import { fmt, type Stat, stat } from './stats.js';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const args = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes('--quick');
+const TRIALS = Number(arg('trials') ?? (quick ? 5 : 20));
+const only = arg('only')?.split(',');
+const work = mkdtempSync(path.join(os.tmpdir(), 'sigcert-bench-'));
+let runCounter = 0;
+
+function subjects(): Manifest[] {
+  const dir = path.join(root, 'subjects');
+  return readdirSync(dir)
+    .filter((d) => existsSync(path.join(dir, d, 'manifest.json')))
+    .filter((d) => !only || only.includes(d))
+    .sort((a, b) => (a === 'reference' ? -1 : b === 'reference' ? 1 : a.localeCompare(b)))
+    .map((d) => loadManifest(path.join(dir, d, 'manifest.json')));
+}
+
+async function start(m: Manifest): Promise<Subject> {
+  return launch({ manifest: m, history: new History(), runDir: path.join(work, `${m.name}-${runCounter++}`) });
+}
+
+const livePath = (m: Manifest) => (m.capabilities.conformanceEndpoints ? '/live' : m.readiness.path);
+
+/** Stop reaction: handler latency (probe), time until new connections are refused, time to exit. */
+async function stopReaction(m: Manifest, trials: number) {
+  const ack: number[] = [];
+  const refuse: number[] = [];
+  const exit: number[] = [];
+  const sig = signalFor(m, 'stop')!;
+  for (let i = 0; i < trials; i++) {
+    const s = await start(m);
+    try {
+      const t0 = s.signal(sig);
+      if (m.capabilities.probe) {
+        const e = await s.waitProbe((x) => x.ev === 'signal' && BigInt(x.t) >= t0, 5000, 'ack').catch(() => null);
+        if (e) ack.push(Number(BigInt(e.t) - t0) / 1e6);
+      }
+      for (let k = 0; k < 2000 && !s.exited; k++) {
+        const r = await connectProbe(s.ports.http!, { timeoutMs: 1000, path: livePath(m) });
+        if (r.outcome === 'refused') {
+          refuse.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          break;
+        }
+      }
+      const x = await s.waitExit(m.gracePeriodMs + 5000).catch(() => null);
+      if (x) exit.push(Number(BigInt(x.ns) - t0) / 1e6);
+    } finally {
+      await s.teardown();
+    }
+  }
+  return { ack: stat(ack), refuse: stat(refuse), exit: stat(exit) };
+}
+
+/** Graceful stop with 1,000 idle keep-alive connections (each served one request first). */
+async function keepaliveStop(m: Manifest, trials: number, conns: number) {
+  const exit: number[] = [];
+  let opened = 0;
+  for (let i = 0; i < trials; i++) {
+    const s = await start(m);
+    const open: HttpConnection[] = [];
+    try {
+      for (let k = 0; k < conns; k += 50) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(50, conns - k) }, async () => {
+            const c = await HttpConnection.open(s.ports.http!);
+            await c.request({ path: livePath(m), timeoutMs: 10_000 });
+            return c;
+          }),
+        );
+        open.push(...batch);
+      }
+      opened = open.filter((c) => !c.isClosed).length;
+      const t0 = s.signal(signalFor(m, 'stop')!);
+      const x = await s.waitExit(m.gracePeriodMs + 10_000).catch(() => null);
+      if (x) exit.push(Number(BigInt(x.ns) - t0) / 1e6);
+    } finally {
+      for (const c of open) c.close();
+      await s.teardown();
+    }
+  }
+  return { exit: stat(exit), idleConnections: opened };
+}
+
+/** Reload under bounded loopback load: failed, refused and reset requests over N reloads. */
+async function reloadUnderLoad(m: Manifest, reloads: number) {
+  const sig = signalFor(m, 'reload');
+  if (!sig) return null;
+  const s = await start(m);
+  const counts = { ok: 0, failed: 0, refused: 0, reset: 0 };
+  let stop = false;
+  try {
+    const loop = async () => {
+      for (let i = 0; i < 20_000 && !stop; i++) {
+        const r = await request(s.ports.http!, { path: livePath(m), timeoutMs: 5000 });
+        if (r.ok && r.status !== undefined && r.status < 500) counts.ok++;
+        else if (r.error === 'refused') counts.refused++;
+        else if (r.error === 'reset') counts.reset++;
+        else counts.failed++;
+      }
+    };
+    const clients = Array.from({ length: 4 }, loop);
+    for (let g = 2; g < 2 + reloads; g++) {
+      s.writeConfig({ generation: g });
+      const t = s.signal(sig);
+      if (m.capabilities.probe) {
+        await s.waitProbe((e) => e.ev === 'reload-done' && BigInt(e.t) >= t, 5000, 'reload').catch(() => undefined);
+      }
+      // pacing, not synchronisation: 100 ms of load around every reload (black-box servers swap
+      // workers in the background, so this also gives them time before the next one)
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stop = true;
+    await Promise.all(clients);
+  } finally {
+    await s.teardown();
+  }
+  return { reloads, ...counts };
+}
+
+function runScript(file: string, extra: string[] = []): string {
+  try {
+    return execFileSync('node', ['--import', 'tsx', path.join(root, 'bench', file), ...extra], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30 * 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (e) {
+    return `(${file} failed: ${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+const cell = (s: Stat) => (s.n ? `${fmt(s.p50, 2)} / ${fmt(s.p99, 2)} (n=${s.n})` : '—');
+
+async function main() {
+  const cpus = os.cpus();
+  const md: string[] = [
+    '# sigcert benchmarks',
+    '',
+    `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${os.type()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`,
+    '',
+    'Each figure: median / p99 in ms (n = trials). Ratios compare medians.',
+    '',
+  ];
+  const json: Record<string, unknown> = {
+    machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version, os: `${os.type()} ${os.release()}` },
+  };
+  const list: Manifest[] = [];
+  for (const m of subjects()) {
+    try {
+      const s = await start(m);
+      await s.teardown();
+      list.push(m);
+    } catch (e) {
+      md.push(`- ${m.name}: not measured (${e instanceof LaunchError ? e.message : String(e)})`);
+    }
+  }
+
+  md.push('', '## Stop signal: acknowledgement and external reaction', '');
+  md.push(row(['server', 'stop signal', 'handler ack (probe)', 'time to refuse new connections', 'time to exit']));
+  md.push(row(['---', '---', '---', '---', '---']));
+  const reaction: Record<string, unknown> = {};
+  for (const m of list) {
+    const r = await stopReaction(m, TRIALS);
+    reaction[m.name] = r;
+    md.push(
+      row([
+        m.name,
+        signalFor(m, 'stop') ?? '',
+        m.capabilities.probe ? cell(r.ack) : 'no probe',
+        cell(r.refuse),
+        cell(r.exit),
+      ]),
+    );
+  }
+  json.stopReaction = reaction;
+
+  const conns = quick ? 200 : 1000;
+  md.push('', `## Graceful stop with ${conns} idle keep-alive connections`, '');
+  md.push(row(['server', 'time to exit', 'ratio to reference']));
+  md.push(row(['---', '---', '---']));
+  const ka: Record<string, { exit: Stat; idleConnections: number }> = {};
+  for (const m of list) {
+    const r = await keepaliveStop(m, quick ? 2 : 5, conns);
+    ka[m.name] = r;
+    const ref = ka.reference?.exit.p50;
+    md.push(row([m.name, cell(r.exit), ref && r.exit.n ? `${fmt(r.exit.p50 / ref, 1)}×` : '—']));
+  }
+  json.keepaliveStop = ka;
+
+  md.push('', '## Reload under bounded loopback load (20 reloads, 4 clients)', '');
+  md.push(row(['server', 'reloads', 'ok', 'failed', 'refused', 'reset']));
+  md.push(row(['---', '---', '---', '---', '---', '---']));
+  const rl: Record<string, unknown> = {};
+  for (const m of list) {
+    const r = await reloadUnderLoad(m, 20);
+    rl[m.name] = r ?? 'no reload signal';
+    md.push(
+      r ? row([m.name, r.reloads, r.ok, r.failed, r.refused, r.reset]) : row([m.name, 'cannot reload', '', '', '', '']),
+    );
+  }
+  json.reloadUnderLoad = rl;
+
+  md.push('', '## The harness measuring itself', '');
+  const ov = await measureHarnessOverhead(quick ? 100 : 500);
+  if (ov) {
+    md.push(row(['observer', 'kill → handler', 'kill → ack seen']));
+    md.push(row(['---', '---', '---']));
+    md.push(row(['C supervisor', cell(ov.c.killToHandler), cell(ov.c.roundTrip)]));
+    md.push(row(['sigcert harness', cell(ov.harness.killToHandler), cell(ov.harness.roundTrip)]));
+    md.push(
+      row([
+        'ratio (harness / C)',
+        `${fmt(ov.harness.killToHandler.p50 / ov.c.killToHandler.p50, 1)}×`,
+        `${fmt(ov.harness.roundTrip.p50 / ov.c.roundTrip.p50, 1)}×`,
+      ]),
+    );
+  } else {
+    md.push('cc not found: skipped.');
+  }
+  json.harnessOverhead = ov;
+
+  md.push(
+    '',
+    '## The durable store',
+    '',
+    runScript('store.ts', quick ? ['--records', '100000', '--trials', '2'] : []).trim(),
+  );
+  if (!only || only.includes('reference')) {
+    md.push(
+      '',
+      '## Reference: SIGTERM acknowledgement latency',
+      '',
+      runScript('reference-latency.ts', quick ? ['--trials', '20'] : []).trim(),
+    );
+  }
+
+  const out = path.join(root, 'reports', 'bench');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'bench.md'), `${md.join('\n')}\n`);
+  writeFileSync(path.join(out, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
+  console.log(md.join('\n'));
+  console.log(`\nwritten: ${path.join(out, 'bench.md')}, bench.json`);
+}
+
+try {
+  await main();
+} finally {
+  await teardownAll();
+}
