@@ -53,6 +53,8 @@ commands:
   list      cases x requirements, uncovered requirements marked
   analyze   re-grade a stored run directory without re-running it
   doctor    check a manifest, the subject's readiness, and which signals this OS can deliver
+  fuzz      random signal sequences against a subject (--runs N --seed S --time-limit T)
+  matrix    certify every subject in subjects/ side by side (--only a,b --out DIR)
 
 options (run):
   --subject FILE        manifest (default subjects/reference/manifest.json)
@@ -396,6 +398,92 @@ async function cmdDoctor(argv: string[]): Promise<number> {
   return EXIT.compliant;
 }
 
+async function cmdFuzz(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      subject: { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      'time-limit': { type: 'string' },
+      'max-commands': { type: 'string' },
+      corpus: { type: 'string' },
+      'timeout-scale': { type: 'string' },
+    },
+  });
+  const manifestFile = path.resolve(values.subject ?? defaultManifest());
+  loadManifest(manifestFile); // a bad manifest is a usage error before anything runs
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isInteger(seed))
+    throw new UsageError(`--seed must be an integer (got ${values.seed})`);
+  const limit = values['time-limit'];
+  const timeLimitMs = limit === undefined ? undefined : parseDuration(limit);
+  const { runFuzz } = await import('./fuzz/index.js');
+  const r = await runFuzz({
+    manifestFile,
+    runs: Math.max(1, positiveInt('runs', values.runs, 20)),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
+    ...(values['max-commands'] ? { maxCommands: positiveInt('max-commands', values['max-commands'], 8) } : {}),
+    corpusDir: path.resolve(values.corpus ?? path.join(repoRoot(), 'test', 'property', 'corpus')),
+    timeoutScale: values['timeout-scale'] === undefined ? 1 : Number(values['timeout-scale']),
+    out: (line) => process.stdout.write(`${line}\n`),
+  });
+  if (r.error) {
+    process.stderr.write(`sigcert: harness error: ${r.error}\n`);
+    return EXIT.harness;
+  }
+  process.stdout.write(
+    `${r.ok ? 'no violation' : 'VIOLATION'}: seed ${r.seed}, ${r.sequences} sequences in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.sequencesPerMinute.toFixed(0)} per minute)${r.savedCase ? `; saved ${r.savedCase}` : ''}\n`,
+  );
+  return r.ok ? EXIT.compliant : EXIT.notCompliant;
+}
+
+function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
+  if (!m) throw new UsageError(`--time-limit must look like 60s, 2m or 5000ms (got ${s})`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+async function cmdMatrix(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      out: { type: 'string' },
+      grep: { type: 'string' },
+      concurrency: { type: 'string' },
+      'timeout-scale': { type: 'string' },
+      html: { type: 'string' },
+    },
+  });
+  const { runMatrix } = await import('./matrix.js');
+  const outDir = path.resolve(values.out ?? path.join('reports', 'matrix'));
+  const r = await runMatrix({
+    subjectsDir: path.join(repoRoot(), 'subjects'),
+    outDir,
+    concurrency: Math.max(1, positiveInt('concurrency', values.concurrency, 3)),
+    timeoutScale: values['timeout-scale'] === undefined ? 1 : Number(values['timeout-scale']),
+    ...(values.only ? { only: values.only.split(',').map((x) => x.trim()) } : {}),
+    ...(values.grep ? { grep: new RegExp(values.grep) } : {}),
+    out: (line) => process.stdout.write(`${line}\n`),
+  });
+  if (values.html) {
+    const { readJsonReport } = await import('./report/index.js');
+    // one self-contained page per subject, next to the matrix
+    for (const sub of r.subjects) {
+      const file = sub.reportFile ? path.join(outDir, sub.reportFile) : undefined;
+      if (file && existsSync(file)) {
+        const rep = await readJsonReport(file);
+        await writeHtmlReport(rep, values.html.replace(/\.html$/, '') + `.${sub.name}.html`);
+      }
+    }
+  }
+  process.stdout.write(`${readFileSync(r.files.markdown, 'utf8')}\nwritten: ${r.files.markdown}, ${r.files.json}\n`);
+  return EXIT.compliant;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -408,6 +496,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdAnalyze(rest);
       case 'doctor':
         return await cmdDoctor(rest);
+      case 'fuzz':
+        return await cmdFuzz(rest);
+      case 'matrix':
+        return await cmdMatrix(rest);
       case undefined:
       case '-h':
       case '--help':
