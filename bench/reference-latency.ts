@@ -25,6 +25,9 @@
  *          is pending, not at EOF). After the acknowledgement the line is written and the server
  *          drains and exits normally.
  *
+ * `SIGCERT_CPU_NICE=0` in this process's environment is passed on and keeps the CPU worker thread
+ * at normal priority (by default it lowers itself to nice 19 on Linux; see `cpu/cpu-worker.ts`).
+ *
  * `--concurrency` > 1 runs trials in parallel on separate ports; it is faster but the servers then
  * compete for the CPUs, which shows up in the tail. Prints one Markdown table (milliseconds).
  */
@@ -174,6 +177,7 @@ async function trial(scenario: Scenario): Promise<number> {
       SIGCERT_PROBE_FD: '3',
       SIGCERT_CONFORMANCE: '1',
       SIGCERT_FIFO: fifo,
+      ...(process.env.SIGCERT_CPU_NICE ? { SIGCERT_CPU_NICE: process.env.SIGCERT_CPU_NICE } : {}),
     },
   });
   const server = new Server(child.pid!, child.stdio[3] as NodeJS.ReadableStream, child);

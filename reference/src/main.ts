@@ -40,6 +40,7 @@ The sigcert reference server (spec/subject-protocol.md). Settings, all optional:
   SIGCERT_LOG_FILE          log here instead of stderr; SIGUSR1 reopens it
   SIGCERT_CODE_VERSION      what /version reports
   SIGCERT_FAULT             test-only: stop-subscriber-throws | stop-subscriber-hangs
+  SIGCERT_CPU_NICE=0        keep the CPU worker thread at normal priority (default: nice 19, Linux)
 
 Signals: TERM/INT graceful stop (a second INT: fast stop), QUIT fast stop, HUP reload,
 USR1 reopen logs, USR2 restart (not supported: logged and ignored), PIPE ignored.

@@ -1,15 +1,15 @@
 /**
  * The fuzzer against its own subjects with a sequence-dependent bug: it must find each bug, shrink the
- * sequence to at most 4 commands, and do both within 60 s. The seed is random (printed: rerun with it
- * through `runFuzz({ seed })` to get the same sequences). The saved case is then replayed without
- * fast-check and must reproduce the same violation.
+ * sequence to at most 4 commands, and do both within 60 s. The seed is fixed so CI generates the same
+ * sequences every time (`SIGCERT_FUZZ_BUG_SEED=<n>` or `=random` tries another; the seed is printed).
+ * The saved case is then replayed without fast-check and must reproduce the same violation.
  *
  * - hup-loses-write: a reload reopens the store; writes waiting for their group commit are
  *   acknowledged (201) but never written. Expected counterexample: `put, reload`.
  * - term-after-hup-lost: a stop signal that arrives while a reload runs is acknowledged, then
  *   dropped. Expected counterexample: `SIGHUP, SIGTERM` (or `reload, SIGTERM`).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,10 +19,15 @@ import { teardownAll } from '../../harness/src/launch/index.js';
 
 const here = import.meta.dirname;
 const corpusDir = mkdtempSync(path.join(tmpdir(), 'sigcert-bugs-corpus-'));
+const workDir = mkdtempSync(path.join(tmpdir(), 'sigcert-bugs-runs-'));
 const LIMIT_MS = 60_000;
+const FIXED_SEED = 4242;
+const seedEnv = process.env.SIGCERT_FUZZ_BUG_SEED;
 
 afterAll(async () => {
   await teardownAll();
+  rmSync(corpusDir, { recursive: true, force: true });
+  rmSync(workDir, { recursive: true, force: true });
 });
 
 const bugs = [
@@ -33,7 +38,7 @@ const bugs = [
 describe.skipIf(process.platform === 'win32')('the fuzzer finds sequence-dependent bugs', () => {
   for (const bug of bugs) {
     it(`${bug.subject}: found and shrunk to at most 4 commands within ${LIMIT_MS / 1000} s`, async () => {
-      const seed = (Math.random() * 0x7fffffff) | 0;
+      const seed = seedEnv === 'random' ? (Math.random() * 0x7fffffff) | 0 : seedEnv ? Number(seedEnv) : FIXED_SEED;
       const lines: string[] = [];
       const r = await runFuzz({
         manifestFile: path.join(here, 'subjects', bug.subject, 'manifest.json'),
@@ -41,6 +46,7 @@ describe.skipIf(process.platform === 'win32')('the fuzzer finds sequence-depende
         seed,
         timeLimitMs: LIMIT_MS,
         corpusDir,
+        workDir: path.join(workDir, bug.subject),
         out: (l) => lines.push(l),
       });
       const shrunk = (r.shrunk ?? []) as CmdSpec[];
@@ -62,7 +68,7 @@ describe.skipIf(process.platform === 'win32')('the fuzzer finds sequence-depende
       expect(entry.expect).toBe('violation');
       expect(entry.seed).toBe(seed);
       expect(entry.subject).toBe(`test/property/subjects/${bug.subject}/manifest.json`);
-      const replay = await replayCase(entry, { attempts: 3 });
+      const replay = await replayCase(entry, { attempts: 3, workDir: path.join(workDir, `${bug.subject}-replay`) });
       expect(replay.reproduced).toBe(true);
     });
   }

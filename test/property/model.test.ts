@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { isCmdSpec } from '../../harness/src/fuzz/commands.js';
 import { parseEntry } from '../../harness/src/fuzz/corpus.js';
 import {
+  applyRequest,
   applySignal,
   checkTrace,
   expectedExit,
@@ -36,6 +37,7 @@ const SPEC: ModelSpec = {
   reload: true,
   restart: false,
   fifo: true,
+  control: true,
 };
 
 const fresh = (spec: ModelSpec = SPEC): FuzzModel => initialModel(spec);
@@ -79,6 +81,16 @@ describe('what a signal does', () => {
     expect(applySignal(m, 'SIGUSR2').effect).toBe('ignored');
     expect(applySignal(m, 'SIGUSR1').effect).toBe('reopen-logs');
     expect(m.lifecycle).toBe('STOPPING');
+  });
+
+  it('a bus request (control channel) acts like its action, without the repeat map', () => {
+    const m = fresh();
+    expect(applyRequest(m, 'reload').effect).toBe('reload');
+    expect(applyRequest(m, 'stop').effect).toBe('stop');
+    expect(applyRequest(m, 'stop').effect).toBe('ignored');
+    expect(applyRequest(m, 'reload').effect).toBe('ignored');
+    expect(applyRequest(m, 'fast-stop').effect).toBe('escalate');
+    expect(m.deliveries).toEqual({});
   });
 
   it('a custom map is what counts (HUP as stop, TERM ignored)', () => {
@@ -167,8 +179,9 @@ describe('the probe trace', () => {
     ev('exiting', 22),
   ];
   const ctx = { stopAcks: [12n * MS], reloadAcks: [10n * MS] };
-  it('accepts a legal trace', () => {
+  it('accepts a legal trace, with or without an initial STARTING announcement', () => {
     expect(checkTrace(ok, ctx)).toBeNull();
+    expect(checkTrace([ev('state', 0, { state: 'STARTING', from: null }), ...ok], ctx)).toBeNull();
   });
   it('rejects an illegal transition, a wrong "from", a stop or reload nothing asked for', () => {
     expect(checkTrace([st('STARTED', 'STARTING', 1), st('STARTED', 'STOPPING', 2)], ctx)?.kind).toBe('state');

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawConnection, request } from './helpers/raw-http.js';
-import { Subject, type SubjectOptions } from './helpers/subject.js';
+import { POSIX, Subject, type SubjectOptions } from './helpers/subject.js';
 
 const subjects: Subject[] = [];
 
@@ -43,7 +43,7 @@ function writeAndClose(fd: number, line: string): void {
   closeSync(fd);
 }
 
-describe('conformance endpoints', () => {
+describe.runIf(POSIX)('conformance endpoints', () => {
   it('/ready, /live, /config, /version, 404 and 405', async () => {
     const s = await launch({ config: { generation: 9 }, env: { SIGCERT_CODE_VERSION: 'v-test-1' } });
     const port = s.ports.http;
@@ -123,7 +123,7 @@ describe('conformance endpoints', () => {
   });
 });
 
-describe('running from the TypeScript source', () => {
+describe.runIf(POSIX)('running from the TypeScript source', () => {
   it('node --import tsx reference/src/main.ts serves, runs CPU work on its worker thread, stops cleanly', async () => {
     const s = await launch({ fromSource: true });
     expect(text(await request(s.ports.http, 'GET', '/cpu?ms=20'))).toBe('cpu 20\n');
@@ -133,7 +133,7 @@ describe('running from the TypeScript source', () => {
   });
 });
 
-describe('/kv and the durable store', () => {
+describe.runIf(POSIX)('/kv and the durable store', () => {
   it('stores, lists and returns values; bad keys are refused; a graceful stop leaves a clean index', async () => {
     const s = await launch();
     const port = s.ports.http;

@@ -55,7 +55,7 @@ afterEach(() => {
 
 const note = () => {};
 
-describe('signal plugin', () => {
+describe.runIf(process.platform !== 'win32')('signal plugin', () => {
   it('announces its handlers, stamps each delivery before anything else, and maps it to a request', async () => {
     const probe = new RecordingProbe();
     plugin = installSignalHandlers({ probe, map: { SIGHUP: 'reload', SIGUSR2: 'reopen-logs' }, note });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectOutcome, RawConnection, request } from './helpers/raw-http.js';
-import { isSubsequence, names, Subject, type SubjectOptions, TOKEN } from './helpers/subject.js';
+import { isSubsequence, names, POSIX, Subject, type SubjectOptions, TOKEN } from './helpers/subject.js';
 
 const subjects: Subject[] = [];
 
@@ -22,7 +22,7 @@ afterEach(async () => {
   await Promise.all(subjects.splice(0).map((s) => s.dispose()));
 });
 
-describe('SIGTERM', () => {
+describe.runIf(POSIX)('SIGTERM', () => {
   it('idle: exits 0 after signal -> STOPPING -> stop-accepting -> drained -> persisted -> exiting', async () => {
     const s = await launch();
     const pidfile = join(s.stateDir, 'server.pid');
@@ -116,7 +116,7 @@ describe('SIGTERM', () => {
   });
 });
 
-describe('SIGHUP', () => {
+describe.runIf(POSIX)('SIGHUP', () => {
   it('reloads the configuration; an invalid file keeps the old one and the server keeps serving', async () => {
     const s = await launch({ config: { generation: 1 } });
     s.writeConfig({ generation: 2 });
@@ -172,7 +172,7 @@ describe('SIGHUP', () => {
   });
 });
 
-describe('SIGINT', () => {
+describe.runIf(POSIX)('SIGINT', () => {
   it('the first starts a graceful stop, the second escalates to a fast stop: exit 4, persisted', async () => {
     const s = await launch();
     const held = await RawConnection.open(s.ports.http);
@@ -196,7 +196,7 @@ describe('SIGINT', () => {
   });
 });
 
-describe('control channel', () => {
+describe.runIf(POSIX)('control channel', () => {
   it('refuses a missing or wrong token (401, nothing happens); with the token it reloads and stops', async () => {
     const s = await launch({ config: { generation: 1 } });
     const admin = s.ports.admin!;

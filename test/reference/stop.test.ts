@@ -7,7 +7,7 @@ import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectOutcome, RawConnection, request } from './helpers/raw-http.js';
-import { Subject, type SubjectOptions } from './helpers/subject.js';
+import { POSIX, Subject, type SubjectOptions } from './helpers/subject.js';
 
 const subjects: Subject[] = [];
 const fds: number[] = [];
@@ -41,7 +41,7 @@ async function fifoWriterOnceReaderIsThere(path: string, timeoutMs = 5000): Prom
   }
 }
 
-describe('the stop deadline', () => {
+describe.runIf(POSIX)('the stop deadline', () => {
   it('a request that outlives SIGCERT_GRACE_MS is aborted; persist still runs; exit 3', async () => {
     const s = await launch({ env: { SIGCERT_GRACE_MS: '400' } });
     const held = await RawConnection.open(s.ports.http);
@@ -83,7 +83,7 @@ describe('the stop deadline', () => {
   });
 });
 
-describe('fast stop', () => {
+describe.runIf(POSIX)('fast stop', () => {
   it('SIGQUIT: listeners closed, connections destroyed, persisted, exit 4', async () => {
     const s = await launch();
     const held = await RawConnection.open(s.ports.http);
@@ -98,7 +98,7 @@ describe('fast stop', () => {
   });
 });
 
-describe('a stop during STARTING', () => {
+describe.runIf(POSIX)('a stop during STARTING', () => {
   it('aborts the startup: no HTTP listener ever opens, the store is persisted, exit 0', async () => {
     const s = await launch({ env: { SIGCERT_STARTUP_DELAY_MS: '20000' }, waitReady: false });
     await s.waitFor((e) => e.ev === 'listening' && e.name === 'admin'); // STARTING, in the delay
@@ -115,7 +115,7 @@ describe('a stop during STARTING', () => {
   });
 });
 
-describe('a stop before the bus exists', () => {
+describe.runIf(POSIX)('a stop before the bus exists', () => {
   it('a SIGTERM right after the handlers are installed is recorded, replayed and honoured: exit 0, persisted', async () => {
     const s = await launch({ waitReady: false });
     await s.waitFor('handlers');
@@ -127,7 +127,7 @@ describe('a stop before the bus exists', () => {
   });
 });
 
-describe('a repeated stop', () => {
+describe.runIf(POSIX)('a repeated stop', () => {
   it('a second SIGTERM changes nothing: one stop sequence, one persist, the request in flight completes', async () => {
     const s = await launch();
     const held = await RawConnection.open(s.ports.http);
@@ -146,7 +146,7 @@ describe('a repeated stop', () => {
   });
 });
 
-describe('the pre-drain delay', () => {
+describe.runIf(POSIX)('the pre-drain delay', () => {
   it('readiness fails at once, new connections are still served (Connection: close), then refused', async () => {
     const s = await launch({ env: { SIGCERT_PREDRAIN_MS: '1500' } });
     s.kill('SIGTERM');
@@ -166,7 +166,7 @@ describe('the pre-drain delay', () => {
   });
 });
 
-describe('injected faults (SIGCERT_FAULT)', () => {
+describe.runIf(POSIX)('injected faults (SIGCERT_FAULT)', () => {
   it('a stop subscriber that throws is logged; the stop completes: persisted, exit 0', async () => {
     const s = await launch({ env: { SIGCERT_FAULT: 'stop-subscriber-throws' } });
     s.kill('SIGTERM');
@@ -185,7 +185,7 @@ describe('injected faults (SIGCERT_FAULT)', () => {
   });
 });
 
-describe('signals that change nothing', () => {
+describe.runIf(POSIX)('signals that change nothing', () => {
   it('SIGPIPE, SIGWINCH, SIGURG, SIGCHLD and SIGUSR2 (restart, unsupported) leave the server serving', async () => {
     const s = await launch();
     for (const sig of ['SIGPIPE', 'SIGWINCH', 'SIGURG', 'SIGCHLD'] as NodeJS.Signals[]) s.kill(sig);

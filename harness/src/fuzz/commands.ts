@@ -21,12 +21,14 @@ import fc from 'fast-check';
 import { openFifoWriter } from '../clients/fifo.js';
 import { HttpConnection, type HttpResult, request } from '../clients/http.js';
 import { connectProbe } from '../clients/probe-connect.js';
-import { WaitTimeoutError } from '../launch/index.js';
+import { type ProbeEvent, WaitTimeoutError } from '../launch/index.js';
 import { canDeliver } from '../launch/signals.js';
 import {
+  applyRequest,
   type FuzzModel,
   fuzzSignals,
   isRunning,
+  lastState,
   type ModelSpec,
   settleReloads,
   signalOf,
@@ -46,7 +48,12 @@ export type CmdSpec =
   | { op: 'restart' }
   | { op: 'await-requests' }
   | { op: 'await-reload' }
-  | { op: 'connect-after-stop' };
+  | { op: 'connect-after-stop' }
+  | { op: 'control'; action: ControlAction; valid?: boolean };
+
+/** Bus requests the control channel carries (subject-protocol.md section 10). */
+export type ControlAction = 'stop' | 'fast-stop' | 'reload' | 'reopen-logs';
+const CONTROL_ACTIONS: readonly string[] = ['stop', 'fast-stop', 'reload', 'reopen-logs'];
 
 const OPS = new Set([
   'signal',
@@ -60,6 +67,7 @@ const OPS = new Set([
   'await-requests',
   'await-reload',
   'connect-after-stop',
+  'control',
 ]);
 
 /** Most requests in flight at once. */
@@ -73,6 +81,13 @@ export function isCmdSpec(x: unknown): x is CmdSpec {
   if (c.op === 'signal') return typeof c.sig === 'string' && /^SIG[A-Z0-9]+$/.test(c.sig);
   if (c.op === 'hold' || c.op === 'cpu') return Number.isInteger(c.ms) && (c.ms as number) >= 0;
   if (c.op === 'reload') return typeof c.valid === 'boolean';
+  if (c.op === 'control') {
+    return (
+      typeof c.action === 'string' &&
+      CONTROL_ACTIONS.includes(c.action) &&
+      (c.action === 'reload' ? typeof c.valid === 'boolean' : c.valid === undefined)
+    );
+  }
   return true;
 }
 
@@ -85,6 +100,8 @@ export function describeCmd(c: CmdSpec): string {
       return `${c.op}(${c.ms})`;
     case 'reload':
       return `reload(${c.valid ? 'valid' : 'invalid'})`;
+    case 'control':
+      return `control(${c.action}${c.valid === undefined ? '' : c.valid ? ', valid' : ', invalid'})`;
     default:
       return c.op;
   }
@@ -127,6 +144,8 @@ export function applicable(m: FuzzModel, c: CmdSpec): boolean {
       return s.probe && m.lifecycle === 'RELOADING';
     case 'connect-after-stop':
       return alive && m.stop !== null && s.endpoints && s.probe;
+    case 'control':
+      return alive && s.control && (c.action !== 'reload' || s.reload);
   }
 }
 
@@ -167,6 +186,16 @@ export function commandArbitrary(s: ModelSpec, opts: ArbitraryOptions = {}): fc.
     if (s.probe) add(1, fc.constant<CmdSpec>({ op: 'await-reload' }));
   }
   if (s.restart && signalOf(s, 'restart') !== null) add(1, fc.constant<CmdSpec>({ op: 'restart' }));
+  if (s.control) {
+    const actions: ControlAction[] = ['stop', 'fast-stop', 'reopen-logs'];
+    add(
+      2,
+      fc.oneof(
+        fc.constantFrom(...actions).map((action): CmdSpec => ({ op: 'control', action })),
+        ...(s.reload ? [fc.boolean().map((valid): CmdSpec => ({ op: 'control', action: 'reload', valid }))] : []),
+      ),
+    );
+  }
   if (s.endpoints || s.durable) add(2, fc.constant<CmdSpec>({ op: 'await-requests' }));
   return fc.oneof(...arbs);
 }
@@ -374,27 +403,64 @@ export async function readBack(r: RealRun, port = r.port, when = 'while the subj
   }
 }
 
+/**
+ * Wait until the reloads requested up to `since` (the last acknowledgement) are over. A reload run
+ * that began after `since` certainly covers that request: wait for its outcome and for STARTED
+ * after it. When every run began before `since` (a request during a run), a subject either runs
+ * one follow-up (which begins at once when that run ends) or lets the running reload cover it (it
+ * had not read the file yet): after STARTED, wait briefly for a follow-up to begin, and if none
+ * does the reloads are over.
+ */
+async function reloadsSettled(m: FuzzModel, r: RealRun, since: bigint): Promise<void> {
+  const s = r.subject;
+  const t = r.timings;
+  const fail = (what: string) => {
+    r.checkStep(m);
+    return new Violation(
+      'state',
+      `the reloads finish (${what}) within ${t.reloadMs} ms`,
+      `still ${lastState(s.probeEvents)}`,
+      'RELOAD.SERIALISED',
+    );
+  };
+  const started = (after: bigint) => (e: ProbeEvent) =>
+    e.ev === 'state' && e.state === 'STARTED' && stampOf(e) >= after;
+  const begin = (e: ProbeEvent) => e.ev === 'reload-begin' && stampOf(e) >= since;
+  const deadline = Date.now() + t.reloadMs;
+  const left = () => Math.max(1, deadline - Date.now());
+  try {
+    await s.waitProbe(started(since), left(), 'STARTED after the reloads');
+  } catch (e) {
+    if (e instanceof WaitTimeoutError) throw fail('STARTED again');
+    throw e;
+  }
+  let covering = s.probeEvents.find(begin);
+  if (covering === undefined) {
+    // a follow-up begins right after the run that ended; absence can only be observed over a moment
+    covering = await s.waitProbe(begin, Math.min(left(), FOLLOW_UP_MS), 'a follow-up reload').catch(() => undefined);
+    if (covering === undefined) return;
+  }
+  const beganAt = stampOf(covering);
+  try {
+    const outcome = await s.waitProbe(
+      (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && stampOf(e) >= beganAt,
+      left(),
+      'the outcome of the covering reload',
+    );
+    await s.waitProbe(started(stampOf(outcome)), left(), 'STARTED after the covering reload');
+  } catch (e) {
+    if (e instanceof WaitTimeoutError) throw fail('the covering reload ends, STARTED again');
+    throw e;
+  }
+}
+
+/** How long a follow-up reload may take to begin after the run before it ended. */
+const FOLLOW_UP_MS = 250;
+
 /** Wait until every reload requested so far has finished, then check the generation served. */
 export async function awaitReload(m: FuzzModel, r: RealRun): Promise<void> {
   const since = r.lastReloadAck;
-  if (since !== undefined && m.spec.probe) {
-    try {
-      await r.subject.waitProbe(
-        (e) => e.ev === 'state' && e.state === 'STARTED' && stampOf(e) >= since,
-        r.timings.reloadMs,
-        'STARTED after the reloads',
-      );
-    } catch (e) {
-      if (!(e instanceof WaitTimeoutError)) throw e;
-      r.checkStep(m);
-      throw new Violation(
-        'state',
-        `the reloads finish: STARTED again within ${r.timings.reloadMs} ms`,
-        `still ${r.subject.probeEvents.filter((p) => p.ev === 'state').pop()?.state ?? 'STARTING'}`,
-        'RELOAD.SERIALISED',
-      );
-    }
-  }
+  if (since !== undefined && m.spec.probe) await reloadsSettled(m, r, since);
   r.checkStep(m);
   const allowed = settleReloads(m);
   if (!m.spec.endpoints || m.stop !== null) return;
@@ -459,6 +525,94 @@ async function restart(m: FuzzModel, r: RealRun): Promise<void> {
   );
 }
 
+/**
+ * A bus request through the control channel. While the subject runs it must answer as section 10
+ * says (stop/fast-stop 202; reload 200 with the new generation, or 409 for an invalid file;
+ * reopen-logs 200) and then behave exactly as for the signal (CONTROL.EQUIVALENT). While it stops,
+ * a refused connection or any answer will do, except a reload that succeeds.
+ */
+async function control(m: FuzzModel, r: RealRun, action: ControlAction, valid?: boolean): Promise<void> {
+  const port = r.subject.ports.admin;
+  if (port === undefined) return;
+  const stoppedBefore = m.stop !== null;
+  const wasReloading = m.lifecycle === 'RELOADING';
+  let file: { valid: boolean; generation: number } | null = null;
+  if (action === 'reload') {
+    file = writeConfigModel(m, valid === true);
+    r.subject.writeConfig(
+      file.valid ? { generation: file.generation } : `{ "generation": ${file.generation}, this is not JSON`,
+    );
+  }
+  const sentNs = now();
+  const res = await request(port, {
+    method: 'POST',
+    path: `/control/${action}`,
+    headers: { authorization: `Bearer ${r.subject.token}` },
+    label: `control(${action})`,
+    timeoutMs: action === 'reload' ? r.timings.reloadMs : r.timings.ackMs,
+  });
+  const o = applyRequest(m, action);
+  const status = res.ok ? res.status : undefined;
+  const expected = action === 'reload' ? (file?.valid ? 200 : 409) : action === 'reopen-logs' ? 200 : 202;
+  if (!stoppedBefore && status !== expected) {
+    throw new Violation(
+      'request-failed',
+      `POST /control/${action} → ${expected} while the subject runs${action === 'reload' ? ` (the file is ${file?.valid ? 'valid' : 'invalid'})` : ''}`,
+      failureText(res),
+      'CONTROL.EQUIVALENT',
+    );
+  }
+  if (stoppedBefore && action === 'reload' && status === 200) {
+    throw new Violation(
+      'reload-after-stop',
+      'a reload asked for through the control channel during a stop is refused (the stop dominates)',
+      '200: the reload ran',
+    );
+  }
+  if (action === 'reload' && status === 200 && file?.valid) {
+    let generation: unknown = null;
+    try {
+      generation = (JSON.parse(res.body.toString('utf8')) as { generation?: unknown }).generation;
+    } catch {
+      // reported below
+    }
+    if (generation !== file.generation) {
+      throw new Violation(
+        'config',
+        `POST /control/reload answers with the generation it loaded (${file.generation})`,
+        `generation ${String(generation)}`,
+        'CONTROL.EQUIVALENT',
+      );
+    }
+  }
+  // The bus announces an accepted request (probe `request`, source control): the instant it took
+  // effect. Our send time is no substitute: the subject may read the request much later.
+  const announced = r.subject.probeEvents.find(
+    (e) => e.ev === 'request' && e.source === 'control' && e.action === action && stampOf(e) >= sentNs,
+  );
+  switch (o.effect) {
+    case 'stop':
+    case 'fast-stop': {
+      const at = announced === undefined ? sentNs : stampOf(announced);
+      r.stopAcks.push(at);
+      const stopping = await r.waitStopping(`control ${action}`, at, wasReloading);
+      r.stopNs = announced === undefined ? (stopping ?? at) : at;
+      break;
+    }
+    case 'escalate':
+      // accepted (announced): it took effect then; answered but not announced: when is unknown
+      if (announced !== undefined) r.escalationNs = stampOf(announced);
+      else if (status === 202) r.escalationUncertain = true;
+      break;
+    case 'reload':
+      r.reloadAcks.push(announced === undefined ? sentNs : stampOf(announced));
+      await awaitReload(m, r);
+      break;
+    default:
+      break;
+  }
+}
+
 /** Run one command against the real subject (its precondition held). Throws a Violation. */
 export async function execute(m: FuzzModel, r: RealRun, c: CmdSpec): Promise<void> {
   switch (c.op) {
@@ -499,6 +653,9 @@ export async function execute(m: FuzzModel, r: RealRun, c: CmdSpec): Promise<voi
       break;
     case 'connect-after-stop':
       await connectAfterStop(m, r);
+      break;
+    case 'control':
+      await control(m, r, c.action, c.valid);
       break;
   }
   r.checkStep(m);

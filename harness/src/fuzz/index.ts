@@ -20,7 +20,7 @@ import type { FuzzModel } from './model.js';
 import { modelSpec } from './model.js';
 import type { RealRun } from './real.js';
 import { DEFAULT_TIMINGS, type FuzzTimings, scaleTimings } from './real.js';
-import { closeSequence, finishSequence, openSequence, sequenceDir, whyNotFuzzable } from './sequence.js';
+import { closeSequence, finishSequence, openSequence, runSpecs, sequenceDir, whyNotFuzzable } from './sequence.js';
 import { isViolation, type ViolationJSON } from './violations.js';
 
 export { type CmdSpec, describeCmd, isCmdSpec } from './commands.js';
@@ -99,6 +99,8 @@ export interface FuzzResult {
   numShrinks?: number;
   /** replays of the final minimization pass (minimize.ts) */
   minimizeTries?: number;
+  /** the violation appeared again when the shrunk sequence was replayed (false: flaky) */
+  reproduced?: boolean;
   /** ms from the start until the first failing sequence ended */
   firstFailureMs?: number;
   /** a harness-side problem (the subject could not be launched, ...), not a violation */
@@ -227,6 +229,19 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       : { commands: fcShrunk, tries: 0 };
   result.shrunk = shrunk;
   result.minimizeTries = tries;
+  if (shrunk.length === fcShrunk.length && Date.now() < deadline) {
+    // nothing could be removed: does the sequence fail again at all?
+    sequences++;
+    const again = await runSpecs({ manifest, runDir: join(workDir, 'recheck'), timings }, fcShrunk);
+    result.reproduced = again.violation?.kind === err.kind;
+    if (!result.reproduced) {
+      out(
+        `  the counterexample did not fail again on replay (${again.violation ? again.violation.kind : 'no violation'}): timing-dependent or environmental; see the run folder`,
+      );
+    }
+  } else if (shrunk.length < fcShrunk.length) {
+    result.reproduced = true;
+  }
   result.elapsedMs = Date.now() - started;
   result.sequences = sequences;
   result.sequencesPerMinute = Math.round((sequences / Math.max(1, result.elapsedMs)) * 60_000 * 10) / 10;

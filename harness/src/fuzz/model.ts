@@ -32,6 +32,9 @@
  * subject ran; every command waits for the acknowledgement (probe `signal` event) of a handled signal
  * before the next one, so two deliveries never merge into one.
  *
+ * A bus request through the control channel (`POST /control/<action>`) does what its action does in
+ * the table; the repeat map does not apply to it.
+ *
  * ## Requests and writes
  *
  * - While STARTED or RELOADING every request completes (a reload never refuses or resets).
@@ -46,8 +49,16 @@
  * ## Exit status
  *
  * Graceful stop: `exitCodes.graceful` (always 0). Deadline expired: `exitCodes.deadline`. Fast stop, or
- * an escalation acknowledged before the drain ended: `exitCodes.fastStop` (`"signal"`: death by a signal).
- * Death by any other signal is a violation.
+ * an escalation acknowledged before the drain completed (`drained` with `forced: false`):
+ * `exitCodes.fastStop` (`"signal"`: death by a signal); acknowledged between the completed drain and
+ * EXITING: either; after EXITING: too late to count. Death by any other signal is a violation.
+ *
+ * ## Observed states
+ *
+ * Probe `state` events follow STARTING → STARTED ⇄ RELOADING → STOPPING → EXITING, each `from` the
+ * previous state; STOPPING only after an acknowledged stop request, RELOADING only after an
+ * acknowledged reload request; no `reload-begin` after STOPPING; one `persisted`, one `exiting`.
+ * Between steps the last state is the model's (RELOADING allows STARTED: the reload may have ended).
  */
 import type { ProbeEvent } from '../launch/probe.js';
 import type { Action, ExitCodeSpec, Manifest } from '../types.js';
@@ -71,6 +82,8 @@ export interface ModelSpec {
   reload: boolean;
   restart: boolean;
   fifo: boolean;
+  /** the control channel (port `admin`): bus requests with source `control` */
+  control: boolean;
 }
 
 export function modelSpec(m: Manifest, platform: NodeJS.Platform = process.platform): ModelSpec {
@@ -87,6 +100,7 @@ export function modelSpec(m: Manifest, platform: NodeJS.Platform = process.platf
     reload: c.reload === true,
     restart: c.restart === true,
     fifo: c.conformanceEndpoints === true && platform !== 'win32',
+    control: c.controlChannel === true && m.ports.includes('admin'),
   };
 }
 
@@ -177,48 +191,85 @@ export function signalOutcome(m: FuzzModel, sig: string): SignalOutcome {
   const declared = m.spec.signals[sig] ?? null;
   const count = (m.deliveries[sig] ?? 0) + 1;
   const repeat = m.stop !== null && count >= 2 ? m.spec.signalsRepeat[sig] : undefined;
-  const action = repeat ?? declared;
   const needsAck = m.spec.probe && declared !== null && declared !== 'ignore';
-  const out = (effect: Effect, why: string): SignalOutcome => ({ sig, declared, action, effect, needsAck, why });
-  if (action === null) return out('ignored', `${sig} is not in the declared map: it must change nothing`);
   const via = repeat !== undefined ? ` (delivery ${count} during a stop: repeat map)` : '';
+  if (repeat === undefined && declared === null) {
+    return {
+      sig,
+      declared,
+      action: null,
+      effect: 'ignored',
+      needsAck,
+      why: `${sig} is not in the declared map: it must change nothing`,
+    };
+  }
+  return outcomeOf(m, sig, declared, repeat ?? declared, needsAck, via);
+}
+
+/** What a bus request (control channel, source `control`) for `action` does now. */
+export function requestOutcome(m: FuzzModel, action: Action): SignalOutcome {
+  return outcomeOf(m, `control ${action}`, action, action, false, '');
+}
+
+function outcomeOf(
+  m: FuzzModel,
+  who: string,
+  declared: Action | null,
+  action: Action | null,
+  needsAck: boolean,
+  via: string,
+): SignalOutcome {
+  const out = (effect: Effect, why: string): SignalOutcome => ({ sig: who, declared, action, effect, needsAck, why });
+  if (action === null) return out('ignored', `${who}: no action`);
   if (m.stop === null) {
     switch (action) {
       case 'stop':
-        return out('stop', `${sig} → stop${via}`);
+        return out('stop', `${who} → stop${via}`);
       case 'fast-stop':
-        return out('fast-stop', `${sig} → fast stop${via}`);
+        return out('fast-stop', `${who} → fast stop${via}`);
       case 'reload':
-        return out('reload', `${sig} → reload`);
+        return out('reload', `${who} → reload`);
       case 'restart':
         return m.spec.restart
-          ? out('restart', `${sig} → restart`)
-          : out('ignored', `${sig} → restart, not supported: ignored`);
+          ? out('restart', `${who} → restart`)
+          : out('ignored', `${who} → restart, not supported: ignored`);
       case 'reopen-logs':
-        return out('reopen-logs', `${sig} → reopen logs`);
+        return out('reopen-logs', `${who} → reopen logs`);
       case 'ignore':
-        return out('ignored', `${sig} is declared ignored`);
+        return out('ignored', `${who} is declared ignored`);
     }
   }
   const graceful = m.stop.kind === 'graceful' && !m.stop.escalated;
   switch (action) {
     case 'fast-stop':
       return graceful
-        ? out('escalate', `${sig} → fast stop during a graceful stop: escalates${via}`)
-        : out('ignored', `${sig} → fast stop: already fast`);
+        ? out('escalate', `${who} → fast stop during a graceful stop: escalates${via}`)
+        : out('ignored', `${who} → fast stop: already fast`);
     case 'reopen-logs':
-      return out('reopen-logs', `${sig} → reopen logs (also while stopping)`);
+      return out('reopen-logs', `${who} → reopen logs (also while stopping)`);
     case 'reload':
-      return out('ignored', `${sig} → reload during a stop: the stop dominates`);
+      return out('ignored', `${who} → reload during a stop: the stop dominates`);
     default:
-      return out('ignored', `${sig} → ${action} during a stop: ignored${via}`);
+      return out('ignored', `${who} → ${action} during a stop: ignored${via}`);
   }
+}
+
+/** Apply a bus request (control channel) to the model. */
+export function applyRequest(m: FuzzModel, action: Action): SignalOutcome {
+  const o = requestOutcome(m, action);
+  applyEffect(m, o);
+  return o;
 }
 
 /** Deliver `sig` to the model: counts the delivery and applies its effect. */
 export function applySignal(m: FuzzModel, sig: string): SignalOutcome {
   const o = signalOutcome(m, sig);
   m.deliveries[sig] = (m.deliveries[sig] ?? 0) + 1;
+  applyEffect(m, o);
+  return o;
+}
+
+function applyEffect(m: FuzzModel, o: SignalOutcome): void {
   switch (o.effect) {
     case 'stop':
       m.stop = { kind: 'graceful', escalated: false };
@@ -238,7 +289,6 @@ export function applySignal(m: FuzzModel, sig: string): SignalOutcome {
     default:
       break;
   }
-  return o;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,6 +326,8 @@ export interface StopTimeline {
   stopNs: bigint;
   /** acknowledgement of the signal that escalated a graceful stop */
   escalationNs?: bigint;
+  /** an escalation was asked for and answered, but when (or whether) it took effect is unknown */
+  escalationUncertain?: boolean;
   /** probe `drained` with `forced: false` after the stop: the graceful drain completed */
   drainedNs?: bigint;
   /** the first of state EXITING and `exiting` after the stop: the exit status is decided */
@@ -342,6 +394,11 @@ export function expectedExit(spec: ModelSpec, t: StopTimeline): ExitExpectation 
       out.why += '; the escalation came after the exit was decided (too late to count)';
     }
   }
+  if (t.escalationNs === undefined && t.escalationUncertain === true) {
+    out.codes = [...out.codes, codes.fastStop];
+    out.mayAbort = true;
+    out.why += '; a fast stop was asked for at an unknown moment (either outcome)';
+  }
   out.codes = [...new Set(out.codes)];
   return out;
 }
@@ -383,6 +440,7 @@ const stamp = (e: ProbeEvent): bigint => {
  */
 export function checkTrace(events: readonly ProbeEvent[], ctx: TraceContext): Violation | null {
   let current = 'STARTING';
+  let seenState = false;
   let stoppingNs: bigint | null = null;
   let persisted = 0;
   let exiting = 0;
@@ -390,7 +448,13 @@ export function checkTrace(events: readonly ProbeEvent[], ctx: TraceContext): Vi
     const t = stamp(e);
     if (e.ev === 'state') {
       const to = String(e.state);
-      const from = e.from === undefined ? current : String(e.from);
+      // the initial state may be announced once, with no `from`
+      if (!seenState && to === 'STARTING' && (e.from === undefined || e.from === null)) {
+        seenState = true;
+        continue;
+      }
+      seenState = true;
+      const from = e.from === undefined || e.from === null ? current : String(e.from);
       if (from !== current) {
         return new Violation(
           'state',

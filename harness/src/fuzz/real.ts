@@ -12,7 +12,7 @@ import type { HttpConnection, HttpResult } from '../clients/http.js';
 import type { History } from '../history.js';
 import { type ProbeEvent, type Subject, SubjectExitedError, WaitTimeoutError } from '../launch/index.js';
 import type { Manifest } from '../types.js';
-import { applySignal, checkTrace, type FuzzModel, type SignalOutcome } from './model.js';
+import { applySignal, checkTrace, type FuzzModel, lastState, type SignalOutcome } from './model.js';
 import { Violation } from './violations.js';
 
 /** Deadlines, in ms (before the timeout scale). */
@@ -75,6 +75,14 @@ export interface PendingRequest {
 
 const now = (): bigint => process.hrtime.bigint();
 
+/** Probe states a running subject may report for each model lifecycle. */
+const STATES_OF: Record<FuzzModel['lifecycle'], readonly string[]> = {
+  STARTED: ['STARTED'],
+  RELOADING: ['RELOADING', 'STARTED'],
+  STOPPING: ['STOPPING', 'EXITING'],
+  EXITED: ['STOPPING', 'EXITING'],
+};
+
 export class RealRun {
   readonly requests: PendingRequest[] = [];
   /** key -> value of every write acknowledged with 201 */
@@ -83,6 +91,8 @@ export class RealRun {
   readonly reloadAcks: bigint[] = [];
   stopNs: bigint | undefined;
   escalationNs: bigint | undefined;
+  /** a fast-stop request was answered but not announced: whether (and when) it took effect is unknown */
+  escalationUncertain = false;
   /** the commands run so far, in order */
   readonly executed: unknown[] = [];
   private nextId = 1;
@@ -180,14 +190,16 @@ export class RealRun {
     return o;
   }
 
-  private async waitStopping(sig: string, ackNs: bigint, wasReloading: boolean): Promise<void> {
-    if (!this.manifest.capabilities.probe) return;
+  /** Wait for STOPPING after a stop's acknowledgement; returns its stamp. */
+  async waitStopping(sig: string, ackNs: bigint, wasReloading: boolean): Promise<bigint | undefined> {
+    if (!this.manifest.capabilities.probe) return undefined;
     try {
-      await this.subject.waitProbe(
+      const e = await this.subject.waitProbe(
         (e) => e.ev === 'state' && e.state === 'STOPPING' && stampOf(e) >= ackNs,
         this.timings.stopStateMs,
         `STOPPING after ${sig}`,
       );
+      return stampOf(e);
     } catch (e) {
       if (!(e instanceof WaitTimeoutError)) throw e;
       if (this.subject.exited) throw this.unexpectedExit(sig);
@@ -220,6 +232,16 @@ export class RealRun {
     if (this.subject.exited) {
       if (m.stop === null) throw this.unexpectedExit();
       m.lifecycle = 'EXITED';
+    } else if (this.manifest.capabilities.probe) {
+      const allowed = STATES_OF[m.lifecycle];
+      const last = lastState(this.subject.probeEvents);
+      if (!allowed.includes(last)) {
+        throw new Violation(
+          'state',
+          `the state the model is in: ${allowed.join(' or ')}`,
+          `the subject reports ${last}`,
+        );
+      }
     }
     for (const req of this.requests) if (req.result !== undefined && req.verdict === undefined) this.judge(req);
   }

@@ -142,6 +142,7 @@ export async function finishSequence(seq: Sequence): Promise<void> {
     kind: m.stop.kind,
     stopNs,
     escalationNs: r.escalationNs,
+    escalationUncertain: r.escalationUncertain,
     drainedNs: drained === undefined ? undefined : stampOf(drained),
     frozenNs: frozen === undefined ? undefined : stampOf(frozen),
     needNs: r.needAtStop(),

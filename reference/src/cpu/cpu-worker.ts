@@ -5,6 +5,7 @@
  *
  * Protocol (see `pool.ts`): in `{ type: 'cpu', id, ms }`, out `{ type: 'cpu-done', id }`.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 
 export interface CpuJobMessage {
@@ -30,8 +31,23 @@ export function burn(ms: number): number {
   return x;
 }
 
+/**
+ * On Linux the nice value belongs to the thread, and `setPriority(19)` (pid 0: the caller) lowers
+ * only this worker: the main thread, which runs signal listeners and I/O, then always wins the
+ * CPU from CPU work. Elsewhere (macOS) it would lower the whole process, so it is Linux only.
+ */
+function lowerOwnPriority(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    setPriority(19);
+  } catch {
+    // not permitted: run at normal priority
+  }
+}
+
 const port = parentPort;
 if (port !== null) {
+  if (process.env.SIGCERT_CPU_NICE !== '0') lowerOwnPriority();
   port.on('message', (msg: CpuJobMessage) => {
     if (msg?.type !== 'cpu') return;
     const done: CpuDoneMessage = { type: 'cpu-done', id: msg.id, result: burn(msg.ms) };

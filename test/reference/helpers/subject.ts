@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+/** The real-process tests need POSIX signals, process groups and FIFOs. */
+export const POSIX = process.platform !== 'win32';
+
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const MAIN_JS = join(REPO_ROOT, 'dist/reference/src/main.js');
 
