@@ -731,6 +731,16 @@ export function renderMatrixMarkdown(r: MatrixResult): string {
   );
   L.push(
     line(
+      'of which harness misjudgments †',
+      ss.map((s) =>
+        s.mustFailures
+          ? String(r.findings.filter((f) => f.subject === s.name && f.level === 'MUST' && f.kind === 'harness').length)
+          : '—',
+      ),
+    ),
+  );
+  L.push(
+    line(
       'MUST not tested',
       ss.map((s) => (s.untestedMust ? String(s.untestedMust.length) : '—')),
     ),

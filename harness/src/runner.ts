@@ -232,6 +232,7 @@ function trimTimeline(events: HistoryEvent[]): HistoryEvent[] {
   if (events.length <= TIMELINE_LIMIT) return events;
   const half = TIMELINE_LIMIT / 2;
   const kept = new Set([...events.slice(0, half), ...events.slice(-half)]);
-  for (const e of events) if (e.source === 'case' && e.kind === 'sample') kept.add(e);
+  let samples = 0;
+  for (const e of events) if (e.source === 'case' && e.kind === 'sample' && samples++ < 2000) kept.add(e);
   return events.filter((e) => kept.has(e));
 }

@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { gracefulExitVerdicts, probe, results, sent, verdict } from '../checkers/common.js';
+import { gracefulExitVerdicts, probe, results, sent, throughSignal, verdict } from '../checkers/common.js';
 import { recordResult, startHeld, stopBudget, waitAck, waitExit } from '../workload.js';
 
 const HOLD_MS = 900;
@@ -12,7 +12,7 @@ export default defineCase({
   id: 'repeat.stop-then-reload',
   title: 'Stop then reload: the stop wins, the reload signal is harmless',
   description: `Hold a ${HOLD_MS} ms request, send the stop signal, wait for its acknowledgement, write a new configuration and send the reload signal. The drain continues to a graceful exit; no reload happens after the stop.`,
-  requirements: ['REPEAT.STOP_DOMINATES', 'SIG.HUP.NEVER_FATAL', 'STOP.EXIT_ZERO'],
+  requirements: ['REPEAT.STOP_DOMINATES', 'STOP.EXIT_ZERO'],
   edgeCases: ['E15', 'E24'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop', 'reload'] },
   notApplicable: (m) =>
@@ -49,12 +49,14 @@ export default defineCase({
         'the stop continues to a graceful exit and no reload runs after it',
         `held request ${r?.ok ? 'completed' : `failed (${r?.error})`}; ${reloadsAfter} reload(s) after the stop; ${exit?.actual}`,
       ),
-      verdict(
-        'SIG.HUP.NEVER_FATAL',
-        exit?.status === 'pass',
-        'the reload signal during the drain does not kill the subject',
-        exit?.actual ?? 'no exit observed',
-      ),
+      ...throughSignal(manifest, 'SIGHUP', 'reload', [
+        verdict(
+          'SIG.HUP.NEVER_FATAL',
+          exit?.status === 'pass',
+          'the reload signal during the drain does not kill the subject',
+          exit?.actual ?? 'no exit observed',
+        ),
+      ]),
     );
     return out;
   },

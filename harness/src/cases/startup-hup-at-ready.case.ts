@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { exitOf, notes, verdict } from '../checkers/common.js';
+import { exitOf, notes, throughSignal, verdict } from '../checkers/common.js';
 import { http, recordResult } from '../workload.js';
 
 /**
@@ -12,7 +12,7 @@ export default defineCase({
   title: 'A reload signal at the instant of readiness never kills',
   description:
     'Send the reload signal the moment readiness is observed (probe event, HTTP or TCP), then check the subject is alive and serving.',
-  requirements: ['START.HANDLERS_BEFORE_READY', 'SIG.HUP.NEVER_FATAL'],
+  requirements: ['START.HANDLERS_BEFORE_READY'],
   edgeCases: ['E01', 'E24'],
   applies: { platforms: ['linux', 'darwin'], actions: ['reload'] },
   timeout: 'short',
@@ -29,7 +29,7 @@ export default defineCase({
     if (!exited) recordResult(ctx, await http(ctx, s, { path, label: 'live-after' }));
     ctx.note('alive', { alive: !s.exited });
   },
-  grade({ events }) {
+  grade({ events, manifest }) {
     const alive = notes(events, 'alive')[0]?.alive === true;
     const x = exitOf(events);
     const r = notes(events, 'result')[0];
@@ -41,7 +41,9 @@ export default defineCase({
         : `alive but not serving (${r?.error})`;
     return [
       verdict('START.HANDLERS_BEFORE_READY', ok, 'handlers are in place by the time readiness is announced', actual),
-      verdict('SIG.HUP.NEVER_FATAL', alive, 'the reload signal right after readiness does not kill', actual),
+      ...throughSignal(manifest, 'SIGHUP', 'reload', [
+        verdict('SIG.HUP.NEVER_FATAL', alive, 'the reload signal right after readiness does not kill', actual),
+      ]),
     ];
   },
 });

@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { exitOf, notes, probe, verdict } from '../checkers/common.js';
+import { exitOf, notes, probe, throughSignal, verdict } from '../checkers/common.js';
 import { http } from '../workload.js';
 
 const DELAY_MS = 400;
@@ -14,7 +14,7 @@ export default defineCase({
   id: 'startup.reload-while-starting',
   title: 'Reload signals during STARTING never kill and are honoured',
   description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS}. Write generation 2 and send the reload signal as soon as handlers are reported, again during STARTING. The subject must become ready, survive, and serve generation 2.`,
-  requirements: ['START.SIGNALS_RECORDED', 'SIG.HUP.NEVER_FATAL', 'START.HANDLERS_BEFORE_READY'],
+  requirements: ['START.SIGNALS_RECORDED', 'START.HANDLERS_BEFORE_READY'],
   edgeCases: ['E01', 'E24'],
   applies: {
     platforms: ['linux', 'darwin'],
@@ -36,7 +36,7 @@ export default defineCase({
     const r = await http(ctx, s, { path: '/config', label: 'config' });
     ctx.note('config', { ok: r.ok, body: r.body.toString(), alive: !s.exited });
   },
-  grade({ events }) {
+  grade({ events, manifest }) {
     const c = notes(events, 'config')[0];
     let gen: number | null = null;
     try {
@@ -48,12 +48,14 @@ export default defineCase({
     const handlers = probe(events, 'handlers')[0];
     const ready = probe(events, 'ready')[0];
     return [
-      verdict(
-        'SIG.HUP.NEVER_FATAL',
-        x === null && c?.alive === true,
-        'the subject survives reload signals during STARTING',
-        x ? `it ended: ${x.signal ? `killed by ${x.signal}` : `exit ${x.code}`}` : 'alive',
-      ),
+      ...throughSignal(manifest, 'SIGHUP', 'reload', [
+        verdict(
+          'SIG.HUP.NEVER_FATAL',
+          x === null && c?.alive === true,
+          'the subject survives reload signals during STARTING',
+          x ? `it ended: ${x.signal ? `killed by ${x.signal}` : `exit ${x.code}`}` : 'alive',
+        ),
+      ]),
       verdict(
         'START.SIGNALS_RECORDED',
         gen === 2,

@@ -2,7 +2,8 @@
  * Shared checkers: pure functions from a history (events) to facts and verdicts. They never touch a
  * process. Every verdict says what was expected and what was observed.
  */
-import type { ExitCodeSpec, HistoryEvent, Manifest, Verdict } from '../types.js';
+import { signalFor } from '../case.js';
+import type { Action, ExitCodeSpec, HistoryEvent, Manifest, Verdict } from '../types.js';
 
 export function verdict(
   requirement: string,
@@ -173,4 +174,13 @@ export function connectionCloseVerdict(events: readonly HistoryEvent[], m: Manif
     'responses written after the stop carry Connection: close, and every connection busy at the stop is closed after its response',
     `${late.length} response(s) written after the stop, ${lateBad.length} without Connection: close${lateBad.length ? ` (${lateBad.map((r) => `${r.label}: ${r.connection ?? '(none)'}`).join(', ')})` : ''}; ${conns.length} busy connection(s), ${open.length} left open after the response`,
   );
+}
+
+/**
+ * Verdicts on a requirement named after a signal (SIG.HUP.NEVER_FATAL, SIG.HUP.RELOAD...) that a case
+ * judged by sending the signal the map gives `action`: kept only when that signal is `sig` itself, so
+ * a reload through SIGUSR1 is never reported as evidence about SIGHUP (spec 4.2, E38).
+ */
+export function throughSignal(m: Manifest, sig: string, action: Action, vs: Verdict[]): Verdict[] {
+  return signalFor(m, action) === sig ? vs : [];
 }

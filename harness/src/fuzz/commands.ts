@@ -549,7 +549,7 @@ async function control(m: FuzzModel, r: RealRun, action: ControlAction, valid?: 
     path: `/control/${action}`,
     headers: { authorization: `Bearer ${r.subject.token}` },
     label: `control(${action})`,
-    timeoutMs: action === 'reload' ? r.timings.reloadMs : r.timings.ackMs,
+    timeoutMs: action === 'reload' ? r.timings.reloadMs : r.ackDeadline,
   });
   const o = applyRequest(m, action);
   const status = res.ok ? res.status : undefined;
@@ -558,7 +558,7 @@ async function control(m: FuzzModel, r: RealRun, action: ControlAction, valid?: 
     throw new Violation(
       'request-failed',
       `POST /control/${action} → ${expected} while the subject runs${action === 'reload' ? ` (the file is ${file?.valid ? 'valid' : 'invalid'})` : ''}`,
-      failureText(res),
+      failureText(res) + r.blockedNote(),
       'CONTROL.EQUIVALENT',
     );
   }

@@ -127,6 +127,20 @@ export class RealRun {
     return req;
   }
 
+  /**
+   * How long an acknowledgement may take: the grace period (LATENCY.WITHIN_GRACE: "acknowledged
+   * within the grace period in every scenario"), and never less than `ackMs`.
+   */
+  get ackDeadline(): number {
+    return Math.max(this.timings.ackMs, this.manifest.gracePeriodMs);
+  }
+
+  /** What was in flight, for a violation message. */
+  blockedNote(): string {
+    const open = this.requests.filter((q) => q.result === undefined).map((q) => q.label);
+    return open.length === 0 ? '' : ` (in flight: ${open.join(', ')})`;
+  }
+
   get lastReloadAck(): bigint | undefined {
     return this.reloadAcks[this.reloadAcks.length - 1];
   }
@@ -155,7 +169,7 @@ export class RealRun {
       try {
         const ack = await s.waitProbe(
           (e) => e.ev === 'signal' && e.sig === sig && stampOf(e) >= sentNs,
-          this.timings.ackMs,
+          this.ackDeadline,
           `acknowledgement of ${sig}`,
         );
         ackNs = stampOf(ack);
@@ -163,10 +177,12 @@ export class RealRun {
         if (!(e instanceof WaitTimeoutError)) throw e;
         if (s.exited && stoppedBefore) return o; // it was already on its way out
         if (s.exited) throw this.unexpectedExit(sig);
+        const stopping = o.effect === 'stop' || o.effect === 'fast-stop' || o.effect === 'escalate';
         throw new Violation(
           'no-ack',
-          `the probe acknowledges ${sig} (a handled signal: ${o.why}) within ${this.timings.ackMs} ms`,
-          `no signal event for ${sig}`,
+          `the probe acknowledges ${sig} (a handled signal: ${o.why}) within ${this.ackDeadline} ms`,
+          `no signal event for ${sig}${this.blockedNote()}`,
+          stopping ? 'LATENCY.WITHIN_GRACE' : 'REPEAT.NO_LOSS',
         );
       }
     }

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { History } from '../history.js';
-import { launch, type ProcInfo, type Subject, WaitTimeoutError } from '../launch/index.js';
+import { LaunchError, launch, type ProcInfo, type Subject, WaitTimeoutError } from '../launch/index.js';
 import type { Manifest } from '../types.js';
 import { applicable, awaitReload, awaitRequests, type CmdSpec, execute, readBack, writeFifo } from './commands.js';
 import {
@@ -70,10 +70,25 @@ export function whyNotFuzzable(m: Manifest): string | null {
   return null;
 }
 
+/**
+ * A launch that lost a race for its port (another process bound it between allocation and the
+ * subject's listen: EADDRINUSE) is retried, twice at most; every other launch error is thrown.
+ */
+async function launchRetrying(start: () => Promise<Subject>): Promise<Subject> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      const portRace = e instanceof LaunchError && /EADDRINUSE/.test(`${e.message} ${e.stderrTail ?? ''}`);
+      if (!portRace || attempt >= 2) throw e;
+    }
+  }
+}
+
 export async function openSequence(o: SequenceOptions): Promise<Sequence> {
   mkdirSync(o.runDir, { recursive: true });
   const history = new History();
-  const subject = await launch({ manifest: o.manifest, runDir: o.runDir, history });
+  const subject = await launchRetrying(() => launch({ manifest: o.manifest, runDir: o.runDir, history }));
   const tag = randomBytes(3).toString('hex');
   const real = new RealRun(o.manifest, subject, history, o.runDir, o.timings, tag);
   return { model: initialModel(modelSpec(o.manifest)), real, options: o, extra: [] };
@@ -196,13 +211,15 @@ async function verifyAfterRestart(seq: Sequence): Promise<void> {
   const { real: r } = seq;
   let again: Subject;
   try {
-    again = await launch({
-      manifest: r.manifest,
-      runDir: join(r.runDir, 'restart'),
-      history: r.history,
-      stateDir: r.subject.stateDir,
-      launchIndex: 1,
-    });
+    again = await launchRetrying(() =>
+      launch({
+        manifest: r.manifest,
+        runDir: join(r.runDir, 'restart'),
+        history: r.history,
+        stateDir: r.subject.stateDir,
+        launchIndex: 1,
+      }),
+    );
   } catch (e) {
     throw new Violation(
       'write-lost',

@@ -15,7 +15,7 @@
  * The harness's own process is never reported.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -35,6 +35,12 @@ export function descendantScanSupported(platform: NodeJS.Platform = process.plat
   return platform === 'linux' || platform === 'darwin';
 }
 
+/** The session a subject leads (it is spawned with setsid): its pid, and whether it has been reaped. */
+export interface LaunchSession {
+  id: number;
+  leaderReaped: boolean;
+}
+
 export function markerOf(runId: string): string {
   return `SIGCERT_RUN_ID=${runId}`;
 }
@@ -47,13 +53,13 @@ function environHasMarker(environ: Buffer, marker: string): boolean {
 }
 
 /** Parse `/proc/<pid>/stat`: `pid (comm) S ppid pgrp ...`; comm may hold spaces and parentheses. */
-function parseStat(stat: string): { state: string; ppid: number; pgid: number } | null {
+function parseStat(stat: string): { state: string; ppid: number; pgid: number; sid: number } | null {
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
   const fields = stat.slice(close + 2).split(' ');
   const state = fields[0];
   if (state === undefined) return null;
-  return { state, ppid: Number(fields[1]), pgid: Number(fields[2]) };
+  return { state, ppid: Number(fields[1]), pgid: Number(fields[2]), sid: Number(fields[3]) };
 }
 
 function cmdlineOf(buf: Buffer): string {
@@ -64,11 +70,29 @@ function isDead(state: string): boolean {
   return state === 'Z' || state === 'X' || state === 'x';
 }
 
-function linuxEntry(pid: number, marker: string, read: (p: string) => Buffer): ProcInfo | null {
+/**
+ * The session to match, or undefined when it cannot be trusted: once the leader (the subject, pid ==
+ * session id) was reaped, a live process with that pid means the pid was reused, and the session id may
+ * then name an unrelated session.
+ */
+function trustedSession(session: { id: number; leaderReaped: boolean } | undefined): number | undefined {
+  if (session === undefined || session.id <= 1) return undefined;
+  if (session.leaderReaped && existsSync(`/proc/${session.id}`)) return undefined;
+  return session.id;
+}
+
+/**
+ * A process is the launch's when its environment carries the marker, or when it is in the session the
+ * subject leads (`session`: the subject's pid; it was spawned with setsid). The session catches the
+ * descendants that overwrote their environment block (setproctitle: nginx, postgres...); a session id
+ * cannot be reused by a new process while any member of the session is alive.
+ */
+function linuxEntry(pid: number, marker: string, read: (p: string) => Buffer, session?: number): ProcInfo | null {
   try {
-    if (!environHasMarker(read(`/proc/${pid}/environ`), marker)) return null;
     const st = parseStat(read(`/proc/${pid}/stat`).toString('utf8'));
     if (st === null || isDead(st.state)) return null;
+    const inSession = session !== undefined && st.sid === session;
+    if (!inSession && !environHasMarker(read(`/proc/${pid}/environ`), marker)) return null;
     let cmdline = '';
     try {
       cmdline = cmdlineOf(read(`/proc/${pid}/cmdline`));
@@ -81,32 +105,29 @@ function linuxEntry(pid: number, marker: string, read: (p: string) => Buffer): P
   }
 }
 
-function linuxScanSync(marker: string): ProcInfo[] {
+function linuxScanSync(marker: string, session?: number): ProcInfo[] {
   const out: ProcInfo[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     if (pid === process.pid) continue;
-    const e = linuxEntry(pid, marker, (p) => readFileSync(p));
+    const e = linuxEntry(pid, marker, (p) => readFileSync(p), session);
     if (e) out.push(e);
   }
   return out;
 }
 
-async function linuxScan(marker: string): Promise<ProcInfo[]> {
+async function linuxScan(marker: string, session?: number): Promise<ProcInfo[]> {
   const names = (await readdir('/proc')).filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid);
   const found = await Promise.all(
     names.map(async (name): Promise<ProcInfo | null> => {
       const pid = Number(name);
       try {
-        const environ = await readFile(`/proc/${pid}/environ`);
-        if (!environHasMarker(environ, marker)) return null;
-        const [stat, cmdline] = await Promise.all([
-          readFile(`/proc/${pid}/stat`),
-          readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0)),
-        ]);
-        const st = parseStat(stat.toString('utf8'));
+        const st = parseStat((await readFile(`/proc/${pid}/stat`)).toString('utf8'));
         if (st === null || isDead(st.state)) return null;
+        const inSession = session !== undefined && st.sid === session;
+        if (!inSession && !environHasMarker(await readFile(`/proc/${pid}/environ`), marker)) return null;
+        const cmdline = await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0));
         const info: ProcInfo = { pid, ppid: st.ppid, pgid: st.pgid, state: st.state, cmdline: cmdlineOf(cmdline) };
         return info;
       } catch {
@@ -177,17 +198,17 @@ async function darwinScan(marker: string): Promise<ProcInfo[]> {
 // ---------------------------------------------------------------------------------------------
 
 /** Every live (non-zombie) process carrying `SIGCERT_RUN_ID=<runId>`. Empty where unsupported. */
-export async function findMarkedProcesses(runId: string): Promise<ProcInfo[]> {
+export async function findMarkedProcesses(runId: string, session?: LaunchSession): Promise<ProcInfo[]> {
   const marker = markerOf(runId);
-  if (process.platform === 'linux') return linuxScan(marker);
+  if (process.platform === 'linux') return linuxScan(marker, trustedSession(session));
   if (process.platform === 'darwin') return darwinScan(marker);
   return [];
 }
 
 /** Synchronous variant, for `process.on('exit')` hooks where nothing can be awaited. */
-export function findMarkedProcessesSync(runId: string): ProcInfo[] {
+export function findMarkedProcessesSync(runId: string, session?: LaunchSession): ProcInfo[] {
   const marker = markerOf(runId);
-  if (process.platform === 'linux') return linuxScanSync(marker);
+  if (process.platform === 'linux') return linuxScanSync(marker, trustedSession(session));
   if (process.platform === 'darwin') return darwinScanSync(marker);
   return [];
 }
@@ -196,10 +217,11 @@ export function findMarkedProcessesSync(runId: string): ProcInfo[] {
  * Is `pid` still a live process carrying the marker? Checked just before a kill, so a pid that was reused
  * by an unrelated process since the scan is left alone.
  */
-export function stillMarked(pid: number, runId: string): boolean {
+export function stillMarked(pid: number, runId: string, session?: LaunchSession): boolean {
   if (pid === process.pid || pid <= 0) return false;
   const marker = markerOf(runId);
-  if (process.platform === 'linux') return linuxEntry(pid, marker, (p) => readFileSync(p)) !== null;
+  if (process.platform === 'linux')
+    return linuxEntry(pid, marker, (p) => readFileSync(p), trustedSession(session)) !== null;
   if (process.platform === 'darwin') {
     try {
       const out = execFileSync('ps', ['-E', '-ww', '-o', PS_FIELDS, '-p', String(pid)], { encoding: 'utf8' });

@@ -50,6 +50,7 @@ import {
   descendantScanSupported,
   findMarkedProcesses,
   findMarkedProcessesSync,
+  type LaunchSession,
   type ProcInfo,
   stillMarked,
 } from './processes.js';
@@ -397,6 +398,11 @@ export class Subject {
     return ns;
   }
 
+  /** The session the subject leads (spawned with setsid on POSIX): its pid; none on Windows. */
+  private get session(): LaunchSession | undefined {
+    return isWindows ? undefined : { id: this.pid, leaderReaped: this.isGone() };
+  }
+
   /** Has the direct child's exit been observed (it is reaped: its pid must not be signalled)? */
   private isGone(): boolean {
     return this.exitInfo !== null || this.child.exitCode !== null || this.child.signalCode !== null;
@@ -409,7 +415,7 @@ export class Subject {
 
   /** Live processes carrying this run's marker (the child included while it runs; zombies excluded). */
   descendants(): Promise<ProcInfo[]> {
-    return findMarkedProcesses(this.runId);
+    return findMarkedProcesses(this.runId, this.session);
   }
 
   /** `http://127.0.0.1:<port><path>` for a port name (default `http`). */
@@ -500,7 +506,7 @@ export class Subject {
     for (const p of procs) {
       if (p.pid === this.pid && !this.isGone()) {
         // our unreaped child: its pid is still ours
-      } else if (!stillMarked(p.pid, this.runId)) {
+      } else if (!stillMarked(p.pid, this.runId, this.session)) {
         continue;
       }
       try {
@@ -553,14 +559,16 @@ export class Subject {
     let orphans: ProcInfo[] = [];
     let leftover: ProcInfo[] = [];
     if (descendantScanSupported()) {
-      orphans = (await findMarkedProcesses(this.runId)).filter((p) => p.pid !== this.pid || this.isGone());
-      let current = await findMarkedProcesses(this.runId);
+      orphans = (await findMarkedProcesses(this.runId, this.session)).filter(
+        (p) => p.pid !== this.pid || this.isGone(),
+      );
+      let current = await findMarkedProcesses(this.runId, this.session);
       const deadline = Date.now() + KILL_WAIT_MS;
       while (current.length > 0) {
         if (this.killMarked(current) > 0) killed = true;
         if (Date.now() >= deadline) break;
         await delay(SCAN_RETRY_MS);
-        current = await findMarkedProcesses(this.runId);
+        current = await findMarkedProcesses(this.runId, this.session);
       }
       leftover = current;
     }
@@ -592,8 +600,8 @@ export class Subject {
       }
     }
     if (descendantScanSupported()) {
-      for (const p of findMarkedProcessesSync(this.runId)) {
-        if (p.pid === this.pid || stillMarked(p.pid, this.runId)) {
+      for (const p of findMarkedProcessesSync(this.runId, this.session)) {
+        if (p.pid === this.pid || stillMarked(p.pid, this.runId, this.session)) {
           try {
             process.kill(p.pid, 'SIGKILL');
           } catch {
