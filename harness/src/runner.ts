@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseContext, type CaseDef, whyNotApplicable } from './case.js';
-import { gradeCase } from './grade.js';
+import { gradeCase, unexpectedDeaths } from './grade.js';
 import { History } from './history.js';
 import { LaunchError, launch, SignalUnsupportedError, type Subject } from './launch/index.js';
 import type { CaseResult } from './report/index.js';
@@ -221,6 +221,22 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
     const msg = error instanceof Error ? error.message : String(error);
     const reason = error instanceof LaunchError ? `the subject could not be launched: ${msg}` : `harness error: ${msg}`;
     history.add('harness', 'case-error', { error: msg });
+    // a death the case already observed stays a crash (PROC.NO_CRASH_SIGNAL), whatever the run did next
+    const deaths = unexpectedDeaths({ events: history.sorted(), manifest: opts.manifest });
+    if (deaths.length > 0) {
+      return {
+        ...base,
+        outcome: 'crash',
+        reason: `${deaths.map((d) => `died by ${d.signal}`).join('; ')} (then: ${reason})`,
+        verdicts: deaths.map((d) => ({
+          requirement: 'PROC.NO_CRASH_SIGNAL',
+          status: 'fail' as const,
+          expected: 'the subject never dies by a signal its map handles (or a crash signal)',
+          actual: `launch ${d.launch} died by ${d.signal}`,
+        })),
+        metrics: {},
+      };
+    }
     return { ...base, outcome: 'harness-error', reason, verdicts: [], metrics: {} };
   }
   const graded = gradeCase(c, { events, manifest: opts.manifest });

@@ -144,7 +144,9 @@ describe('sigcert CLI', () => {
     expect(again.stdout).toMatch(/PASS\s+stop\.idle/);
     // rewrite history: the subject now "died by SIGTERM" instead of exiting 0
     const hfile = path.join(run, 'stop.idle', 'history.json');
-    const h = JSON.parse(readFileSync(hfile, 'utf8')) as { events: { source: string; kind: string; data: Record<string, unknown> }[] };
+    const h = JSON.parse(readFileSync(hfile, 'utf8')) as {
+      events: { source: string; kind: string; data: Record<string, unknown> }[];
+    };
     const exit = h.events.find((e) => e.source === 'process' && e.kind === 'exit');
     expect(exit).toBeDefined();
     exit!.data.code = null;

@@ -28,19 +28,13 @@ const root = path.resolve(import.meta.dirname, '../..');
  * hand-over). Remove an entry in the same change that applies its patch: an entry whose case ran
  * without a harness error fails this test, so the list cannot go stale.
  */
-const KNOWN_HARNESS_ERRORS: Record<string, string> = {
-  'nginx/proc.pid1':
-    'nginx overwrites its environment (setproctitle), so the run marker cannot find its processes; patch: match the session the subject leads (harness/src/launch/processes.ts)',
-};
+const KNOWN_HARNESS_ERRORS: Record<string, string> = {};
 
 /**
  * Processes the harness's teardown left running (the matrix finds them by session and kills them), by
  * the same rule: remove an entry with the patch that fixes it.
  */
-const KNOWN_LEAKS: Record<string, string> = {
-  'nginx/proc.parent-death':
-    'the nginx workers outlive the SIGKILLed master and the run marker cannot find them (setproctitle); same patch as nginx/proc.pid1',
-};
+const KNOWN_LEAKS: Record<string, string> = {};
 
 afterAll(async () => {
   await teardownAll();

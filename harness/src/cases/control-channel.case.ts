@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { defineCase } from '../case.js';
-import { gracefulExitVerdicts, notes, probe, results, verdict } from '../checkers/common.js';
+import { exitOf, gracefulExitVerdicts, notes, probe, results, verdict } from '../checkers/common.js';
 import { request } from '../clients/http.js';
 import { connectProbe } from '../clients/probe-connect.js';
 import { http, noteClosedAfter, recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
@@ -41,7 +41,17 @@ export default defineCase({
       });
     s.writeConfig({ generation: 2 });
     recordResult(ctx, await ctl('stop', null, 'no-token'), { phase: 'no-token' });
-    recordResult(ctx, await ctl('reload', 'wrong-token', 'bad-token'), { phase: 'bad-token' });
+    const badTok = await ctl('reload', 'wrong-token', 'bad-token');
+    recordResult(ctx, badTok, { phase: 'bad-token' });
+    const noTok = ctx.history.events.findLast(
+      (e) => e.source === 'case' && e.kind === 'result' && e.data.phase === 'no-token',
+    );
+    if (noTok?.data.status !== 401 || badTok.status !== 401) {
+      // an unauthenticated request was obeyed (a stop, a reload): the rest of the case would judge its aftermath
+      ctx.note('auth-broken', {});
+      await waitExit(ctx, s, stopBudget(ctx));
+      return;
+    }
     recordResult(ctx, await http(ctx, s, { path: '/config', label: 'config-after-bad' }), {
       phase: 'config-after-bad',
     });
@@ -98,6 +108,16 @@ export default defineCase({
     const stop = get('stop');
     const held = get('held');
     const nl = notes(events, 'non-loopback')[0];
+    if (notes(events, 'auth-broken').length > 0) {
+      return [
+        verdict(
+          'CONTROL.AUTH',
+          false,
+          'no token and a wrong token get 401 and change nothing',
+          `no token: ${noTok?.status ?? noTok?.error}; wrong token: ${badTok?.status ?? badTok?.error}; the rest of the case was not run`,
+        ),
+      ];
+    }
     const exit = gracefulExitVerdicts(events, manifest);
     const stoppedBeforeGood = probe(events, 'state').some(
       (e) => e.data.state === 'STOPPING' && stop?.sentNs !== undefined && BigInt(e.ns) < BigInt(String(stop.sentNs)),
@@ -123,7 +143,11 @@ export default defineCase({
       ),
       verdict(
         'BUS.APP_REQUESTS',
-        gen(afterReload) === 2 && stop?.status !== undefined && Number(stop.status) < 300 && exit[0]?.status === 'pass',
+        gen(afterReload) === 2 &&
+          stop?.status !== undefined &&
+          Number(stop.status) < 300 &&
+          exitOf(events) !== null &&
+          exitOf(events)?.signal === null,
         'reload and stop can be requested without any OS signal',
         `reload ${reload?.status}, stop ${stop?.status}`,
       ),

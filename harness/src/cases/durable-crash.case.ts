@@ -16,7 +16,7 @@ export default defineCase({
   id: 'durable.sigkill',
   title: 'Acknowledged writes survive SIGKILL; the next start scans and loses nothing',
   description: `${WRITERS} writers write keys concurrently; after ${KILL_AFTER} acknowledgements the subject is SIGKILLed mid-stream, then restarted on the same state: every acknowledged key must be present with its value, and recovery is a scan.`,
-  requirements: ['DURABLE.CRASH'],
+  requirements: ['DURABLE.CRASH', 'DURABLE.ACK_AFTER_SYNC'],
   applies: {
     platforms: ['linux', 'darwin'],
     capabilities: ['crashDurability', 'durableStore', 'probe', 'conformanceEndpoints'],
@@ -53,6 +53,12 @@ export default defineCase({
     const corrupt = Object.entries(found).filter(([k, v]) => v !== null && v !== `v-${k}`);
     const recovery = probe(events, 'recovery', 1)[0];
     return [
+      verdict(
+        'DURABLE.ACK_AFTER_SYNC',
+        acked.length >= 1 && lost.length === 0,
+        'a write is acknowledged only once it is durable: none acknowledged before the SIGKILL is lost',
+        `${acked.length} acknowledged, ${lost.length} lost`,
+      ),
       verdict(
         'DURABLE.CRASH',
         acked.length >= 1 && lost.length === 0 && corrupt.length === 0,

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { defineCase, signalFor } from '../case.js';
-import { gracefulExitVerdicts, results, verdict } from '../checkers/common.js';
+import { droppedBeforeStop, gracefulExitVerdicts, results, unknown, verdict } from '../checkers/common.js';
 import { downloadPattern } from '../clients/http.js';
-import { recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
+import { recordResult, startHeld, stopBudget, waitAck, waitExit } from '../workload.js';
 
 const BYTES = 8 * 1024 * 1024;
 
@@ -26,7 +26,19 @@ export default defineCase({
       slowRead: { intervalMs: 4 },
     });
     const reload = signalFor(ctx.manifest, 'reload');
-    if (reload) s.signal(reload);
+    if (reload) {
+      const t = s.signal(reload);
+      await waitAck(ctx, s, reload, t, 2000);
+      if (ctx.manifest.capabilities.probe) {
+        await s
+          .waitProbe(
+            (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
+            ctx.ms(3000),
+            'reload',
+          )
+          .catch(() => undefined);
+      }
+    }
     s.signal(signalFor(ctx.manifest, 'stop')!);
     const r = await dl.done;
     const want = createHash('sha256').update(downloadPattern(BYTES)).digest('hex');
@@ -45,12 +57,18 @@ export default defineCase({
         `all ${BYTES} bytes arrive, equal to the pattern`,
         r?.ok ? `${r.bytes} bytes, exact: ${r.exact}` : `failed (${r?.error}) after ${r?.bytes} bytes`,
       ),
-      verdict(
-        'STOP.DRAIN.IN_FLIGHT',
-        ok,
-        'the download in flight at the stop completes',
-        r?.ok ? 'completed' : `failed (${r?.error})`,
-      ),
+      droppedBeforeStop(events, 'download', manifest)
+        ? unknown(
+            'STOP.DRAIN.IN_FLIGHT',
+            'the transfer in flight at the stop completes',
+            'it failed before the stop was sent',
+          )
+        : verdict(
+            'STOP.DRAIN.IN_FLIGHT',
+            ok,
+            'the download in flight at the stop completes',
+            r?.ok ? 'completed' : `failed (${r?.error})`,
+          ),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { defineCase, signalFor } from '../case.js';
-import { gracefulExitVerdicts, results, verdict } from '../checkers/common.js';
+import { droppedBeforeStop, gracefulExitVerdicts, results, unknown, verdict } from '../checkers/common.js';
 import { HttpConnection } from '../clients/http.js';
-import { recordResult, stopBudget, waitExit } from '../workload.js';
+import { recordResult, stopBudget, waitAck, waitExit } from '../workload.js';
 
 const TOTAL = 64 * 1024;
 const CHUNK = 4 * 1024;
@@ -42,7 +42,19 @@ export default defineCase({
     // the upload is in flight once a few chunks went out: observed on our own socket's byte count
     await waitBytesWritten(conn, 3 * CHUNK, ctx.ms(3000));
     const reload = signalFor(ctx.manifest, 'reload');
-    if (reload) s.signal(reload);
+    if (reload) {
+      const t = s.signal(reload);
+      await waitAck(ctx, s, reload, t, 2000);
+      if (ctx.manifest.capabilities.probe) {
+        await s
+          .waitProbe(
+            (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
+            ctx.ms(3000),
+            'reload',
+          )
+          .catch(() => undefined);
+      }
+    }
     s.signal(signalFor(ctx.manifest, 'stop')!);
     recordResult(ctx, await done, { expectHash: expectedHash() });
     conn.close();
@@ -64,12 +76,18 @@ export default defineCase({
         `the upload completes: ${TOTAL} bytes, sha256 ${String(r?.expectHash).slice(0, 12)}…`,
         r?.ok ? `${r.status}: ${got.bytes} bytes, sha256 ${String(got.sha256).slice(0, 12)}…` : `failed (${r?.error})`,
       ),
-      verdict(
-        'STOP.DRAIN.IN_FLIGHT',
-        ok,
-        'the upload in flight at the stop completes',
-        r?.ok ? 'completed' : `failed (${r?.error})`,
-      ),
+      droppedBeforeStop(events, 'upload', manifest)
+        ? unknown(
+            'STOP.DRAIN.IN_FLIGHT',
+            'the transfer in flight at the stop completes',
+            'it failed before the stop was sent',
+          )
+        : verdict(
+            'STOP.DRAIN.IN_FLIGHT',
+            ok,
+            'the upload in flight at the stop completes',
+            r?.ok ? 'completed' : `failed (${r?.error})`,
+          ),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },

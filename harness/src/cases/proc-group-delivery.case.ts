@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { gracefulExitVerdicts, probe, results, verdict } from '../checkers/common.js';
+import { exitOf, gracefulExitVerdicts, probe, results, verdict } from '../checkers/common.js';
 import { recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 700;
@@ -30,12 +30,19 @@ export default defineCase({
     const out = gracefulExitVerdicts(events, manifest);
     const persisted = probe(events, 'persisted').length;
     const stopping = probe(events, 'state').filter((e) => e.data.state === 'STOPPING').length;
-    const once = manifest.capabilities.probe ? persisted === 1 && stopping === 1 : true;
+    const once = manifest.capabilities.probe ? persisted <= 1 && stopping === 1 : true;
+    const x = exitOf(events);
     out.push(
       verdict(
+        'STOP.DRAIN.IN_FLIGHT',
+        r?.ok === true && r.body === r.expectBody,
+        'the request in flight at the group-delivered stop completes',
+        r?.ok ? 'completed' : `failed (${r?.error})`,
+      ),
+      verdict(
         'PROC.GROUP_DELIVERY',
-        r?.ok === true && r.body === r.expectBody && once && out[0]?.status === 'pass',
-        'one stop sequence; the held request completes; graceful exit',
+        once && x !== null && x.signal === null,
+        'one stop sequence, at most one persist, and no process dies by the signal',
         `held: ${r?.ok ? 'completed' : `failed (${r?.error})`}; ${manifest.capabilities.probe ? `${stopping} STOPPING, ${persisted} persist; ` : ''}${out[0]?.actual}`,
       ),
     );

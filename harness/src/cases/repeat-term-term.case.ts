@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { gracefulExitVerdicts, notes, probe, results, verdict } from '../checkers/common.js';
+import { exitOf, gracefulExitVerdicts, notes, probe, results, unknown, verdict } from '../checkers/common.js';
 import { recordResult, startHeld, stopBudget, waitAck, waitExit, waitRefused } from '../workload.js';
 
 const HOLD_MS = 900;
@@ -41,10 +41,12 @@ export default defineCase({
     const persisted = probe(events, 'persisted').length;
     const acks = probe(events, 'signal').length;
     const idempotent = manifest.capabilities.probe
-      ? acks >= 2 && stoppingStates === 1 && persisted === 1 && r?.ok === true
-      : r?.ok === true && out[0]?.status === 'pass';
+      ? stoppingStates === 1 && persisted <= 1 && exitOf(events)?.signal == null
+      : exitOf(events) !== null && exitOf(events)?.signal === null;
+    // with a probe: a second signal the subject never acknowledged (it exited first) proves nothing
+    const judged = !manifest.capabilities.probe || acks >= 2 || exitOf(events)?.signal != null;
     out.push(
-      verdict(
+      (judged ? verdict : (r: string, _ok: boolean, e: string, a: string) => unknown(r, e, a))(
         'REPEAT.IDEMPOTENT',
         idempotent,
         'both signals arrive; one STOPPING transition, one persist, the drain is not restarted or cut short',

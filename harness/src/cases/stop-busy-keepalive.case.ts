@@ -48,7 +48,7 @@ export default defineCase({
     const busy = rs.find((r) => r.phase === 'busy');
     const reuse = rs.find((r) => r.phase === 'reuse');
     const base = connectionCloseVerdict(events, manifest);
-    const ok = base.status === 'pass' && busy?.ok === true && !(reuse?.ok === true && reuse.status === 200);
+    const ok = base.status === 'pass' && !(reuse?.ok === true && reuse.status === 200);
     return [
       verdict(
         'STOP.CONNECTION_CLOSE',

@@ -54,11 +54,12 @@ export default defineCase({
     recordResult(ctx, await held.done);
     await waitExit(ctx, s, stopBudget(ctx));
   },
-  grade({ events }) {
+  grade({ events, manifest }) {
     const send = sent(events)[0];
     // the drain has started once the subject says so (probe) or, black box, 100 ms after the signal
     const closedAt = events.find((e) => e.source === 'probe' && e.data.ev === 'stop-accepting');
-    const from = closedAt ? BigInt(closedAt.ns) : send ? BigInt(send.ns) + 100_000_000n : 0n;
+    const blackBox = send ? BigInt(send.ns) + BigInt(manifest.preDrainDelayMs) * 1_000_000n + 100_000_000n : 0n;
+    const from = closedAt && BigInt(closedAt.ns) < blackBox ? BigInt(closedAt.ns) : blackBox;
     const probes = notes(events, 'late-connect').filter((p) => BigInt(String(p.startNs)) >= from);
     const bad = probes.filter((p) => p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout');
     const firstRefused = events.find(

@@ -184,3 +184,10 @@ export function connectionCloseVerdict(events: readonly HistoryEvent[], m: Manif
 export function throughSignal(m: Manifest, sig: string, action: Action, vs: Verdict[]): Verdict[] {
   return signalFor(m, action) === sig ? vs : [];
 }
+
+/** A transfer that failed after a reload signal: its failure cannot be put down to the stop that followed. */
+export function droppedBeforeStop(events: readonly HistoryEvent[], label: string, m: Manifest): boolean {
+  const reload = sent(events).find((e) => m.signals[e.data.sig as string] === 'reload');
+  const done = events.find((e) => e.source === 'client' && e.kind === 'http-done' && e.data.label === label);
+  return reload !== undefined && done !== undefined && done.data.ok !== true;
+}

@@ -1,14 +1,45 @@
 /** Free loopback TCP ports for a subject (subject-protocol.md section 2). */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
 
-function listenEphemeral(): Promise<Server> {
+function listenOn(port: number): Promise<Server> {
   return new Promise((resolvePromise, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen({ host: LOOPBACK, port: 0, exclusive: true }, () => resolvePromise(server));
+    server.listen({ host: LOOPBACK, port, exclusive: true }, () => resolvePromise(server));
   });
+}
+
+/**
+ * Ports below the kernel's ephemeral range: client sockets (the harness's own, by the hundred under
+ * load) take their source ports from that range, so a port chosen there may be taken by a connection
+ * before the subject binds it. Null where the range is unknown (then the kernel picks: port 0).
+ */
+function portPool(): [number, number] | null {
+  let first = 49152; // IANA dynamic range: macOS and Windows
+  if (process.platform === 'linux') {
+    try {
+      first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    } catch {
+      return null;
+    }
+  }
+  return Number.isInteger(first) && first > 12_000 ? [10_000, first - 1] : null;
+}
+
+async function listenEphemeral(): Promise<Server> {
+  const pool = portPool();
+  for (let i = 0; pool !== null && i < 50; i++) {
+    const port = pool[0] + Math.floor(Math.random() * (pool[1] - pool[0] + 1));
+    try {
+      return await listenOn(port);
+    } catch {
+      // taken: draw again
+    }
+  }
+  return listenOn(0);
 }
 
 function close(server: Server): Promise<void> {

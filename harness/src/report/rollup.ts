@@ -80,8 +80,8 @@ function voteOf(c: CaseResult, requirement: string): Vote {
     case 'unsupported':
       return 'untested';
     case 'flaky':
-    case 'crash':
       return 'fail';
+    case 'crash':
     case 'timeout':
     case 'harness-error':
       return mine.some((v) => v.status === 'fail') ? 'fail' : 'undecided';
