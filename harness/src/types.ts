@@ -22,7 +22,8 @@ export type Capability =
   | 'pidfile'
   | 'tls'
   | 'slowStartup'
-  | 'faultInjection';
+  | 'faultInjection'
+  | 'threadReload';
 
 export type ExitCodeSpec = number | 'signal';
 

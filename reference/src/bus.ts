@@ -31,7 +31,13 @@
  * |               | STARTED (reads the latest     | into exactly one follow-up      |                          |         |
  * |               | file), dropped if a stop comes|                                 |                          |         |
  * | `reopen-logs` | deferred until STARTED        | run                             | run (logs still matter)  | ignored |
- * | `restart`     | ignored unless something subscribed to the `restart` channel (nothing does here)        |||
+ * | `restart`     | deferred: one restart after   | run (from RELOADING: once the   | ignored (stop dominates) | ignored |
+ * |               | STARTED, dropped if a stop    | reload ended); while one runs,  |                          |         |
+ * |               | comes                         | coalesced into one follow-up    |                          |         |
+ *
+ * `restart` is ignored in every state when nothing subscribed to the `restart` channel (the
+ * single-process server does not restart; the supervisor of `supervised/` does). A restart does not
+ * change the state: the old generation of workers drains while the process stays STARTED.
  *
  * ## Channels
  *
@@ -43,8 +49,9 @@
  *               requested; the bus then runs no further start subscriber (so no listener opens after
  *               a stop request). A start subscriber that fails is fatal: exit 1.
  * - `started`   after the STARTED transition (announce readiness).
- * - `reload`, `reopen-logs`, `restart`: the actions of those names. A reload fails when any
- *               subscriber fails; later reload subscribers are then skipped.
+ * - `reload`, `reopen-logs`, `restart`: the actions of those names. A reload or restart fails when
+ *               any subscriber fails; later subscribers are then skipped. A `restart` subscriber's
+ *               `ctx.signal` aborts when a stop is requested.
  * - `stop`      the graceful stop steps, in order (pre-drain delay, close listeners, drain).
  * - `abort`     runs when the stop deadline expired or a fast stop was asked for: close what is left.
  * - `persist`   always runs, on every stop path: the durable state. A failure means exit 5.
@@ -173,7 +180,8 @@ export class Bus {
   private readonly subs: Subscription[] = [];
   private seq = 0;
   private readonly stateListeners: Array<(to: State, from: State) => void> = [];
-  private readonly startAbort = new AbortController();
+  /** Aborted by the first stop request: the `start` and `restart` subscribers' `ctx.signal`. */
+  private readonly stopAbort = new AbortController();
   private startRun: Promise<void> | undefined;
   private stopRun: StopRun | undefined;
   private exited = false;
@@ -182,6 +190,11 @@ export class Bus {
   private deferredReload: Waiter[] | undefined;
   private deferredReopen: Waiter[] | undefined;
   private reopenChain: Promise<unknown> = Promise.resolve();
+  /** Resolves when no reload runs (a restart asked for during a reload waits for it). */
+  private reloadsIdle: Promise<void> = Promise.resolve();
+  private restarting = false;
+  private restartFollowUp: Waiter[] | undefined;
+  private deferredRestart: Waiter[] | undefined;
 
   constructor(private readonly opts: BusOptions) {}
 
@@ -209,11 +222,16 @@ export class Bus {
     this.stateListeners.push(listener);
   }
 
+  /** Whether anything carries out `action` (stop and fast-stop always; the others need a subscriber). */
+  supports(action: Action): boolean {
+    return action === 'stop' || action === 'fast-stop' || this.has(action);
+  }
+
   subscribe(channel: Channel, name: string, fn: Subscriber, options: SubscribeOptions = {}): void {
     this.subs.push({ channel, name, fn, order: options.order ?? 50, seq: this.seq++, deadlineMs: options.deadlineMs });
   }
 
-  /** Asks for `action`. Resolves when a reload or reopen finished; at once for the other actions. */
+  /** Asks for `action`. Resolves when a reload, reopen or restart finished; at once for stops. */
   request(action: Action, source: Source = 'app'): Promise<Outcome> {
     switch (action) {
       case 'stop':
@@ -301,18 +319,28 @@ export class Bus {
 
   private requestRestart(source: Source): Promise<Outcome> {
     if (!this.has('restart')) return Promise.resolve(this.ignore('restart', source, 'restart is not supported'));
-    if (this.stopRun !== undefined || this.current !== 'STARTED') {
-      return Promise.resolve(this.ignore('restart', source, `not possible while ${this.current}`));
-    }
-    this.announce('restart', source);
-    return this.runChannel('restart', this.context('graceful')).then(toOutcome);
+    if (this.stopRun !== undefined) return Promise.resolve(this.ignore('restart', source, 'a stop is under way'));
+    return new Promise<Outcome>((resolve) => {
+      if (this.current === 'STARTING') {
+        this.announce('restart', source, { deferred: true });
+        this.deferredRestart = append(this.deferredRestart, resolve);
+        return;
+      }
+      if (this.restarting) {
+        this.announce('restart', source, { coalesced: true });
+        this.restartFollowUp = append(this.restartFollowUp, resolve);
+        return;
+      }
+      this.announce('restart', source);
+      void this.runRestarts([resolve]);
+    });
   }
 
   // -------------------------------------------------------------------------------------------
   // startup
 
   private async runStart(): Promise<void> {
-    const ctx: ChannelContext = { signal: this.startAbort.signal, reason: 'graceful' };
+    const ctx: ChannelContext = { signal: this.stopAbort.signal, reason: 'graceful' };
     for (const sub of this.subscribers('start')) {
       if (this.stopRun !== undefined) return;
       const error = await this.invoke(sub, ctx);
@@ -341,6 +369,12 @@ export class Bus {
       this.opts.log.info('running the reload requested during startup');
       void this.runReloads(reload);
     }
+    const restart = this.deferredRestart;
+    this.deferredRestart = undefined;
+    if (restart !== undefined && this.stopRun === undefined) {
+      this.opts.log.info('running the restart requested during startup');
+      void this.runRestarts(restart);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -349,6 +383,10 @@ export class Bus {
   /** Runs reloads one at a time; requests made meanwhile share exactly one follow-up run. */
   private async runReloads(first: Waiter[]): Promise<void> {
     this.reloading = true;
+    let idle!: () => void;
+    this.reloadsIdle = new Promise<void>((resolve) => {
+      idle = resolve;
+    });
     this.transition('RELOADING');
     let waiters: Waiter[] | undefined = first;
     while (waiters !== undefined) {
@@ -364,6 +402,36 @@ export class Bus {
     }
     this.reloading = false;
     if (this.current === 'RELOADING') this.transition('STARTED');
+    idle();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // restart
+
+  /**
+   * Runs restarts one at a time (a restart subscriber returns once the old generation is gone, so
+   * at most two generations are ever alive); requests made meanwhile share exactly one follow-up.
+   * A restart asked for during a reload starts when the reload ended.
+   */
+  private async runRestarts(first: Waiter[]): Promise<void> {
+    this.restarting = true;
+    let waiters: Waiter[] | undefined = first;
+    while (waiters !== undefined) {
+      if (this.reloading) {
+        this.opts.log.info('restart: waiting for the reload to end');
+        await this.reloadsIdle;
+      }
+      let outcome: Outcome;
+      if (this.stopRun !== undefined) outcome = { status: 'ignored', reason: 'a stop is under way' };
+      else {
+        const ctx: ChannelContext = { signal: this.stopAbort.signal, reason: 'graceful' };
+        outcome = toOutcome(await this.runChannel('restart', ctx, { stopOnError: true }));
+      }
+      for (const w of waiters) w(outcome);
+      waiters = this.restartFollowUp;
+      this.restartFollowUp = undefined;
+    }
+    this.restarting = false;
   }
 
   private runReopen(): Promise<Outcome> {
@@ -383,15 +451,18 @@ export class Bus {
       cancelDeadline: () => {},
     };
     this.stopRun = run;
-    this.startAbort.abort();
+    this.stopAbort.abort();
     if (reason !== 'graceful') run.cut.abort();
     if (this.current !== 'STOPPING' && this.current !== 'EXITING') this.transition('STOPPING');
     run.cancelDeadline = this.opts.clock.setTimer(this.opts.graceMs, () => {
       this.opts.log.warn(`the stop deadline (${this.opts.graceMs} ms) expired`);
       this.escalate('deadline');
     });
-    for (const w of this.deferredReload ?? []) w({ status: 'ignored', reason: 'a stop is under way' });
+    for (const w of [...(this.deferredReload ?? []), ...(this.deferredRestart ?? [])]) {
+      w({ status: 'ignored', reason: 'a stop is under way' });
+    }
     this.deferredReload = undefined;
+    this.deferredRestart = undefined;
     void this.runStop(run);
   }
 

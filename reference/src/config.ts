@@ -14,7 +14,19 @@
  *
  * Reloads are serialised and coalesced by the bus (`bus.ts`), not here: `reload()` assumes it is
  * never called twice at once. Probe events: `reload-begin {generation}` (the one in use),
- * `reload-done {generation}` (the new one), `reload-failed {error}`.
+ * `reload-done {generation}` (the new one), `reload-failed {error}`. `reload-done` is written only
+ * once every swap listener finished (the supervisor's listener waits until every worker process
+ * applied the new configuration), so it means "in use everywhere".
+ *
+ * ## An installed certificate (a thread asked for it)
+ *
+ * `installCertificate()` is how a certificate pair that did not come from the file gets in: a worker
+ * thread read and checked it and asked the bus for a reload (`tls/cert-thread.ts`, `POST /cert`).
+ * The pair waits until the next reload, which validates the file as usual and then serves the
+ * installed pair instead of the file's. It stays in use across later reloads for as long as the
+ * file names the same `tls` paths it named when the pair was installed; a reload that reads
+ * different `tls` paths (the operator changed the file) serves the file's pair again. A reload that
+ * fails leaves a waiting pair waiting.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -27,6 +39,8 @@ export interface TlsMaterial {
   keyPath: string;
   cert: Buffer;
   key: Buffer;
+  /** `installed`: the pair came from `installCertificate()`, not from the file. Default `file`. */
+  source?: 'file' | 'installed';
 }
 
 export interface Config {
@@ -76,10 +90,19 @@ export interface ConfigStoreOptions {
   read?: (path: string) => Promise<string | Buffer>;
 }
 
+/** Called after each successful swap, before `reload-done`; may be async (awaited in order). */
+export type SwapListener = (next: Config, previous: Config) => void | Promise<void>;
+
 export class ConfigStore {
   private active: Config | undefined;
-  private readonly listeners: Array<(next: Config, previous: Config) => void> = [];
+  private readonly listeners: SwapListener[] = [];
   private readonly read: (path: string) => Promise<string | Buffer>;
+  /** A pair installed by a thread, waiting for the next reload. */
+  private pending: TlsMaterial | undefined;
+  /** The installed pair in use, and the file's `tls` paths (as text) when it was installed. */
+  private installed: { material: TlsMaterial; fileTls: string } | undefined;
+  /** The `tls` paths (as text) the file named at the last successful load. */
+  private fileTls = 'none';
 
   constructor(private readonly opts: ConfigStoreOptions) {
     this.read = opts.read ?? ((path) => readFile(path));
@@ -95,9 +118,19 @@ export class ConfigStore {
     return this.active !== undefined;
   }
 
-  /** Called synchronously after each successful swap (the HTTPS listener installs the new certificate). */
-  onSwap(listener: (next: Config, previous: Config) => void): void {
+  /**
+   * Called after each successful swap, in order; an async listener is awaited (with its errors
+   * logged) before the next one and before `reload-done`. The HTTPS listener installs the new
+   * certificate here; the supervisor hands the configuration to its workers.
+   */
+  onSwap(listener: SwapListener): void {
     this.listeners.push(listener);
+  }
+
+  /** A certificate pair (already read and checked by a thread) to serve from the next reload on. */
+  installCertificate(material: TlsMaterial): void {
+    this.pending = { ...material, source: 'installed' };
+    this.opts.log.info(`certificate ${material.certPath} installed; it is served from the next reload on`);
   }
 
   /** Reads the file at startup. An invalid or missing file is a startup failure. */
@@ -113,19 +146,22 @@ export class ConfigStore {
     const previous = this.current;
     this.opts.probe.emit('reload-begin', { generation: previous.generation });
     let next: Config;
+    let fileTls: string;
     try {
       if (this.opts.path === undefined) throw new ConfigError('no configuration file (SIGCERT_CONFIG is not set)');
-      next = await this.load();
+      ({ config: next, fileTls } = await this.loadWithPaths());
     } catch (err) {
       const error = (err as Error).message;
       this.opts.log.warn(`reload rejected, generation ${previous.generation} stays in use: ${error}`);
       this.opts.probe.emit('reload-failed', { error });
       throw err;
     }
+    next = this.withInstalledCertificate(next, fileTls);
+    this.fileTls = fileTls;
     this.active = next; // the swap: one assignment
     for (const listener of this.listeners) {
       try {
-        listener(next, previous);
+        await listener(next, previous);
       } catch (err) {
         this.opts.log.error(`configuration listener failed: ${(err as Error).message}`);
       }
@@ -135,7 +171,29 @@ export class ConfigStore {
     return next;
   }
 
+  /**
+   * The installed pair replaces the file's while the file names the same `tls` paths as when it
+   * was installed; a waiting pair is installed now (the file's `tls` paths are noted with it).
+   */
+  private withInstalledCertificate(next: Config, fileTls: string): Config {
+    if (!this.opts.loadTls) return next;
+    if (this.pending !== undefined) {
+      this.installed = { material: this.pending, fileTls };
+      this.pending = undefined;
+    } else if (this.installed !== undefined && this.installed.fileTls !== fileTls) {
+      this.opts.log.info('the configuration names other tls paths: its certificate replaces the installed one');
+      this.installed = undefined;
+    }
+    return this.installed === undefined ? next : { ...next, tls: this.installed.material };
+  }
+
   private async load(): Promise<Config> {
+    const { config, fileTls } = await this.loadWithPaths();
+    this.fileTls = fileTls;
+    return config;
+  }
+
+  private async loadWithPaths(): Promise<{ config: Config; fileTls: string }> {
     const path = this.opts.path!;
     const text = await this.read(path).catch((err: NodeJS.ErrnoException) => {
       throw new ConfigError(`cannot read ${path}: ${err.code ?? err.message}`);
@@ -143,12 +201,13 @@ export class ConfigStore {
     const parsed = parseConfig(text.toString());
     let tls: TlsMaterial | undefined;
     if (parsed.tls !== undefined && this.opts.loadTls) tls = await loadTls(path, parsed.tls);
-    return { generation: parsed.generation, data: parsed.data, tls };
+    const fileTls = parsed.tls === undefined ? 'none' : JSON.stringify([parsed.tls.cert, parsed.tls.key]);
+    return { config: { generation: parsed.generation, data: parsed.data, tls }, fileTls };
   }
 }
 
-/** Reads a certificate and key and checks that they load as a pair. */
-async function loadTls(configPath: string, paths: { cert: string; key: string }): Promise<TlsMaterial> {
+/** Reads a certificate and key (relative paths: from the configuration file's folder) and checks the pair. */
+export async function loadTls(configPath: string, paths: { cert: string; key: string }): Promise<TlsMaterial> {
   const base = dirname(configPath);
   const certPath = isAbsolute(paths.cert) ? paths.cert : resolve(base, paths.cert);
   const keyPath = isAbsolute(paths.key) ? paths.key : resolve(base, paths.key);

@@ -13,7 +13,9 @@
  * | `POST /control/stop`         | 202 `{status}`                                                 |
  * | `POST /control/fast-stop`    | 202 `{status}`                                                 |
  * | `POST /control/reload`       | after the reload: 200 `{generation}` or 409 `{error}`          |
- * | `POST /control/restart`      | 501 `{error}`: this server does not restart                    |
+ * | `POST /control/restart`      | 202 `{status: "accepted"}` at once (the restart runs on: its   |
+ * |                              | end is the probe `restart-done`); 409 `{error}` during a stop; |
+ * |                              | 501 `{error}` when the server does not restart (one process)   |
  * | `POST /control/reopen-logs`  | after the reopen: 200 `{status}` (409 while exiting)           |
  * | `GET /control/state`         | 200 `{state}`                                                  |
  *
@@ -83,9 +85,13 @@ async function handle(opts: ControlOptions, req: IncomingMessage, res: ServerRes
     return reply(res, 202, outcome);
   }
   if (action === 'restart') {
-    const outcome = await opts.bus.request('restart', 'control');
-    if (outcome.status === 'ignored') return reply(res, 501, { error: outcome.reason });
-    return reply(res, 202, outcome);
+    // A restart lasts as long as the old generation's drain: answer once it is accepted, not done.
+    if (!opts.bus.supports('restart')) return reply(res, 501, { error: 'restart is not supported' });
+    if (opts.bus.stopRequested) return reply(res, 409, { error: 'a stop is under way' });
+    void opts.bus.request('restart', 'control').then((outcome) => {
+      if (outcome.status !== 'done') opts.log.warn(`control restart: ${JSON.stringify(outcome)}`);
+    });
+    return reply(res, 202, { status: 'accepted' });
   }
   const outcome = await opts.bus.request(action, 'control');
   if (outcome.status === 'done') {

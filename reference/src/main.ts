@@ -5,11 +5,13 @@
  * Start it (after `npm run build`):
  *
  *     node dist/reference/src/main.js            # or: node --import tsx reference/src/main.ts
+ *     node dist/reference/src/main.js --workers 2   # supervised mode (supervised/supervisor.ts)
  *     node dist/reference/src/main.js --help
  *
  * Settings are SIGCERT_* environment variables (the harness sets them); `--help` lists them.
  * Signals: TERM/INT graceful stop (a second INT: fast stop), QUIT fast stop, HUP reload,
- * USR1 reopen logs, USR2 restart (not supported: logged and ignored), PIPE ignored.
+ * USR1 reopen logs, USR2 restart (supervised mode: a new generation of workers from the code on
+ * disk; one process: logged and ignored), PIPE ignored.
  * Exit status: 0 graceful, 1 startup failed, 3 stop deadline expired, 4 fast stop, 5 persist failed.
  *
  * Import order matters. ES modules evaluate their static imports first, in order, so this file
@@ -20,9 +22,12 @@
 import { probeFromEnv } from './probe.js';
 import { installSignalHandlers } from './signals.js';
 
-const USAGE = `Usage: node dist/reference/src/main.js [--help]
+const USAGE = `Usage: node dist/reference/src/main.js [--workers N] [--help]
 
 The sigcert reference server (spec/subject-protocol.md). Settings, all optional:
+
+  --workers N               supervised mode: this process supervises N worker processes per
+                            generation (or SIGCERT_WORKERS=N); SIGUSR2 restarts them with new code
 
   SIGCERT_HOST              loopback address to bind (127.0.0.1)
   SIGCERT_PORT_HTTP         HTTP port (8080)
@@ -43,7 +48,8 @@ The sigcert reference server (spec/subject-protocol.md). Settings, all optional:
   SIGCERT_CPU_NICE=0        keep the CPU worker thread at normal priority (default: nice 19, Linux)
 
 Signals: TERM/INT graceful stop (a second INT: fast stop), QUIT fast stop, HUP reload,
-USR1 reopen logs, USR2 restart (not supported: logged and ignored), PIPE ignored.
+USR1 reopen logs, USR2 restart (with --workers: a new generation from the code on disk;
+otherwise logged and ignored), PIPE ignored.
 Exit status: 0 graceful, 1 startup failed, 3 stop deadline expired, 4 fast stop, 5 persist failed.
 `;
 
@@ -54,8 +60,15 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   probe.emit('hello', { protocol: '1' });
   const signals = installSignalHandlers({ probe });
   try {
-    const { runServer } = await import('./server.js');
-    await runServer({ probe, signals });
+    const { readSettings } = await import('./settings.js');
+    const settings = readSettings();
+    if (settings.workers === undefined) {
+      const { runServer } = await import('./server.js');
+      await runServer({ probe, signals, settings });
+    } else {
+      const { runSupervisor } = await import('./supervised/supervisor.js');
+      await runSupervisor({ probe, signals, settings: { ...settings, workers: settings.workers } });
+    }
   } catch (err) {
     // Only failures before the bus exists land here (invalid settings); the bus owns every
     // other exit. The signal listeners are unref'd, so the process now ends with status 1.

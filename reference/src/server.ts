@@ -13,6 +13,7 @@
  * | start         | 70    | pidfile                                                              |
  * | started       |       | probe `ready`                                                        |
  * | reload        |       | configuration: validate, swap; new certificate for new handshakes   |
+ * | (thread)      |       | `POST /cert`: a certificate thread installs a pair, asks for a reload |
  * | reopen-logs   |       | reopen `SIGCERT_LOG_FILE` (probe `reopen-logs`)                      |
  * | stop          | 10-40 | pre-drain delay, stop accepting, drain (`http/drain.ts`)             |
  * | abort         |       | destroy connections, terminate CPU jobs, cancel FIFO reads           |
@@ -25,7 +26,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Bus } from './bus.js';
 import { pause, realClock } from './clock.js';
 import { ConfigStore } from './config.js';
@@ -41,20 +42,22 @@ import { Listeners } from './http/listeners.js';
 import { LineLogger } from './log.js';
 import { PIDFILE_NAME, removePidfile, writePidfile } from './pidfile.js';
 import type { Probe } from './probe.js';
-import { readSettings } from './settings.js';
+import { readSettings, type Settings } from './settings.js';
 import type { SignalPlugin } from './signals.js';
+import { type CertOutcome, type CertRequest, installFromThread, resolveCertPaths } from './tls/cert-thread.js';
 import { readControlToken } from './token.js';
-import { codeVersion } from './version.js';
+import { startingCodeVersion } from './version.js';
 import { bridgeWorkerToBus } from './worker-bus-bridge.js';
 
 export interface ServerDeps {
   probe: Probe;
   signals: SignalPlugin;
+  /** Default: read from the environment. */
+  settings?: Settings;
 }
 
 /** Builds the server and runs its startup. Resolves once STARTED (or once a stop aborted startup). */
-export async function runServer({ probe, signals }: ServerDeps): Promise<void> {
-  const settings = readSettings();
+export async function runServer({ probe, signals, settings = readSettings() }: ServerDeps): Promise<void> {
   const log = new LineLogger(settings.logFile);
   const clock = realClock;
 
@@ -81,7 +84,7 @@ export async function runServer({ probe, signals }: ServerDeps): Promise<void> {
   });
   const cpu = new CpuPool({
     size: Math.max(1, Math.min(4, availableParallelism())),
-    onWorker: (worker) => bridgeWorkerToBus(worker, bus, (msg) => log.warn(msg)),
+    onWorker: (worker) => bridgeWorkerToBus(worker, bus, { warn: (msg) => log.warn(msg) }),
     onError: (err) => log.error(`CPU worker: ${err.message}`),
   });
   // FIFOs are POSIX only; on Windows /fifo answers 501.
@@ -107,12 +110,23 @@ export async function runServer({ probe, signals }: ServerDeps): Promise<void> {
       durable,
       cpu,
       fifo,
-      version: codeVersion(settings.codeVersion),
+      version: startingCodeVersion(settings),
       conformance: settings.conformance,
       log,
+      installCertificate: settings.tlsPort === undefined ? undefined : (req) => certificateFromThread(req),
     },
     tracker,
   );
+  /** `POST /cert`: a certificate thread checks the pair and asks the bus for a reload that installs it. */
+  const certificateFromThread = async (req: CertRequest): Promise<CertOutcome> => {
+    if (https === undefined)
+      return { ok: false, error: 'no TLS listener is open (the configuration names no certificate)' };
+    const base = settings.configPath === undefined ? process.cwd() : dirname(settings.configPath);
+    return installFromThread(resolveCertPaths(req, base), bus, {
+      warn: (msg) => log.warn(msg),
+      installCertificate: (material) => config.installCertificate(material),
+    });
+  };
   const http = createHttpServer(onRequest);
   tracker.track(http);
   let https: HttpsServer | undefined;

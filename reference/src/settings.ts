@@ -1,6 +1,7 @@
 /**
- * The server's settings, read once from the environment (subject protocol section 2). Invalid
- * values are reported all together; the server then refuses to start (exit status 1).
+ * The server's settings, read once from the environment (subject protocol section 2) and the one
+ * command-line option, `--workers N` (which overrides `SIGCERT_WORKERS`). Invalid values are
+ * reported all together; the server then refuses to start (exit status 1).
  */
 import { isAbsolute, join, resolve } from 'node:path';
 
@@ -25,17 +26,25 @@ export interface Settings {
   controlTokenFile: string | undefined;
   startupDelayMs: number;
   logFile: string | undefined;
-  /** Overrides the version `/version` reports. */
+  /** Overrides the version `/version` reports (the configuration file's `codeVersion` comes first). */
   codeVersion: string | undefined;
   fault: Fault | undefined;
+  /** Supervised mode: this many worker processes per generation (`--workers N`); undefined: one process. */
+  workers: number | undefined;
 }
+
+export const MAX_WORKERS = 64;
 
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_GRACE_MS = 5000;
 
 export class SettingsError extends Error {}
 
-export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+export function readSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  argv: readonly string[] = process.argv.slice(2),
+): Settings {
   const problems: string[] = [];
 
   const int = (name: string, fallback: number, min: number, max: number): number => {
@@ -64,6 +73,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   if (faultRaw === 'stop-subscriber-throws' || faultRaw === 'stop-subscriber-hangs') fault = faultRaw;
   else if (faultRaw !== undefined && faultRaw !== '') problems.push(`SIGCERT_FAULT=${faultRaw}: unknown fault`);
 
+  let workers: number | undefined;
+  const workersRaw = workersArgument(argv, problems) ?? env.SIGCERT_WORKERS;
+  if (workersRaw !== undefined && workersRaw !== '' && workersRaw !== '0') {
+    const n = Number(workersRaw);
+    if (/^\d+$/.test(workersRaw) && n >= 1 && n <= MAX_WORKERS) workers = n;
+    else problems.push(`workers=${JSON.stringify(workersRaw)}: expected an integer from 1 to ${MAX_WORKERS}`);
+  }
+
   const tokenFile = path('SIGCERT_CONTROL_TOKEN_FILE');
   const settings: Settings = {
     host,
@@ -82,9 +99,24 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     logFile: path('SIGCERT_LOG_FILE'),
     codeVersion: env.SIGCERT_CODE_VERSION || undefined,
     fault,
+    workers,
   };
   if (problems.length > 0) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
   return settings;
+}
+
+/** The value of `--workers N` / `--workers=N`, or undefined; other arguments are problems. */
+function workersArgument(argv: readonly string[], problems: string[]): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--workers') {
+      value = argv[++i];
+      if (value === undefined) problems.push('--workers needs a number');
+    } else if (arg.startsWith('--workers=')) value = arg.slice('--workers='.length);
+    else if (arg !== '--help' && arg !== '-h') problems.push(`unknown argument ${JSON.stringify(arg)}`);
+  }
+  return value;
 }
 
 export function isLoopback(host: string): boolean {

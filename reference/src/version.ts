@@ -1,7 +1,13 @@
 /**
- * The version `/version` reports: `SIGCERT_CODE_VERSION` when set (the harness uses it to tell
- * code generations apart), else the `version` of the sigcert package.json found above this file
- * (the same code runs from `reference/src/` and from `dist/reference/src/`).
+ * The version `/version` reports, decided once when the process's code starts:
+ *
+ * 1. the configuration file's `codeVersion` string, read from disk at that moment (subject protocol
+ *    section 6: this is how the harness makes "new code" observable: it writes a new `codeVersion`,
+ *    then asks for a restart; each worker process of a new generation reads it as it starts, while
+ *    a reload never changes the version of code that is already running);
+ * 2. else `SIGCERT_CODE_VERSION`;
+ * 3. else the `version` of the sigcert package.json found above this file (the same code runs from
+ *    `reference/src/` and from `dist/reference/src/`).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,4 +27,20 @@ export function codeVersion(override: string | undefined, from: string = import.
     if (parent === dir) return '0.0.0-unknown';
     dir = parent;
   }
+}
+
+/** The non-empty `codeVersion` string of the configuration file, if it can be read now. */
+export function codeVersionFromConfig(configPath: string | undefined): string | undefined {
+  if (configPath === undefined) return undefined;
+  try {
+    const data = JSON.parse(readFileSync(configPath, 'utf8')) as { codeVersion?: unknown };
+    return typeof data.codeVersion === 'string' && data.codeVersion !== '' ? data.codeVersion : undefined;
+  } catch {
+    return undefined; // unreadable or invalid: the startup's own configuration check reports it
+  }
+}
+
+/** The version of the code starting now (see the order above). */
+export function startingCodeVersion(settings: { configPath: string | undefined; codeVersion: string | undefined }) {
+  return codeVersion(codeVersionFromConfig(settings.configPath) ?? settings.codeVersion);
 }

@@ -17,7 +17,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const manifestFile = path.join(root, 'subjects/reference/manifest.json');
 const corpusDir = mkdtempSync(path.join(tmpdir(), 'sigcert-reference-corpus-'));
 const FIXED_SEED = 20_260_101;
-const runs = Number(process.env.SIGCERT_FUZZ_RUNS ?? 15);
+const runs = Number(process.env.SIGCERT_FUZZ_RUNS ?? 25);
 const envSeed = process.env.SIGCERT_FUZZ_SEED;
 const results: FuzzResult[] = [];
 

@@ -1,74 +1,272 @@
-import { defineCase, signalFor } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
-import { http } from '../workload.js';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type CaseContext, defineCase, signalFor } from '../case.js';
+import { notes, results, throughSignal, verdict } from '../checkers/common.js';
+import { HttpConnection, type HttpResult, request } from '../clients/http.js';
+import { nowNs } from '../history.js';
+import type { Subject } from '../launch/index.js';
+import { http, recordResult, startHeld, waitAck } from '../workload.js';
 
 const CLIENTS = 4;
+const KEEPALIVE_CLIENTS = 2;
+/** Per client: the load is bounded in count as well as in time. */
+const MAX_REQUESTS = 5000;
+const HOLD_MS = 800;
+/** Requests checked after the restart is complete: every one must be served by the new code. */
+const VERIFY = 20;
+const COMPLETE_MS = 15_000;
+
+export interface RestartCompletion {
+  /** `probe`: the subject's `restart-done` event; `version`: VERIFY consecutive new-version answers. */
+  how: 'probe' | 'version' | 'failed' | 'timeout';
+  ms: number;
+  error?: string;
+}
+
+/** The version a `/version` answer names, or null. */
+export function versionOf(r: HttpResult): string | null {
+  if (!r.ok || r.status !== 200) return null;
+  try {
+    const v = (JSON.parse(r.body.toString()) as { version?: unknown }).version;
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
- * Spec: "a restart with new code refuses, resets and fails no request" (E22) and "the supervisor
- * pid is stable across restarts, or the handover is documented". New code is made observable by a
- * version the harness changes before the restart (SIGCERT_CODE_VERSION is re-read from a file).
+ * Asks for a restart that brings in `version` (subject protocol section 6: a new `codeVersion` in
+ * the configuration file, read by the new code as it starts), through the declared signal or,
+ * with `via: 'control'`, `POST /control/restart`. Returns the monotonic time of the request.
+ */
+export async function requestRestart(
+  ctx: CaseContext,
+  s: Subject,
+  version: string,
+  via: 'signal' | 'control' = 'signal',
+): Promise<bigint> {
+  s.writeConfig({ generation: 1, codeVersion: version });
+  if (via === 'control') {
+    const t0 = nowNs();
+    const r = await request(s.ports.admin!, {
+      method: 'POST',
+      path: '/control/restart',
+      headers: { authorization: `Bearer ${s.token}` },
+      label: 'control-restart',
+      history: ctx.history,
+      timeoutMs: ctx.ms(5000),
+    });
+    ctx.note('control-restart', { status: r.status, ok: r.ok });
+    return t0;
+  }
+  const sig = signalFor(ctx.manifest, 'restart')!;
+  const t0 = s.signal(sig);
+  await waitAck(ctx, s, sig, t0, 2000);
+  return t0;
+}
+
+/**
+ * Waits until the restart asked for at `t0` is complete: with a probe, the subject's `restart-done`
+ * (or `restart-failed`) event, section 8, naming one of `versions` when it names a version; without
+ * one (or if the event never comes), until VERIFY consecutive `/version` answers on new connections
+ * name one of `versions`. Bounded by COMPLETE_MS.
+ */
+export async function awaitRestart(
+  ctx: CaseContext,
+  s: Subject,
+  t0: bigint,
+  versions: string | string[],
+): Promise<RestartCompletion> {
+  const ms = () => Number(nowNs() - t0) / 1e6;
+  const accepted = new Set(Array.isArray(versions) ? versions : [versions]);
+  if (ctx.manifest.capabilities.probe) {
+    try {
+      const e = await s.waitProbe(
+        (x) =>
+          ((x.ev === 'restart-done' && (x.version === undefined || accepted.has(String(x.version)))) ||
+            x.ev === 'restart-failed') &&
+          BigInt(x.t) >= t0,
+        ctx.ms(COMPLETE_MS),
+        'restart-done',
+      );
+      if (e.ev === 'restart-failed') return { how: 'failed', ms: ms(), error: String(e.error) };
+      return { how: 'probe', ms: Number(BigInt(e.t) - t0) / 1e6 };
+    } catch {
+      // no event: fall back to what can be seen from outside
+    }
+  }
+  const deadline = Date.now() + ctx.ms(COMPLETE_MS);
+  let streak = 0;
+  while (Date.now() < deadline && !s.exited) {
+    const r = await request(s.ports.http!, { path: '/version', label: 'version-poll', timeoutMs: ctx.ms(5000) });
+    const v = versionOf(r);
+    streak = v !== null && accepted.has(v) ? streak + 1 : 0;
+    if (streak >= VERIFY) return { how: 'version', ms: ms() };
+    if (streak === 0) await new Promise((res) => setTimeout(res, 20)); // bounded poll of /version
+  }
+  return { how: 'timeout', ms: ms() };
+}
+
+interface LoadStats {
+  sent: number;
+  failures: Record<string, number>;
+  /** the first failures, with what was requested and when */
+  samples: Array<{ client: string; error: string; reused: boolean }>;
+  keepAlive: { sent: number; connectionClose: number; connections: number };
+}
+
+function fail(stats: LoadStats, client: string, kind: string, message: string | undefined, reused: boolean): void {
+  stats.failures[kind] = (stats.failures[kind] ?? 0) + 1;
+  if (stats.samples.length < 20) stats.samples.push({ client, error: `${kind} ${message ?? ''}`.trim(), reused });
+}
+
+function failed(stats: LoadStats, client: string, r: HttpResult): void {
+  fail(stats, client, r.error ?? `status ${r.status}`, r.errorMessage, r.reused);
+}
+
+/**
+ * Spec: "a restart with new code refuses, resets and fails no request. Requests in flight on the old
+ * generation MUST complete byte-exact, and once the restart is reported complete every new request
+ * MUST be served by the new code" (RESTART.ZERO_DOWNTIME, E22); "the supervisor pid is stable across
+ * restarts" (RESTART.STABLE_PID). New code is made observable the way subject protocol section 6
+ * says: a new `codeVersion` in the configuration file, read by the new code as it starts.
  */
 export default defineCase({
   id: 'restart.zero-downtime',
   title: 'A restart under bounded load: nothing refused, reset or failed; the new code serves; the pid stays',
-  description: `${CLIENTS} clients open new connections in a bounded loop; the harness writes a new code version and asks for a restart (declared signal). Every request must succeed, /version must change, and the supervisor pid must not.`,
-  requirements: ['RESTART.ZERO_DOWNTIME', 'RESTART.STABLE_PID'],
+  description: `${CLIENTS} clients open a new connection per request and ${KEEPALIVE_CLIENTS} keep-alive clients send back to back (reconnecting after Connection: close), each bounded to ${MAX_REQUESTS} requests; a ${HOLD_MS} ms request is held on the old code. The harness writes a new codeVersion and sends the restart signal. No request may fail, the held one completes byte-exact, and once the restart is complete (probe restart-done, or ${VERIFY} new-version answers in a row) the next ${VERIFY} new connections must all be served by the new version. The supervisor pid, and the pidfile, must not change.`,
+  requirements: ['RESTART.ZERO_DOWNTIME', 'RESTART.STABLE_PID', 'SIG.USR2.RESTART'],
   edgeCases: ['E22'],
   applies: { platforms: ['linux', 'darwin'], actions: ['restart'], capabilities: ['restart', 'conformanceEndpoints'] },
   timeout: 'normal',
   async run(ctx) {
     const s = await ctx.launch();
-    const before = await http(ctx, s, { path: '/version', label: 'version-before' });
+    const port = s.ports.http!;
+    const pidfile = path.join(s.stateDir, 'server.pid');
+    const readPidfile = () =>
+      ctx.manifest.capabilities.pidfile && existsSync(pidfile) ? readFileSync(pidfile, 'utf8').trim() : null;
+    const before = versionOf(await http(ctx, s, { path: '/version', label: 'version-before' }));
+    const pidfileBefore = readPidfile();
+    const version = `restarted-${randomBytes(4).toString('hex')}`;
+
+    const stats: LoadStats = {
+      sent: 0,
+      failures: {},
+      samples: [],
+      keepAlive: { sent: 0, connectionClose: 0, connections: 0 },
+    };
     let stop = false;
-    let sent = 0;
-    const failures: Record<string, number> = {};
-    const loop = async () => {
-      for (let i = 0; i < 5000 && !stop; i++) {
-        const r = await http(ctx, s, { path: '/live', label: 'load', timeoutMs: ctx.ms(5000) });
-        sent++;
-        if (!r.ok || r.status !== 200) {
-          const k = r.error ?? `status ${r.status}`;
-          failures[k] = (failures[k] ?? 0) + 1;
-        }
+    let going = 0;
+    let allGoing!: () => void;
+    const loadUnderWay = new Promise<void>((resolve) => {
+      allGoing = resolve;
+    });
+    const firstDone = () => {
+      if (++going === CLIENTS + KEEPALIVE_CLIENTS) allGoing();
+    };
+    const fresh = async (id: number) => {
+      for (let i = 0; i < MAX_REQUESTS && !stop; i++) {
+        const r = await request(port, { path: '/live', label: 'load', timeoutMs: ctx.ms(5000) });
+        stats.sent++;
+        if (!r.ok || r.status !== 200) failed(stats, `fresh-${id}`, r);
+        if (i === 0) firstDone();
       }
     };
-    const clients = Array.from({ length: CLIENTS }, loop);
-    s.writeConfig({ generation: 2, codeVersion: 'restarted' });
-    const t0 = s.signal(signalFor(ctx.manifest, 'restart')!);
-    let after = '';
-    const deadline = Date.now() + ctx.ms(15_000);
-    while (Date.now() < deadline && !s.exited) {
-      const r = await http(ctx, s, { path: '/version', label: 'version-after' });
-      after = r.ok ? r.body.toString() : '';
-      if (after && after !== before.body.toString()) break;
-      await new Promise((res) => setTimeout(res, 20)); // bounded poll of /version
+    const keepAlive = async (id: number) => {
+      let conn: HttpConnection | undefined;
+      for (let i = 0; i < MAX_REQUESTS && !stop; i++) {
+        if (conn === undefined || conn.isClosed) {
+          conn?.close();
+          try {
+            conn = await HttpConnection.open(port, { label: 'keepalive' });
+            stats.keepAlive.connections++;
+          } catch (e) {
+            stats.sent++;
+            fail(stats, `keepalive-${id}`, (e as { kind?: string }).kind ?? 'other', (e as Error).message, false);
+            conn = undefined;
+            continue;
+          }
+        }
+        const r = await conn.request({ path: '/live', label: 'keepalive', timeoutMs: ctx.ms(5000) });
+        stats.sent++;
+        stats.keepAlive.sent++;
+        if (!r.ok || r.status !== 200) failed(stats, `keepalive-${id}`, r);
+        if (!r.ok || r.headers.connection?.toLowerCase() === 'close') {
+          if (r.ok) stats.keepAlive.connectionClose++;
+          conn.close();
+          conn = undefined;
+        }
+        if (i === 0) firstDone();
+      }
+      conn?.close();
+    };
+    const clients = [
+      ...Array.from({ length: CLIENTS }, (_, i) => fresh(i)),
+      ...Array.from({ length: KEEPALIVE_CLIENTS }, (_, i) => keepAlive(i)),
+    ];
+    let completion: RestartCompletion = { how: 'timeout', ms: Number.NaN };
+    const verify: Array<string | null> = [];
+    let held: Awaited<ReturnType<typeof startHeld>> | undefined;
+    try {
+      await Promise.race([loadUnderWay, new Promise((res) => setTimeout(res, ctx.ms(5000)))]);
+      held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held-on-old-code' });
+      const t0 = await requestRestart(ctx, s, version);
+      completion = await awaitRestart(ctx, s, t0, version);
+      for (let i = 0; i < VERIFY && !s.exited; i++) {
+        verify.push(versionOf(await http(ctx, s, { path: '/version', label: 'version-after' })));
+      }
+    } finally {
+      stop = true;
+      await Promise.all(clients);
     }
-    ctx.note('restart', { ms: Number(process.hrtime.bigint() - t0) / 1e6 });
-    stop = true;
-    await Promise.all(clients);
-    ctx.note('versions', { before: before.body.toString(), after, pidAlive: !s.exited, pid: s.pid });
-    ctx.note('load', { sent, failures });
+    if (held) recordResult(ctx, await held.done, { expectBody: `held ${HOLD_MS}\n` });
+    ctx.note('restart', { ...completion });
+    ctx.note('versions', { before, expected: version, after: verify, pidAlive: !s.exited, pid: s.pid });
+    ctx.note('pidfile', {
+      before: pidfileBefore,
+      after: readPidfile(),
+      pid: s.pid,
+      checked: ctx.manifest.capabilities.pidfile === true,
+    });
+    ctx.note('load', { ...stats });
   },
-  grade({ events }) {
+  grade({ events, manifest }) {
     const v = notes(events, 'versions')[0];
-    const load = notes(events, 'load')[0] ?? {};
-    const failed = Object.values((load.failures ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
-    const rs = notes(events, 'restart')[0];
+    const load = (notes(events, 'load')[0] ?? {}) as Partial<LoadStats>;
+    const rs = notes(events, 'restart')[0] as RestartCompletion | undefined;
+    const pf = notes(events, 'pidfile')[0];
+    const held = results(events).find((r) => r.label === 'held-on-old-code');
+    const failed = Object.values(load.failures ?? {}).reduce((a, b) => a + b, 0);
+    const after = (v?.after ?? []) as Array<string | null>;
+    const allNew = after.length === VERIFY && after.every((x) => x === v?.expected);
+    const complete = rs?.how === 'probe' || rs?.how === 'version';
+    const heldOk = held?.ok === true && held.body === held.expectBody;
+    const ka = load.keepAlive;
+    const pidfileOk = pf?.checked !== true || (pf.before === String(pf.pid) && pf.after === String(pf.pid));
+    const switched = complete && allNew && v?.before !== v?.expected;
     return [
       verdict(
         'RESTART.ZERO_DOWNTIME',
-        Number(load.sent) > 0 && failed === 0 && v?.after !== v?.before && Boolean(v?.after),
-        'no request refused, reset or failed, and /version changes',
-        `${String(load.sent)} requests, ${failed} failed ${JSON.stringify(load.failures)}; version ${String(v?.before)} → ${String(v?.after)}`,
+        Number(load.sent) > 0 && failed === 0 && heldOk && switched,
+        `no request refused, reset or failed; the request held on the old code completes; once the restart is complete, ${VERIFY} new requests all get the new version`,
+        `${String(load.sent)} requests (${ka?.sent ?? 0} keep-alive over ${ka?.connections ?? 0} connections, ${ka?.connectionClose ?? 0} answered Connection: close), ${failed} failed ${JSON.stringify(load.failures ?? {})}${load.samples?.length ? ` e.g. ${JSON.stringify(load.samples.slice(0, 3))}` : ''}; held: ${heldOk ? 'completed' : `failed (${held?.error ?? 'not run'})`}; restart ${rs?.how ?? 'not run'} after ${Number(rs?.ms).toFixed(0)} ms${rs?.error ? ` (${rs.error})` : ''}; version ${String(v?.before)} → ${after.filter((x) => x === v?.expected).length}/${after.length} answers ${String(v?.expected)}`,
         { requests: Number(load.sent ?? 0), failed, restartMs: Number(rs?.ms ?? Number.NaN) },
       ),
       verdict(
         'RESTART.STABLE_PID',
-        v?.pidAlive === true,
-        'the supervisor process (same pid) is still the one running',
-        v?.pidAlive ? `pid ${String(v.pid)} still running` : 'the supervisor exited',
+        v?.pidAlive === true && pidfileOk,
+        'the supervisor process (same pid) is still the one running, and the pidfile still names it',
+        `${v?.pidAlive ? `pid ${String(v.pid)} still running` : 'the supervisor exited'}${pf?.checked ? `; pidfile ${String(pf.before)} → ${String(pf.after)}` : ''}`,
       ),
+      ...throughSignal(manifest, 'SIGUSR2', 'restart', [
+        verdict(
+          'SIG.USR2.RESTART',
+          switched,
+          'SIGUSR2 starts a restart with new code: the new version serves',
+          `restart ${rs?.how ?? 'not run'}; ${after.filter((x) => x === v?.expected).length}/${after.length} answers name the new version`,
+        ),
+      ]),
     ];
   },
 });

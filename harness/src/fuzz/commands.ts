@@ -75,6 +75,12 @@ const OPS = new Set([
   'control',
 ]);
 
+/**
+ * Shortest `hold`/`cpu` duration. Shrinking drives durations to it, so it is long enough for a
+ * shrunk counterexample to keep its request in flight across the next command on a loaded machine.
+ */
+const MIN_REQUEST_MS = 50;
+
 /** Most requests in flight at once. */
 const MAX_IN_FLIGHT = 6;
 
@@ -161,7 +167,7 @@ export interface ArbitraryOptions {
 
 /** The command generator for a subject: only commands its manifest makes possible at all. */
 export function commandArbitrary(s: ModelSpec, opts: ArbitraryOptions = {}): fc.Arbitrary<CmdSpec> {
-  const maxMs = Math.max(20, opts.maxRequestMs ?? Math.min(400, Math.floor(s.gracePeriodMs / 4)));
+  const maxMs = Math.max(MIN_REQUEST_MS * 2, opts.maxRequestMs ?? Math.min(400, Math.floor(s.gracePeriodMs / 4)));
   const sigs = fuzzSignals(s).filter((sig) => canDeliver(sig));
   const arbs: fc.WeightedArbitrary<CmdSpec>[] = [
     { weight: 8, arbitrary: fc.constantFrom(...sigs).map((sig): CmdSpec => ({ op: 'signal', sig })) },
@@ -170,11 +176,11 @@ export function commandArbitrary(s: ModelSpec, opts: ArbitraryOptions = {}): fc.
   if (s.endpoints) {
     add(
       3,
-      fc.integer({ min: 10, max: maxMs }).map((ms): CmdSpec => ({ op: 'hold', ms })),
+      fc.integer({ min: MIN_REQUEST_MS, max: maxMs }).map((ms): CmdSpec => ({ op: 'hold', ms })),
     );
     add(
       1,
-      fc.integer({ min: 10, max: Math.min(maxMs, 200) }).map((ms): CmdSpec => ({ op: 'cpu', ms })),
+      fc.integer({ min: MIN_REQUEST_MS, max: Math.min(maxMs, 200) }).map((ms): CmdSpec => ({ op: 'cpu', ms })),
     );
     if (s.probe) add(1, fc.constant<CmdSpec>({ op: 'connect-after-stop' }));
   }
@@ -459,6 +465,9 @@ async function reloadsSettled(m: FuzzModel, r: RealRun, since: bigint): Promise<
   }
 }
 
+/** A listener reported closed this soon after we saw our connection reset closed it as we connected. */
+const CLOSE_RACE_NS = 50n * MS;
+
 /** How long a follow-up reload may take to begin after the run before it ended. */
 const FOLLOW_UP_MS = 250;
 
@@ -487,36 +496,35 @@ export async function awaitReload(m: FuzzModel, r: RealRun): Promise<void> {
 }
 
 /**
- * A new connection during the stop. Once the subject reported its listeners closed
- * (`stop-accepting`) it must be refused; before that (a pre-drain delay, or a subject that never
- * reports it) it may be refused or served, never accepted and then reset or closed unanswered.
+ * A new connection during the stop. If the subject had reported its listeners closed
+ * (`stop-accepting`) before we connected, it must be refused; otherwise (a pre-drain delay) it may
+ * be refused or served, never accepted and then reset or closed unanswered, unless the listeners
+ * were reported closed just as we connected (a connection still in the accept queue is reset when a
+ * listener closes: the race is the kernel's, not the subject's).
  */
 async function connectAfterStop(m: FuzzModel, r: RealRun): Promise<void> {
   const s = r.subject;
   const since = r.stopNs ?? 0n;
-  let closed = s.exited !== null;
-  if (!closed) {
-    closed = await s
-      .waitProbe((e) => e.ev === 'stop-accepting' && stampOf(e) >= since, r.timings.stopStateMs, 'stop-accepting')
-      .then(
-        () => true,
-        (e: unknown) => {
-          if (e instanceof WaitTimeoutError) return s.exited !== null;
-          throw e;
-        },
-      );
-  }
+  const sentNs = now();
   const res = await connectProbe(r.port, { path: '/live', timeoutMs: r.timings.ackMs, label: 'after-stop' });
+  const seenNs = now();
+  const accepting = (e: ProbeEvent) => e.ev === 'stop-accepting' && stampOf(e) >= since;
+  let closedAt = s.probeEvents.find(accepting);
   const how = res.outcome === 'served' ? `accepted and served (${res.status})` : `accepted then ${res.outcome}`;
-  if (closed && res.outcome !== 'refused') {
+  if (closedAt !== undefined && stampOf(closedAt) < sentNs && res.outcome !== 'refused') {
     throw new Violation('not-refused', 'after stop-accepting a new connection is refused', `the connection was ${how}`);
   }
-  if (!closed && (res.outcome === 'reset' || res.outcome === 'eof')) {
-    throw new Violation(
-      'not-refused',
-      `during the stop a new connection is refused or served (stop-accepting not reported within ${r.timings.stopStateMs} ms)`,
-      `the connection was ${how}`,
-    );
+  if (res.outcome === 'reset' || res.outcome === 'eof') {
+    // the probe may lag the socket: give the report of a listener closing as we connected a moment
+    closedAt ??= await s.waitProbe(accepting, r.timings.stopStateMs, 'stop-accepting').catch(() => undefined);
+    const race = closedAt !== undefined && stampOf(closedAt) <= seenNs + CLOSE_RACE_NS;
+    if (!race) {
+      throw new Violation(
+        'not-refused',
+        'during the stop a new connection is refused or served, never accepted then reset',
+        `the connection was ${how}; ${closedAt === undefined ? 'no stop-accepting reported' : 'the listeners were reported closed only later'}`,
+      );
+    }
   }
   r.checkStep(m);
 }

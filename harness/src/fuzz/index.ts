@@ -146,7 +146,13 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     maxCommands,
     ...(opts.replayPath !== undefined ? { replayPath: opts.replayPath } : {}),
   });
-  const property = fc.asyncProperty(arb, async (cmds: Iterable<fc.AsyncCommand<FuzzModel, RealRun, boolean>>) => {
+  // fast-check's time limit abandons a running predicate without stopping it: remember it, to await it
+  let running: Promise<void> = Promise.resolve();
+  const property = fc.asyncProperty(arb, (cmds: Iterable<fc.AsyncCommand<FuzzModel, RealRun, boolean>>) => {
+    running = runOne(cmds);
+    return running;
+  });
+  const runOne = async (cmds: Iterable<fc.AsyncCommand<FuzzModel, RealRun, boolean>>): Promise<void> => {
     const n = ++sequences;
     const runDir = sequenceDir(workDir, n);
     const t0 = Date.now();
@@ -170,7 +176,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
         out(`  #${n} [${cmds}] ${outcome} (${Date.now() - t0} ms)`);
       }
     }
-  });
+  };
 
   const details = await fc.check(property, {
     numRuns: opts.runs,
@@ -178,6 +184,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     ...(opts.path !== undefined ? { path: opts.path, endOnFailure: true } : {}),
     ...(opts.timeLimitMs !== undefined ? { plugins: [fc.interruptAfterTimeLimit(opts.timeLimitMs)] } : {}),
   });
+  await running.catch(() => {}); // an interrupted sequence still tears its subject down
   const elapsedMs = Date.now() - started;
   const result: FuzzResult = {
     ok: !details.failed,

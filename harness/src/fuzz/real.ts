@@ -267,7 +267,7 @@ export class RealRun {
     const r = req.result!;
     const body = r.body.toString('utf8');
     if (r.ok && r.status === req.expectStatus) {
-      if (body !== req.expectBody && req.kind !== 'put') {
+      if (body.trimEnd() !== req.expectBody.trimEnd() && req.kind !== 'put') {
         throw new Violation(
           'in-flight-failed',
           `${req.label} answers ${JSON.stringify(req.expectBody)}`,
@@ -296,17 +296,29 @@ export class RealRun {
     );
   }
 
-  /** Requests in flight when the stop was acknowledged, and the latest instant one of them can complete. */
+  /**
+   * Requests in flight when the stop was acknowledged, and the latest instant one of them can
+   * complete. CPU work is counted as if it ran one request after the other (a subject may have a
+   * single core or a single worker for it).
+   */
   needAtStop(): bigint | null {
     const stop = this.stopNs;
     if (stop === undefined) return null;
     let need: bigint | null = null;
+    let cpuStart: bigint | null = null;
+    let cpuNs = 0n;
     for (const q of this.requests) {
       if (q.inFlightNs > stop || (q.settledNs !== undefined && q.settledNs < stop)) continue;
+      if (q.kind === 'cpu') {
+        cpuNs += q.needNs - q.inFlightNs;
+        if (cpuStart === null || q.inFlightNs < cpuStart) cpuStart = q.inFlightNs;
+        continue;
+      }
       const n = q.kind === 'fifo' ? (q.fifo?.writtenNs ?? -1n) : q.needNs;
       if (n === -1n) return -1n;
       if (need === null || n > need) need = n;
     }
+    if (cpuStart !== null && (need === null || cpuStart + cpuNs > need)) need = cpuStart + cpuNs;
     return need;
   }
 }

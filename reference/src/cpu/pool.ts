@@ -9,7 +9,7 @@
  * A job's AbortSignal (the client went away) terminates its worker; a new one is started on
  * demand. Workers are created lazily up to `size`; jobs beyond that queue.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { CpuDoneMessage, CpuJobMessage } from './cpu-worker.js';
 
 export class PoolClosedError extends Error {
@@ -164,9 +164,9 @@ export function siblingScript(name: string, base: string = import.meta.url): URL
  * does not carry tsx's loader into worker threads (neither inherited nor via `execArgv`), so the
  * worker registers it itself before importing the script.
  */
-export function startWorker(script: URL): Worker {
-  if (!script.pathname.endsWith('.ts')) return new Worker(script);
+export function startWorker(script: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
+  if (!script.pathname.endsWith('.ts')) return new Worker(script, options);
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(script.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { ...options, eval: true });
 }

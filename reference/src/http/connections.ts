@@ -11,6 +11,13 @@
  *   (`socket.end()`), not reset: `destroy()` would RST a connection whose next request is
  *   already on the wire (edge case E09).
  * - `whenIdle()` resolves when no request is in flight; `destroyAll()` is the deadline's hammer.
+ *
+ * A worker process of an old generation (a restart, `supervised/worker.ts`) drains differently from
+ * a stop in one respect: `closeIdleAfter(ms)` gives each idle keep-alive connection `ms` to carry
+ * one more request (answered with `Connection: close`) before it is ended with FIN. A client that
+ * keeps its connection busy then never races our FIN with its next request, which the stop's
+ * immediate `closeIdle()` accepts (the new generation is already serving; a refused or reset
+ * request would be downtime). `whenNoConnections()` tells when the last connection has gone.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
@@ -25,6 +32,7 @@ export class ConnectionTracker {
   private readonly responses = new Set<ServerResponse>();
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  private goneWaiters: Array<() => void> = [];
   private stopping = false;
 
   /**
@@ -34,7 +42,7 @@ export class ConnectionTracker {
   track(server: Server, event: 'connection' | 'secureConnection' = 'connection'): void {
     server.on(event, (socket: Socket) => {
       this.connections.set(socket, { active: 0 });
-      socket.once('close', () => this.connections.delete(socket));
+      socket.once('close', () => this.forget(socket));
     });
   }
 
@@ -54,7 +62,7 @@ export class ConnectionTracker {
     if (tracked === undefined) {
       tracked = { active: 0 };
       this.connections.set(socket, tracked);
-      socket.once('close', () => this.connections.delete(socket));
+      socket.once('close', () => this.forget(socket));
     }
     const conn = tracked;
     conn.active++;
@@ -92,10 +100,40 @@ export class ConnectionTracker {
     return n;
   }
 
+  /**
+   * Retirement: `Connection: close` from now on, and every connection idle now is ended with FIN
+   * once it has stayed idle for `ms` more (a request in between is answered, then its connection
+   * ends). Returns how many connections were idle.
+   */
+  closeIdleAfter(ms: number): number {
+    this.beginStop();
+    let n = 0;
+    for (const [socket, conn] of this.connections) {
+      if (conn.active !== 0 || socket.destroyed) continue;
+      n++;
+      const timer = setTimeout(() => {
+        if (conn.active === 0 && !socket.destroyed) socket.end();
+      }, ms);
+      socket.once('close', () => clearTimeout(timer));
+    }
+    return n;
+  }
+
+  /** Resolves when no connection is left. */
+  whenNoConnections(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.goneWaiters.push(resolve));
+  }
+
   /** Resolves when no request is in flight. */
   whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private forget(socket: Socket): void {
+    this.connections.delete(socket);
+    if (this.connections.size === 0) for (const wake of this.goneWaiters.splice(0)) wake();
   }
 
   /** Destroys every connection; returns how many had a request in flight (aborted requests). */

@@ -4,28 +4,50 @@
  *
  * Every handler is small and does its slow part off the main thread or asynchronously: `/cpu`
  * on a worker thread, `/fifo` through a non-blocking pipe, `/kv` through the store's async I/O,
- * so a signal listener never waits for a request.
+ * `POST /cert` on a certificate thread, so a signal listener never waits for a request.
+ *
+ * The same handlers serve in the single process (`server.ts`) and in the worker processes of the
+ * supervised mode (`supervised/worker.ts`), where `/kv` goes to the supervisor's store over IPC:
+ * hence the small structural interfaces below rather than the concrete classes.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConfigStore } from '../config.js';
 import type { CpuPool } from '../cpu/pool.js';
-import type { DurableState } from '../durable.js';
 import type { FifoReader } from '../fifo.js';
 import type { Logger } from '../log.js';
 import { KEY_PATTERN, MAX_VALUE_BYTES } from '../store/index.js';
+import type { CertOutcome, CertRequest } from '../tls/cert-thread.js';
 import type { ConnectionTracker } from './connections.js';
 
+/** What `/config` and `/` read: the configuration in use. */
+export interface ConfigView {
+  readonly loaded: boolean;
+  readonly current: { readonly generation: number; readonly data: Readonly<Record<string, unknown>> };
+}
+
+/** What `/kv` needs: the durable store (`DurableState`), or its IPC proxy in a worker process. */
+export interface KvStore {
+  /** Resolves once the value is durable. */
+  put(key: string, value: Buffer): Promise<void>;
+  get(key: string): Promise<Buffer | undefined>;
+  keys(): Promise<string[]>;
+}
+
 export interface Endpoints {
-  /** Readiness: the bus is STARTED or RELOADING. */
+  /** Readiness: the bus is STARTED or RELOADING (and, in a worker, it is not retiring). */
   isReady: () => boolean;
-  config: ConfigStore;
-  durable: DurableState;
+  config: ConfigView;
+  durable: KvStore;
   cpu: CpuPool;
   fifo: FifoReader | undefined;
   version: string;
   conformance: boolean;
   log: Logger;
+  /**
+   * `POST /cert`: hands the pair to a certificate thread, which asks the bus for a reload that
+   * installs it. Undefined when no TLS listener is served.
+   */
+  installCertificate?: (req: CertRequest) => Promise<CertOutcome>;
 }
 
 const MAX_HOLD_MS = 600_000;
@@ -65,6 +87,7 @@ const CONFORMANCE: Record<string, [string, Handler]> = {
   '/config': ['GET', (app, _req, res) => json(res, 200, { generation: app.config.current.generation })],
   '/version': ['GET', (app, _req, res) => json(res, 200, { version: app.version })],
   '/kv': ['GET', async (app, _req, res) => json(res, 200, await app.durable.keys())],
+  '/cert': ['POST', certificate],
 };
 
 async function route(app: Endpoints, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -187,6 +210,33 @@ async function kv(app: Endpoints, req: IncomingMessage, res: ServerResponse, key
     return void send(res, 503, 'the store refused the write\n');
   }
   send(res, 201, 'stored\n');
+}
+
+/**
+ * `POST /cert` with `{"cert": path, "key": path}`: a certificate thread checks the pair and asks the
+ * bus for a reload that installs it (source `thread`). 202 once the reload is asked for; 422 when
+ * the pair does not load (nothing changes); 409 when no TLS listener is served.
+ */
+async function certificate(app: Endpoints, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req, 64 * 1024);
+  if (app.installCertificate === undefined) return json(res, 409, { error: 'this server serves no TLS listener' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body?.toString() ?? '');
+  } catch {
+    parsed = undefined;
+  }
+  const p = parsed as { cert?: unknown; key?: unknown } | undefined;
+  if (typeof p?.cert !== 'string' || typeof p.key !== 'string' || p.cert === '' || p.key === '') {
+    return json(res, 400, { error: 'the body must be JSON {"cert": path, "key": path}' });
+  }
+  const outcome = await app.installCertificate({ cert: p.cert, key: p.key });
+  if (!outcome.ok) {
+    app.log.warn(`POST /cert rejected: ${outcome.error}`);
+    return json(res, 422, { error: outcome.error });
+  }
+  app.log.info(`POST /cert: ${outcome.subject} checked by a thread; reload requested`);
+  json(res, 202, { status: 'accepted', subject: outcome.subject });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,196 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import tls from 'node:tls';
+import { defineCase } from '../case.js';
+import { notes, verdict } from '../checkers/common.js';
+import { request } from '../clients/http.js';
+import { nowNs } from '../history.js';
+import type { Subject } from '../launch/index.js';
+
+function makeCert(dir: string, cn: string): { cert: string; key: string } {
+  const cert = path.join(dir, `${cn}.crt`);
+  const key = path.join(dir, `${cn}.key`);
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${cn}`],
+    { stdio: 'ignore', timeout: 20_000 },
+  );
+  return { cert, key };
+}
+
+interface TlsConn {
+  socket: tls.TLSSocket;
+  cn: string;
+  get(path: string): Promise<string>;
+}
+
+/** A TLS keep-alive connection: the certificate it got, and GETs on it (status line back). */
+function connect(port: number): Promise<TlsConn> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' }, () => {
+      const cn = String(socket.getPeerCertificate().subject?.CN ?? '');
+      resolve({
+        socket,
+        cn,
+        get: (p) =>
+          new Promise((res, rej) => {
+            let buf = '';
+            const onData = (d: Buffer) => {
+              buf += d.toString('latin1');
+              const head = buf.indexOf('\r\n\r\n');
+              const len = /content-length:\s*(\d+)/i.exec(buf)?.[1];
+              if (head >= 0 && len !== undefined && buf.length >= head + 4 + Number(len)) {
+                socket.off('data', onData);
+                res(buf.slice(0, buf.indexOf('\r\n')));
+              }
+            };
+            socket.on('data', onData);
+            socket.once('error', rej);
+            socket.write(`GET ${p} HTTP/1.1\r\nhost: localhost\r\n\r\n`);
+          }),
+      });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** The certificate a new handshake gets (the connection is closed again). */
+async function newHandshakeCn(port: number): Promise<string> {
+  const c = await connect(port);
+  c.socket.destroy();
+  return c.cn;
+}
+
+/** `POST /cert` with the pair's paths; the status, or 0 when no answer came. */
+async function postCert(s: Subject, pair: { cert: string; key: string }, label: string, ms: number) {
+  const r = await request(s.ports.http!, {
+    method: 'POST',
+    path: '/cert',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(pair),
+    label,
+    timeoutMs: ms,
+  });
+  return { status: r.status ?? 0, body: r.body.toString().slice(0, 300) };
+}
+
+/**
+ * Spec: "Any part of the subject (application code, another thread, the control channel) MUST be able
+ * to request ... reload ... without sending an OS signal. Such a request MUST have exactly the effect
+ * that the signal mapped to the same action has, and MUST be reported on the probe as a request event
+ * with its source" (BUS.APP_REQUESTS, E25), and "a reloaded certificate serves new handshakes only;
+ * existing connections keep theirs; the old pair stays when the new one is invalid"
+ * (RELOAD.TLS_NEW_HANDSHAKES, E23). The thread is asked through `POST /cert` (subject protocol
+ * section 9); no signal is sent in this case.
+ */
+export default defineCase({
+  id: 'reload.thread-certificate',
+  title: 'A certificate reload asked for by a thread, without a signal: new handshakes only',
+  description:
+    'Serve certificate gen-a and open a keep-alive TLS connection. POST /cert with a mismatched pair: 422, nothing changes. POST /cert with gen-b: a thread checks the pair and asks the bus for a reload (probe request {action: reload, source: thread}, then reload-done). The old connection keeps gen-a and still serves; a new handshake gets gen-b. No signal is sent.',
+  requirements: ['RELOAD.TLS_NEW_HANDSHAKES', 'BUS.APP_REQUESTS'],
+  edgeCases: ['E23', 'E25'],
+  applies: {
+    platforms: ['linux', 'darwin'],
+    capabilities: ['threadReload', 'tls', 'probe', 'conformanceEndpoints'],
+  },
+  notApplicable: (m) => {
+    if (!m.ports.includes('tls')) return 'the manifest declares no tls port';
+    try {
+      execFileSync('openssl', ['version'], { stdio: 'ignore' });
+      return null;
+    } catch {
+      return 'openssl is not installed (needed to make test certificates)';
+    }
+  },
+  timeout: 'short',
+  async run(ctx) {
+    const a = makeCert(ctx.runDir, 'gen-a');
+    const b = makeCert(ctx.runDir, 'gen-b');
+    const s = await ctx.launch({ config: { generation: 1, tls: a } });
+    const tlsPort = s.ports.tls!;
+    const old = await connect(tlsPort);
+    const before = await old.get('/live');
+
+    // An invalid pair: rejected by the thread, no reload asked for, the pair in use stays.
+    const tBad = nowNs();
+    const bad = await postCert(s, { cert: a.cert, key: b.key }, 'cert-mismatched', ctx.ms(10_000));
+    const cnAfterBad = await newHandshakeCn(tlsPort);
+
+    const t = nowNs();
+    const good = await postCert(s, b, 'cert-gen-b', ctx.ms(10_000));
+    let requested: string | null = null;
+    let done: string | null = null;
+    try {
+      const req = await s.waitProbe(
+        (e) => e.ev === 'request' && e.action === 'reload' && e.source === 'thread' && BigInt(e.t) >= t,
+        ctx.ms(5000),
+        'the thread reload request',
+      );
+      requested = req.t;
+      const rd = await s.waitProbe(
+        (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= BigInt(req.t),
+        ctx.ms(5000),
+        'the end of the reload',
+      );
+      done = rd.ev === 'reload-done' ? rd.t : null;
+    } catch (e) {
+      ctx.note('wait-failed', { error: (e as Error).message });
+    }
+    const oldAfter = await old.get('/live').catch((e: Error) => `error ${e.message}`);
+    const newCn = await newHandshakeCn(tlsPort);
+    const between = s.probeEvents.filter(
+      (e) => e.ev === 'request' && e.action === 'reload' && BigInt(e.t) >= tBad && BigInt(e.t) < t,
+    ).length;
+    ctx.note('tls', {
+      oldCn: old.cn,
+      before,
+      badStatus: bad.status,
+      badBody: bad.body,
+      reloadsAfterBad: between,
+      cnAfterBad,
+      goodStatus: good.status,
+      goodBody: good.body,
+      requested,
+      done,
+      oldAfter,
+      oldCnAfter: String(old.socket.getPeerCertificate().subject?.CN ?? ''),
+      newCn,
+      signalsSent: ctx.history.events.filter((e) => e.source === 'harness' && e.kind === 'signal-sent').length,
+    });
+    old.socket.destroy();
+  },
+  grade({ events }) {
+    const n = notes(events, 'tls')[0];
+    const tlsOk =
+      n !== undefined &&
+      n.oldCn === 'gen-a' &&
+      /200/.test(String(n.before)) &&
+      /200/.test(String(n.oldAfter)) &&
+      n.oldCnAfter === 'gen-a' &&
+      n.newCn === 'gen-b' &&
+      n.badStatus === 422 &&
+      n.cnAfterBad === 'gen-a' &&
+      n.reloadsAfterBad === 0;
+    const busOk =
+      n !== undefined && n.goodStatus === 202 && n.requested !== null && n.done !== null && n.signalsSent === 0;
+    return [
+      verdict(
+        'RELOAD.TLS_NEW_HANDSHAKES',
+        tlsOk,
+        'a mismatched pair is refused (422) and gen-a stays; after the thread-asked reload the connection opened before keeps gen-a and still serves, and a new handshake gets gen-b',
+        n
+          ? `mismatched pair: ${String(n.badStatus)}, new handshake then: ${String(n.cnAfterBad)}; old connection: ${String(n.oldCn)} → ${String(n.oldAfter)} (${String(n.oldCnAfter)}); new handshake: ${String(n.newCn)}`
+          : 'no observation',
+      ),
+      verdict(
+        'BUS.APP_REQUESTS',
+        busOk,
+        'POST /cert is accepted (202); a thread asks the bus for a reload, reported as request {action: reload, source: thread}, and the reload completes (reload-done) with no signal sent',
+        n
+          ? `POST /cert: ${String(n.goodStatus)} ${String(n.goodBody)}; request from thread: ${n.requested ? 'seen' : 'missing'}; reload-done: ${n.done ? 'seen' : 'missing'}; signals sent: ${String(n.signalsSent)}; reload requests after the mismatched pair: ${String(n.reloadsAfterBad)}`
+          : 'no observation',
+      ),
+    ];
+  },
+});
