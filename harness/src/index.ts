@@ -46,6 +46,7 @@ export * from './clients/fifo.js';
 export * from './clients/http.js';
 export * from './clients/probe-connect.js';
 export { gradeCase, unexpectedDeaths } from './grade.js';
+export { type FuzzOptions, type FuzzResult, replayCase, runFuzz } from './fuzz/index.js';
 export * from './history.js';
 export * from './launch/index.js';
 export * from './report/index.js';

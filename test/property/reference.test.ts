@@ -6,7 +6,7 @@
  * Longer runs: `SIGCERT_FUZZ_RUNS=200 SIGCERT_FUZZ_SEED=42 npx vitest run test/property/reference.test.ts`
  * (the defaults keep this file to about 30-60 s).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ const results: FuzzResult[] = [];
 
 afterAll(async () => {
   await teardownAll();
+  if (results.every((r) => r.ok)) rmSync(corpusDir, { recursive: true, force: true });
   const sequences = results.reduce((n, r) => n + r.sequences, 0);
   const ms = results.reduce((n, r) => n + r.elapsedMs, 0);
   if (ms > 0) {

@@ -5,6 +5,7 @@
  * after the stop, a reload storm, the control channel), with the exit status the model must predict.
  * A model change that would flag a correct subject fails here first, with a readable sequence.
  */
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,8 +22,11 @@ const reference = loadManifest(path.join(root, 'subjects/reference/manifest.json
 const work = path.join(tmpdir(), `sigcert-scenarios-${process.pid}`);
 let n = 0;
 
+let failed = false;
+
 afterAll(async () => {
   await teardownAll();
+  if (!failed) rmSync(work, { recursive: true, force: true });
 });
 
 async function run(manifest: Manifest, specs: CmdSpec[]) {
@@ -116,6 +120,7 @@ describe.skipIf(process.platform === 'win32')('scenarios against correct subject
     for (const [name, specs, code] of scenarios) {
       it(`${manifest.name}: ${name} (exit ${code})`, async () => {
         const r = await run(manifest, specs);
+        failed ||= r.violation !== null;
         expect(r.violation).toBeNull();
         expect(r.executed).toBe(specs.length);
         expect(r.code).toBe(code);

@@ -17,7 +17,7 @@
  * violation, which makes the corpus a regression test of the fuzzer itself. Any other case must pass
  * once its subject is fixed.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { loadManifest, repoRoot } from '../launch/index.js';
@@ -150,11 +150,8 @@ export async function replayCase(entry: CorpusEntry, opts: ReplayOptions = {}): 
     }
   }
   const reproduced = found !== null && found.kind === (entry.violation.kind as ViolationKind);
-  return {
-    reproduced,
-    violation: found,
-    attempts: Math.min(n + 1, attempts),
-    executed,
-    asExpected: entry.expect === 'violation' ? reproduced : found === null,
-  };
+  const asExpected = entry.expect === 'violation' ? reproduced : found === null;
+  // the run folders are evidence only when the replay surprised
+  if (asExpected && opts.workDir === undefined) rmSync(base, { recursive: true, force: true });
+  return { reproduced, violation: found, attempts: Math.min(n + 1, attempts), executed, asExpected };
 }
