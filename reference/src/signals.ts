@@ -20,8 +20,16 @@
  * | SIGQUIT | fast-stop     |                                 |
  * | SIGHUP  | reload        | (ignored by the bus: a stop dominates) |
  * | SIGUSR1 | reopen-logs   | (replaces Node's "start the inspector on SIGUSR1") |
- * | SIGUSR2 | restart       | (not supported by this server: the bus logs and ignores it) |
+ * | SIGUSR2 | restart       | (`--workers N`: a new generation of workers; one process: the bus logs and ignores it) |
  * | SIGPIPE | ignore        | Node already sets SIG_IGN at startup; no listener is installed |
+ *
+ * In the supervised mode this plugin runs in the supervisor only. Its worker processes install
+ * listeners that do nothing (`supervised/worker-main.ts`): a signal sent to the process group reaches
+ * them too, and the supervisor, which got the same signal, decides. The supervisor passes an `onEntry`
+ * hook to `attach`: it runs after the stamp and before the probe event is written, so a stop reaches
+ * the workers' IPC channels before anyone can read the `signal` event and act on it (a request the
+ * harness sends after that event then finds its worker already stopping: `/ready` 503,
+ * `Connection: close`).
  *
  * On Windows only console events exist: SIGINT (Ctrl+C) and SIGBREAK (Ctrl+Break) map to stop,
  * SIGHUP (console closed; Windows kills the process ~10 s later) maps to stop as well. The
@@ -70,8 +78,16 @@ export interface SignalPluginOptions {
 }
 
 export interface SignalPlugin {
-  /** Hands the bus over and replays the signals recorded so far, in arrival order. */
-  attach(target: SignalTarget, note?: (msg: string) => void): void;
+  /**
+   * Hands the bus over and replays the signals recorded so far, in arrival order. `onEntry` (the
+   * supervisor's) is called for every delivery from now on with the signal's action, after the stamp
+   * and before the probe event; it must be tiny and must not write probe events.
+   */
+  attach(
+    target: SignalTarget,
+    note?: (msg: string) => void,
+    onEntry?: (sig: string, action: SignalAction) => void,
+  ): void;
   /** The signals with a listener. */
   readonly signals: readonly string[];
   /** Removes the listeners (tests only: a server never gives its handlers up). */
@@ -86,13 +102,18 @@ export function installSignalHandlers(options: SignalPluginOptions): SignalPlugi
   const repeatMap = options.repeatMap ?? (windows ? WINDOWS_REPEAT_MAP : POSIX_REPEAT_MAP);
   let note = options.note ?? ((msg: string) => console.error(msg));
   let target: SignalTarget | undefined;
+  let onEntry: ((sig: string, action: SignalAction) => void) | undefined;
   const early: string[] = [];
   const deliveries = new Map<string, number>();
 
+  const actionOf = (sig: string, count: number): SignalAction | undefined => {
+    const repeat = count > 1 && target?.stopRequested ? repeatMap[sig] : undefined;
+    return repeat ?? map[sig];
+  };
+
   const dispatch = (sig: string, count: number) => {
     if (target === undefined) return;
-    const repeat = count > 1 && target.stopRequested ? repeatMap[sig] : undefined;
-    const action = repeat ?? map[sig];
+    const action = actionOf(sig, count);
     if (action === undefined) return;
     note(`${sig} received${count > 1 ? ` (delivery ${count})` : ''}: ${action}`);
     target.request(action, 'signal');
@@ -100,13 +121,16 @@ export function installSignalHandlers(options: SignalPluginOptions): SignalPlugi
 
   const onSignal = (sig: NodeJS.Signals) => {
     const t = process.hrtime.bigint(); // first: the latency measurement point
-    probe.emitAt(t, 'signal', { sig });
     if (target === undefined) {
+      probe.emitAt(t, 'signal', { sig });
       early.push(sig);
       return;
     }
     const count = (deliveries.get(sig) ?? 0) + 1;
     deliveries.set(sig, count);
+    const action = onEntry === undefined ? undefined : actionOf(sig, count);
+    if (action !== undefined) onEntry?.(sig, action);
+    probe.emitAt(t, 'signal', { sig });
     dispatch(sig, count);
   };
 
@@ -116,8 +140,9 @@ export function installSignalHandlers(options: SignalPluginOptions): SignalPlugi
 
   return {
     signals: names,
-    attach(bus, logNote) {
+    attach(bus, logNote, entryHook) {
       if (logNote !== undefined) note = logNote;
+      onEntry = entryHook;
       target = bus;
       for (const sig of early.splice(0)) {
         const count = (deliveries.get(sig) ?? 0) + 1;

@@ -129,10 +129,6 @@ export class WorkerPool {
     });
   }
 
-  get current(): Generation | undefined {
-    return this.currentGen;
-  }
-
   /** Ports announced by the workers (`listening`), by listener name. */
   ports(): Record<string, number> {
     return Object.fromEntries(this.announced);
@@ -141,11 +137,6 @@ export class WorkerPool {
   /** A service listener is open (for the pre-drain delay). */
   get accepting(): boolean {
     return this.announced.size > 0 && !this.acceptingClosed;
-  }
-
-  /** Pids of the live workers, by generation. */
-  pids(): Array<{ pid: number; generation: number }> {
-    return [...this.live].map((r) => ({ pid: r.pid, generation: r.generation.number }));
   }
 
   /** The first generation (startup). Resolves when it serves; rejects when it cannot start. */
@@ -200,6 +191,17 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * A stop signal just arrived (before the bus has even seen it, `signals.ts` `onEntry`): every worker
+   * fails `/ready` and sends `Connection: close` from now on. The bus's own STOPPING broadcast follows.
+   */
+  notifyStopping(): void {
+    for (const rec of this.live) {
+      rec.phase = 'leaving';
+      if (rec.greeted) this.send(rec, { type: 'state', ready: false, stopping: true });
+    }
+  }
+
   /** A reload's swap: every worker that is not leaving applies the new configuration. */
   async applyConfig(config: WireConfig): Promise<void> {
     const targets = [...this.live].filter((r) => r.phase !== 'leaving');
@@ -207,9 +209,9 @@ export class WorkerPool {
   }
 
   /** The stop: every worker closes its copy of the listeners (the socket closes with the last). */
-  async stopAccepting(): Promise<{ idle: number; inFlight: number }> {
+  async stopAccepting(timeoutMs?: number): Promise<{ idle: number; inFlight: number }> {
     this.acceptingClosed = true;
-    const acks = await Promise.all([...this.live].map((r) => this.ask(r, { cmd: 'stop-accepting' })));
+    const acks = await Promise.all([...this.live].map((r) => this.ask(r, { cmd: 'stop-accepting' }, timeoutMs)));
     let idle = 0;
     let inFlight = 0;
     for (const a of acks) {
@@ -292,7 +294,8 @@ export class WorkerPool {
   }
 
   private fork(gen: Generation): WorkerRec {
-    const worker = cluster.fork({ SIGCERT_PROBE_FD: '', SIGCERT_WORKER_GENERATION: String(gen.number) });
+    // The probe fd is the supervisor's (a worker's fd 3 is its IPC channel): no probe in workers.
+    const worker = cluster.fork({ SIGCERT_PROBE_FD: '' });
     let onReady!: WorkerRec['onReady'];
     const readyP = new Promise<void>((resolve, reject) => {
       onReady = { resolve, reject };
@@ -340,7 +343,9 @@ export class WorkerPool {
     switch (msg.type) {
       case 'hello': {
         rec.greeted = true;
-        const stopping = this.opts.stopping();
+        // Told to leave before it could hear anything (a stop, or its generation was abandoned or
+        // retired): `stopping` in its init makes it exit at once, having opened nothing.
+        const stopping = this.opts.stopping() || rec.phase === 'leaving';
         if (stopping) rec.phase = 'leaving';
         this.send(rec, {
           type: 'init',

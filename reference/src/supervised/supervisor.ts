@@ -109,6 +109,15 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
     drainedAnnounced = true;
     probe.emit('drained', { forced, aborted });
   };
+  /** Every worker closed its listeners, so the sockets are closed: probe `stop-accepting`, once. */
+  let acceptingStopped = false;
+  const stopAccepting = async (timeoutMs?: number) => {
+    const { idle, inFlight } = await pool.stopAccepting(timeoutMs);
+    if (acceptingStopped) return;
+    acceptingStopped = true;
+    probe.emit('stop-accepting', {});
+    log.info(`listeners closed; ${idle} idle connection(s) ended, ${inFlight} request(s) in flight`);
+  };
 
   // Readiness and `Connection: close` follow the bus state: the workers hear of it before the probe does.
   bus.onState(() => pool.broadcastState());
@@ -189,16 +198,7 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
     },
     { order: 10 },
   );
-  bus.subscribe(
-    'stop',
-    'stop-accepting',
-    async () => {
-      const { idle, inFlight } = await pool.stopAccepting();
-      probe.emit('stop-accepting', {});
-      log.info(`listeners closed; ${idle} idle connection(s) ended, ${inFlight} request(s) in flight`);
-    },
-    { order: 20 },
-  );
+  bus.subscribe('stop', 'stop-accepting', () => stopAccepting(), { order: 20 });
   bus.subscribe(
     'stop',
     'drain',
@@ -212,6 +212,7 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
   bus.subscribe('stop', 'workers-exit', () => pool.allExited(), { order: 50 });
   injectFault(bus, settings.fault);
   bus.subscribe('abort', 'workers', async () => {
+    await stopAccepting(500); // a fast stop skipped the stop channel: close the listeners first
     const aborted = await pool.abort();
     log.warn(`aborted ${aborted} request(s) in flight`);
     announceDrained(true, aborted);
@@ -233,7 +234,14 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
 
   // --- go --------------------------------------------------------------------------------------
   log.info(`supervisor starting (pid ${process.pid}, node ${process.version}, ${settings.workers} worker(s))`);
-  signals.attach(bus, (msg) => log.info(msg));
+  // A stop or fast stop reaches the workers before the probe `signal` event is written (signals.ts).
+  signals.attach(
+    bus,
+    (msg) => log.info(msg),
+    (_sig, action) => {
+      if (action === 'stop' || action === 'fast-stop') pool.notifyStopping();
+    },
+  );
   await bus.start();
 }
 

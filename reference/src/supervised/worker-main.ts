@@ -20,6 +20,7 @@ try {
   const { runWorker } = await import('./worker.js');
   await runWorker();
 } catch (err) {
-  process.stderr.write(`sigcert worker ${process.pid}: ${(err as Error).stack ?? String(err)}\n`);
+  // A startup failure (a port in use, no init): one line; the supervisor reports the exit.
+  process.stderr.write(`sigcert worker ${process.pid}: ${(err as Error).message ?? String(err)}\n`);
   process.exit(1);
 }

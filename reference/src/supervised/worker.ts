@@ -47,14 +47,23 @@ const INIT_TIMEOUT_MS = 10_000;
 /** How often the parent pid is checked (the IPC channel's close is the first line). */
 const PARENT_CHECK_MS = 200;
 
-/** The IPC channel to the supervisor, with sends that never throw once it is gone. */
+/**
+ * The IPC channel to the supervisor, with sends that never throw once it is gone. `state` and `cmd`
+ * messages that arrive before `serve()` was called (between `init` and the end of our setup) are
+ * kept and handed over then, in order: none may be lost (a reload's `config`, a `stopping`).
+ */
 class SupervisorLink {
   private readonly handlers: Array<(msg: ToWorker) => void> = [];
+  private server: ((msg: Extract<ToWorker, { type: 'state' | 'cmd' }>) => void) | undefined;
+  private readonly early: Array<Extract<ToWorker, { type: 'state' | 'cmd' }>> = [];
 
   constructor() {
     process.on('message', (msg: unknown) => {
       if (!isMessage<ToWorker>(msg)) return;
       for (const h of this.handlers) h(msg);
+      if (msg.type !== 'state' && msg.type !== 'cmd') return;
+      if (this.server === undefined) this.early.push(msg);
+      else this.server(msg);
     });
   }
 
@@ -64,6 +73,12 @@ class SupervisorLink {
 
   on(handler: (msg: ToWorker) => void): void {
     this.handlers.push(handler);
+  }
+
+  /** Takes the `state` and `cmd` messages from now on (and the ones that came before). */
+  serve(handler: (msg: Extract<ToWorker, { type: 'state' | 'cmd' }>) => void): void {
+    this.server = handler;
+    for (const msg of this.early.splice(0)) handler(msg);
   }
 
   /** Resolves once the message is handed to the channel (or at once when the channel is gone). */
@@ -184,7 +199,8 @@ export async function runWorker(): Promise<void> {
   const link = new SupervisorLink();
   const log = new LinkLogger(link);
   const fatal = (err: unknown) => {
-    log.error(`fatal: ${(err as Error)?.stack ?? String(err)}`);
+    // straight to stderr (synchronous): the process ends on the next line
+    new LineLogger().error(`worker: fatal: ${(err as Error)?.stack ?? String(err)}`);
     process.exit(1); // the supervisor sees an unexpected exit and replaces this worker
   };
   process.on('uncaughtException', fatal);
@@ -192,7 +208,6 @@ export async function runWorker(): Promise<void> {
   watchParent(log);
 
   const init = await greet(link);
-  const generation = init.generation;
   if (init.stopping) {
     // A stop came before we were told anything: open nothing, leave.
     process.exit(0);
@@ -267,13 +282,30 @@ export async function runWorker(): Promise<void> {
     return aborted;
   };
 
-  link.on((msg) => {
+  /** The bounded drain of an old generation: requests and connections, or the grace period. */
+  const retire = async (graceMs: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const drained = (async () => {
+      await tracker.whenIdle();
+      await tracker.whenNoConnections();
+      return true;
+    })();
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const clean = await Promise.race([drained, late]);
+    clearTimeout(timer);
+    const aborted = clean ? 0 : abortAll();
+    if (!clean) log.warn(`retiring: the drain missed its ${graceMs} ms deadline; ${aborted} request(s) aborted`);
+    await exitAfter({ type: 'retired', forced: !clean, aborted });
+  };
+
+  link.serve((msg) => {
     if (msg.type === 'state') {
       supervisorReady = msg.ready;
       if (msg.stopping) leave();
       return;
     }
-    if (msg.type !== 'cmd') return;
     const ack = (data: Record<string, unknown> = {}) => link.send({ type: 'ack', id: msg.id, data });
     switch (msg.cmd) {
       case 'config': {
@@ -303,31 +335,13 @@ export async function runWorker(): Promise<void> {
         leave();
         listeners.stopAccepting();
         const idle = tracker.closeIdleAfter(msg.lingerMs);
-        log.info(`generation ${generation} retiring: listeners closed, ${idle} idle connection(s) linger`);
+        log.info(`retiring: listeners closed, ${idle} idle connection(s) may carry one more request`);
         void ack({ idle, inFlight: tracker.requestsInFlight });
         void retire(msg.graceMs);
         return;
       }
     }
   });
-
-  /** The bounded drain of an old generation: requests and connections, or the grace period. */
-  const retire = async (graceMs: number) => {
-    let timer: NodeJS.Timeout | undefined;
-    const drained = (async () => {
-      await tracker.whenIdle();
-      await tracker.whenNoConnections();
-      return true;
-    })();
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), graceMs);
-    });
-    const clean = await Promise.race([drained, late]);
-    clearTimeout(timer);
-    const aborted = clean ? 0 : abortAll();
-    if (!clean) log.warn(`generation ${generation}: the drain missed its ${graceMs} ms deadline; ${aborted} aborted`);
-    await exitAfter({ type: 'retired', forced: !clean, aborted });
-  };
 
   cpu.warm();
   const ports: Record<string, number> = {};
