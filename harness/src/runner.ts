@@ -9,7 +9,7 @@ import { type CaseContext, type CaseDef, whyNotApplicable } from './case.js';
 import { gradeCase, unexpectedDeaths } from './grade.js';
 import { History } from './history.js';
 import { LaunchError, launch, SignalUnsupportedError, type Subject } from './launch/index.js';
-import type { CaseResult } from './report/index.js';
+import { type CaseResult, MAX_TIMELINE_EVENTS, MAX_TIMELINE_SAMPLES } from './report/index.js';
 import { type HistoryEvent, type Manifest, type Outcome, type Platform, TIMEOUT_MS } from './types.js';
 
 export interface RunnerOptions {
@@ -49,7 +49,6 @@ export function selectCases(cases: CaseDef[], grep?: RegExp, shard?: [number, nu
   return list;
 }
 
-const TIMELINE_LIMIT = 200;
 const RETRYABLE: Outcome[] = ['fail', 'non-strict', 'timeout', 'crash', 'harness-error'];
 
 export async function runCases(opts: RunnerOptions): Promise<RunResult> {
@@ -245,10 +244,11 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
 
 /** The excerpt kept in the report: the first and last events, plus every latency sample (histograms). */
 function trimTimeline(events: HistoryEvent[]): HistoryEvent[] {
-  if (events.length <= TIMELINE_LIMIT) return events;
-  const half = TIMELINE_LIMIT / 2;
+  if (events.length <= MAX_TIMELINE_EVENTS) return events;
+  const half = MAX_TIMELINE_EVENTS / 2;
   const kept = new Set([...events.slice(0, half), ...events.slice(-half)]);
   let samples = 0;
-  for (const e of events) if (e.source === 'case' && e.kind === 'sample' && samples++ < 2000) kept.add(e);
+  for (const e of events)
+    if (e.source === 'case' && e.kind === 'sample' && samples++ < MAX_TIMELINE_SAMPLES) kept.add(e);
   return events.filter((e) => kept.has(e));
 }

@@ -21,9 +21,12 @@ afterAll(async () => {
 });
 
 describe('reference server certification', () => {
-  it('is compliant and fully compliant, with no harness error', async () => {
-    const manifest = loadManifest(path.join(root, 'subjects/reference/manifest.json'));
-    const outDir = path.join(root, '.sigcert', 'test-runs', `reference-${Date.now()}`);
+  it.each([
+    ['reference', 'single process'],
+    ['reference-supervised', 'supervised: 2 workers, restarts'],
+  ])('%s (%s) is compliant and fully compliant, with no harness error', async (name) => {
+    const manifest = loadManifest(path.join(root, `subjects/${name}/manifest.json`));
+    const outDir = path.join(root, '.sigcert', 'test-runs', `${name}-${Date.now()}`);
     const started = new Date();
     const { results, partial } = await runCases({ manifest, cases: await loadCases(), outDir, concurrency: 2 });
     const reg = loadRegistry();
@@ -40,14 +43,14 @@ describe('reference server certification', () => {
       partial,
     });
     mkdirSync(path.join(root, 'reports'), { recursive: true });
-    writeFileSync(path.join(root, 'reports', 'reference.json'), JSON.stringify(report, null, 1));
-    writeFileSync(path.join(root, 'reports', 'reference.junit.xml'), toJUnitXml(report));
+    writeFileSync(path.join(root, 'reports', `${name}.json`), JSON.stringify(report, null, 1));
+    writeFileSync(path.join(root, 'reports', `${name}.junit.xml`), toJUnitXml(report));
     console.log(renderConsole(report, { color: false }));
 
     expect(validateReport(JSON.parse(JSON.stringify(report))).errors).toEqual([]);
     // the JUnit file of a real run validates against the JUnit schema
     const xsd = path.join(root, 'test/fixtures/junit.xsd');
-    const lint = spawnSync('xmllint', ['--noout', '--schema', xsd, path.join(root, 'reports', 'reference.junit.xml')], {
+    const lint = spawnSync('xmllint', ['--noout', '--schema', xsd, path.join(root, 'reports', `${name}.junit.xml`)], {
       encoding: 'utf8',
     });
     expect(lint.error, 'xmllint is needed (Debian libxml2-utils; .ci/run installs it)').toBeUndefined();

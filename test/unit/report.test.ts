@@ -9,6 +9,7 @@ import {
   countOutcomes,
   latencyTable,
   MAX_TIMELINE_EVENTS,
+  MAX_TIMELINE_SAMPLES,
   OUTCOMES,
   outcomeFromVerdicts,
   percentiles,
@@ -250,7 +251,7 @@ describe('rollup and verdict', () => {
     expect(verdict.compliant).toBe(false);
   });
 
-  it('timeout: not tested unless it carries a fail verdict; crash: fail', () => {
+  it('timeout and crash: not tested unless the case carries a fail verdict for the requirement', () => {
     const timeout = judge(replace(allGood(), 't.a', kase('t.a', 'timeout', [v('T.MUST_A', 'pass')])));
     expect(timeout.status('T.MUST_A')?.status).toBe('not-tested');
     expect(timeout.verdict.compliant).toBe(false);
@@ -258,9 +259,14 @@ describe('rollup and verdict', () => {
     const timeoutFail = judge(replace(allGood(), 't.a', kase('t.a', 'timeout', [v('T.MUST_A', 'fail')])));
     expect(timeoutFail.status('T.MUST_A')?.status).toBe('fail');
 
+    // the death itself is a PROC.NO_CRASH_SIGNAL fail verdict (grade.ts); the case's other verdicts are
+    // not trusted either way: a pass is undecided, a fail still fails
     const crash = judge(replace(allGood(), 't.a', kase('t.a', 'crash', [v('T.MUST_A', 'pass')])));
-    expect(crash.status('T.MUST_A')).toMatchObject({ status: 'fail', failures: ['t.a'] });
-    expect(crash.verdict.mustFailures).toEqual(['T.MUST_A']);
+    expect(crash.status('T.MUST_A')?.status).toBe('not-tested');
+    expect(crash.verdict.compliant).toBe(false);
+    const crashFail = judge(replace(allGood(), 't.a', kase('t.a', 'crash', [v('T.MUST_A', 'fail')])));
+    expect(crashFail.status('T.MUST_A')).toMatchObject({ status: 'fail', failures: ['t.a'] });
+    expect(crashFail.verdict.mustFailures).toEqual(['T.MUST_A']);
   });
 
   it('a MUST with only informational evidence is not demonstrated', () => {
@@ -504,8 +510,8 @@ describe('JSON report and schema', () => {
     expect(validateReport(r).valid).toBe(false);
   });
 
-  it('a timeline longer than MAX_TIMELINE_EVENTS fails validation; readJsonReport rejects it', async () => {
-    const long = Array.from({ length: MAX_TIMELINE_EVENTS + 1 }, (_, i) => event(i));
+  it('a timeline longer than its excerpt limit fails validation; readJsonReport rejects it', async () => {
+    const long = Array.from({ length: MAX_TIMELINE_EVENTS + MAX_TIMELINE_SAMPLES + 1 }, (_, i) => event(i));
     const r = report([kase('t.a', 'pass', [v('T.MUST_A', 'pass')], { timeline: long })]);
     expect(validateReport(r).valid).toBe(false);
     const file = path.join(tmp, 'long.json');
@@ -520,6 +526,6 @@ describe('JSON report and schema', () => {
     };
     expect(s.definitions.outcome.enum).toEqual([...OUTCOMES]);
     expect(s.properties.summary.properties.counts.required).toEqual([...OUTCOMES]);
-    expect(s.definitions.caseResult.properties.timeline.maxItems).toBe(MAX_TIMELINE_EVENTS);
+    expect(s.definitions.caseResult.properties.timeline.maxItems).toBe(MAX_TIMELINE_EVENTS + MAX_TIMELINE_SAMPLES);
   });
 });

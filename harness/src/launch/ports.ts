@@ -29,10 +29,25 @@ function portPool(): [number, number] | null {
   return Number.isInteger(first) && first > 12_000 ? [10_000, first - 1] : null;
 }
 
+/**
+ * Ports handed out recently by this harness. A port is free when drawn, but its subject binds it only
+ * some 100 ms later; a concurrent launch must not draw it in that window. Entries expire after
+ * RECENT_MS, by which time the subject holds the port (or has given it up).
+ */
+const recent = new Map<number, number>();
+const RECENT_MS = 120_000;
+
+function recentlyHandedOut(port: number): boolean {
+  const now = Date.now();
+  for (const [p, at] of recent) if (now - at > RECENT_MS) recent.delete(p);
+  return recent.has(port);
+}
+
 async function listenEphemeral(): Promise<Server> {
   const pool = portPool();
   for (let i = 0; pool !== null && i < 50; i++) {
     const port = pool[0] + Math.floor(Math.random() * (pool[1] - pool[0] + 1));
+    if (recentlyHandedOut(port)) continue;
     try {
       return await listenOn(port);
     } catch {
@@ -62,6 +77,7 @@ export async function allocatePorts(names: readonly string[]): Promise<Record<st
       const addr = server.address();
       if (addr === null || typeof addr === 'string') throw new Error('listening socket has no port');
       out[name] = addr.port;
+      recent.set(addr.port, Date.now());
     }
   } finally {
     await Promise.all(servers.map(close));

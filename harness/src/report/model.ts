@@ -9,6 +9,8 @@ export const REPORT_VERSION = '1.0.0' as const;
 
 /** Longest timeline excerpt a case result may carry (the full history stays in its run folder). */
 export const MAX_TIMELINE_EVENTS = 200;
+/** Latency samples kept in a case's timeline on top of the excerpt, so histograms show every trial. */
+export const MAX_TIMELINE_SAMPLES = 2000;
 
 /** Every outcome, in the order reports list them. */
 export const OUTCOMES = [
