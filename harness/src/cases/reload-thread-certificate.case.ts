@@ -1,62 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import tls from 'node:tls';
 import { defineCase } from '../case.js';
 import { notes, verdict } from '../checkers/common.js';
 import { request } from '../clients/http.js';
+import { connectTls, makeCert, openSslAvailable } from '../clients/tls.js';
 import { nowNs } from '../history.js';
 import type { Subject } from '../launch/index.js';
 
-function makeCert(dir: string, cn: string): { cert: string; key: string } {
-  const cert = path.join(dir, `${cn}.crt`);
-  const key = path.join(dir, `${cn}.key`);
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${cn}`],
-    { stdio: 'ignore', timeout: 20_000 },
-  );
-  return { cert, key };
-}
-
-interface TlsConn {
-  socket: tls.TLSSocket;
-  cn: string;
-  get(path: string): Promise<string>;
-}
-
-/** A TLS keep-alive connection: the certificate it got, and GETs on it (status line back). */
-function connect(port: number): Promise<TlsConn> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' }, () => {
-      const cn = String(socket.getPeerCertificate().subject?.CN ?? '');
-      resolve({
-        socket,
-        cn,
-        get: (p) =>
-          new Promise((res, rej) => {
-            let buf = '';
-            const onData = (d: Buffer) => {
-              buf += d.toString('latin1');
-              const head = buf.indexOf('\r\n\r\n');
-              const len = /content-length:\s*(\d+)/i.exec(buf)?.[1];
-              if (head >= 0 && len !== undefined && buf.length >= head + 4 + Number(len)) {
-                socket.off('data', onData);
-                res(buf.slice(0, buf.indexOf('\r\n')));
-              }
-            };
-            socket.on('data', onData);
-            socket.once('error', rej);
-            socket.write(`GET ${p} HTTP/1.1\r\nhost: localhost\r\n\r\n`);
-          }),
-      });
-    });
-    socket.once('error', reject);
-  });
-}
-
 /** The certificate a new handshake gets (the connection is closed again). */
 async function newHandshakeCn(port: number): Promise<string> {
-  const c = await connect(port);
+  const c = await connectTls(port);
   c.socket.destroy();
   return c.cn;
 }
@@ -96,12 +47,7 @@ export default defineCase({
   },
   notApplicable: (m) => {
     if (!m.ports.includes('tls')) return 'the manifest declares no tls port';
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'ignore' });
-      return null;
-    } catch {
-      return 'openssl is not installed (needed to make test certificates)';
-    }
+    return openSslAvailable() ? null : 'openssl is not installed (needed to make test certificates)';
   },
   timeout: 'short',
   async run(ctx) {
@@ -109,7 +55,7 @@ export default defineCase({
     const b = makeCert(ctx.runDir, 'gen-b');
     const s = await ctx.launch({ config: { generation: 1, tls: a } });
     const tlsPort = s.ports.tls!;
-    const old = await connect(tlsPort);
+    const old = await connectTls(tlsPort);
     const before = await old.get('/live');
 
     // An invalid pair: rejected by the thread, no reload asked for, the pair in use stays.
