@@ -162,9 +162,14 @@ async function writeOutputs(report: Report, json?: string, junit?: string, html?
   }
 }
 
-function exitFor(report: Report): number {
+function exitFor(report: Report, selection = false): number {
   if (report.partial) return EXIT.interrupted;
   if (report.verdict.harnessErrors > 0) return EXIT.harness;
+  if (selection) {
+    // --grep / --shard: a selection is not a certificate; it passes when no selected case failed
+    const bad = report.cases.some((c) => ['fail', 'crash', 'timeout', 'flaky'].includes(c.outcome));
+    return bad ? EXIT.notCompliant : EXIT.compliant;
+  }
   return report.verdict.compliant ? EXIT.compliant : EXIT.notCompliant;
 }
 
@@ -259,8 +264,14 @@ async function cmdRun(argv: string[]): Promise<number> {
     await writeJsonReport(report, path.join(outDir, 'report.json'));
     await writeOutputs(report, values.json, values.junit, values.html);
     process.stdout.write(`\n${renderConsole(report, { color })}\n`);
+    const selection = Boolean(grep || opts.shard);
+    if (selection) {
+      process.stdout.write(
+        'note: a selection of cases (--grep/--shard) is not a certificate; the verdict above counts the unselected requirements as not tested, and the exit status says whether every selected case passed\n',
+      );
+    }
     process.stdout.write(`run directory: ${outDir}\n`);
-    return exitFor(report);
+    return exitFor(report, selection);
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onInt);
