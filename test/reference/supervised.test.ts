@@ -176,7 +176,16 @@ describe.runIf(POSIX)('supervised mode: the supervisor dies', () => {
       `still running after ${ms.toFixed(0)} ms: ${workers.filter(isRunning).map((p) => `${p} ${procState(p)}`)}`,
     ).toBe(true);
     expect(ms).toBeLessThanOrEqual(1000);
-    expect(await connectOutcome(s.ports.http)).toBe('refused');
+    // the kernel releases the shared listener as the last holder exits: new connections must be
+    // refused within the same 1 s bound, measured from the supervisor's death (bounded poll)
+    let outcome = await connectOutcome(s.ports.http);
+    while (outcome !== 'refused' && performance.now() - t0 < 1000) {
+      await new Promise((r) => setTimeout(r, 10));
+      outcome = await connectOutcome(s.ports.http);
+    }
+    expect(outcome, `a new connection ${(performance.now() - t0).toFixed(0)} ms after the supervisor's death`).toBe(
+      'refused',
+    );
     expect((await s.waitExit()).signal).toBe('SIGKILL');
   });
 });
