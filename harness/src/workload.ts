@@ -153,3 +153,47 @@ export async function noteClosedAfter(
   const how = await conn.waitClosed(ctx.ms(timeoutMs));
   ctx.note('conn-after', { label, how });
 }
+
+/**
+ * Wait for the outcome of a reload that started after `sinceNs` (probe `reload-done` or
+ * `reload-failed`). `strict`: a missing outcome is an error; otherwise it is noted
+ * (`no-reload-outcome`) and false comes back.
+ */
+export async function waitReloadOutcome(
+  ctx: CaseContext,
+  s: Subject,
+  sinceNs: bigint,
+  what: string,
+  opts: { strict?: boolean; timeoutMs?: number } = {},
+): Promise<boolean> {
+  const wait = s.waitProbe(
+    (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= sinceNs,
+    ctx.ms(opts.timeoutMs ?? 3000),
+    what,
+  );
+  if (opts.strict) {
+    await wait;
+    return true;
+  }
+  return wait.then(
+    () => true,
+    () => {
+      ctx.note('no-reload-outcome', { what });
+      return false;
+    },
+  );
+}
+
+/**
+ * Send the declared reload signal and wait until it was acknowledged and (with a probe) the reload
+ * finished, so a signal sent next cannot merge with it. Returns the send stamp, or null when the map
+ * has no reload signal.
+ */
+export async function reloadAndWait(ctx: CaseContext, s: Subject): Promise<bigint | null> {
+  const sig = signalFor(ctx.manifest, 'reload');
+  if (!sig) return null;
+  const t = s.signal(sig);
+  await waitAck(ctx, s, sig, t, 2000);
+  if (ctx.manifest.capabilities.probe) await waitReloadOutcome(ctx, s, t, 'reload');
+  return t;
+}

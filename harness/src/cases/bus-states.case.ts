@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
 import { exitOf, probe, verdict } from '../checkers/common.js';
-import { stopBudget, waitAck, waitExit } from '../workload.js';
+import { stopBudget, waitAck, waitExit, waitReloadOutcome } from '../workload.js';
 
 /** Allowed transitions of the lifecycle (spec section "Lifecycle and the process bus"). */
 const ALLOWED: Record<string, string[]> = {
@@ -31,11 +31,7 @@ export default defineCase({
       s.writeConfig({ generation: 2 });
       const t = s.signal(reload);
       await waitAck(ctx, s, reload, t, 2000);
-      await s.waitProbe(
-        (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
-        ctx.ms(3000),
-        'reload',
-      );
+      await waitReloadOutcome(ctx, s, t, 'reload', { strict: true });
     }
     s.signal(signalFor(ctx.manifest, 'stop')!);
     await waitExit(ctx, s, stopBudget(ctx));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { defineCase, signalFor } from '../case.js';
 import { droppedBeforeStop, gracefulExitVerdicts, results, unknown, verdict } from '../checkers/common.js';
 import { downloadPattern } from '../clients/http.js';
-import { recordResult, startHeld, stopBudget, waitAck, waitExit } from '../workload.js';
+import { recordResult, reloadAndWait, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const BYTES = 8 * 1024 * 1024;
 
@@ -25,20 +25,7 @@ export default defineCase({
       label: 'download',
       slowRead: { intervalMs: 4 },
     });
-    const reload = signalFor(ctx.manifest, 'reload');
-    if (reload) {
-      const t = s.signal(reload);
-      await waitAck(ctx, s, reload, t, 2000);
-      if (ctx.manifest.capabilities.probe) {
-        await s
-          .waitProbe(
-            (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
-            ctx.ms(3000),
-            'reload',
-          )
-          .catch(() => undefined);
-      }
-    }
+    await reloadAndWait(ctx, s); // when declared: a reload finished while the transfer runs
     s.signal(signalFor(ctx.manifest, 'stop')!);
     const r = await dl.done;
     const want = createHash('sha256').update(downloadPattern(BYTES)).digest('hex');

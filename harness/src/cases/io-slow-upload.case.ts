@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { defineCase, signalFor } from '../case.js';
 import { droppedBeforeStop, gracefulExitVerdicts, results, unknown, verdict } from '../checkers/common.js';
 import { HttpConnection } from '../clients/http.js';
-import { recordResult, stopBudget, waitAck, waitExit } from '../workload.js';
+import { recordResult, reloadAndWait, stopBudget, waitExit } from '../workload.js';
 
 const TOTAL = 64 * 1024;
 const CHUNK = 4 * 1024;
@@ -41,20 +41,7 @@ export default defineCase({
     });
     // the upload is in flight once a few chunks went out: observed on our own socket's byte count
     await waitBytesWritten(conn, 3 * CHUNK, ctx.ms(3000));
-    const reload = signalFor(ctx.manifest, 'reload');
-    if (reload) {
-      const t = s.signal(reload);
-      await waitAck(ctx, s, reload, t, 2000);
-      if (ctx.manifest.capabilities.probe) {
-        await s
-          .waitProbe(
-            (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
-            ctx.ms(3000),
-            'reload',
-          )
-          .catch(() => undefined);
-      }
-    }
+    await reloadAndWait(ctx, s); // when declared: a reload finished while the transfer runs
     s.signal(signalFor(ctx.manifest, 'stop')!);
     recordResult(ctx, await done, { expectHash: expectedHash() });
     conn.close();

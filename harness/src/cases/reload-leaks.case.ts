@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { defineCase, signalFor } from '../case.js';
 import { notes, verdict } from '../checkers/common.js';
-import { waitAck } from '../workload.js';
+import { waitAck, waitReloadOutcome } from '../workload.js';
 
 const N = 50;
 const TOLERANCE = 2;
@@ -32,11 +32,7 @@ export default defineCase({
       s.writeConfig({ generation: g });
       const t = s.signal(sig);
       await waitAck(ctx, s, sig, t, 2000);
-      await s.waitProbe(
-        (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
-        ctx.ms(3000),
-        `reload ${g}`,
-      );
+      await waitReloadOutcome(ctx, s, t, `reload ${g}`, { strict: true });
     };
     await reload(2);
     const before = { ...counts(s.pid), procs: (await s.descendants()).length };

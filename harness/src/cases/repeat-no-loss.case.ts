@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
 import { notes, probe, verdict } from '../checkers/common.js';
-import { http, waitAck } from '../workload.js';
+import { http, waitAck, waitReloadOutcome } from '../workload.js';
 
 const N = 10;
 
@@ -25,13 +25,7 @@ export default defineCase({
       const t = s.signal(sig);
       const acked = await waitAck(ctx, s, sig, t, 2000);
       ctx.note('acked', { g, acked });
-      await s
-        .waitProbe(
-          (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && BigInt(e.t) >= t,
-          ctx.ms(3000),
-          `reload ${g}`,
-        )
-        .catch(() => ctx.note('no-reload-outcome', { g }));
+      await waitReloadOutcome(ctx, s, t, `reload ${g}`);
     }
     const r = await http(ctx, s, { path: '/config', label: 'config' });
     ctx.note('final', { body: r.ok ? r.body.toString() : null });
