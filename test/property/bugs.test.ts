@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CmdSpec } from '../../harness/src/fuzz/commands.js';
 import { describeCmd, parseEntry, replayCase, runFuzz } from '../../harness/src/fuzz/index.js';
+import type { CmdSpec } from '../../harness/src/fuzz/operations.js';
 import { teardownAll } from '../../harness/src/launch/index.js';
 
 const here = import.meta.dirname;

@@ -6,7 +6,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isCmdSpec } from '../../harness/src/fuzz/commands.js';
 import { parseEntry } from '../../harness/src/fuzz/corpus.js';
 import {
   applyRequest,
@@ -22,6 +21,7 @@ import {
   signalOutcome,
   writeConfigModel,
 } from '../../harness/src/fuzz/model.js';
+import { isCmdSpec } from '../../harness/src/fuzz/operations.js';
 import type { ProbeEvent } from '../../harness/src/launch/index.js';
 import { DEFAULT_SIGNAL_MAP } from '../../harness/src/types.js';
 

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CmdSpec } from '../../harness/src/fuzz/commands.js';
+import type { CmdSpec } from '../../harness/src/fuzz/operations.js';
 import { DEFAULT_TIMINGS } from '../../harness/src/fuzz/real.js';
 import { runSpecs } from '../../harness/src/fuzz/sequence.js';
 import { loadManifest, teardownAll } from '../../harness/src/launch/index.js';

@@ -21,7 +21,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { loadManifest, repoRoot } from '../launch/index.js';
-import { type CmdSpec, describeCmd, isCmdSpec } from './commands.js';
+import { type CmdSpec, describeCmd, isCmdSpec } from './operations.js';
 import { DEFAULT_TIMINGS, type FuzzTimings, scaleTimings } from './real.js';
 import { runSpecs } from './sequence.js';
 import type { ViolationJSON, ViolationKind } from './violations.js';

@@ -1,7 +1,7 @@
 /**
  * Property-based testing over random signal sequences (`sigcert fuzz`).
  *
- * fast-check generates command sequences (commands.ts) that interleave real signals with held
+ * fast-check generates command sequences (operations.ts, carried out by execute.ts) that interleave real signals with held
  * requests, durable writes, CPU work, blocked FIFO reads, reloads and waits; each runs against a
  * freshly launched subject and is checked against the model of its declared lifecycle (model.ts)
  * after every step and at the end (sequence.ts). A failure is shrunk, printed with its seed, and saved
@@ -13,17 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadManifest } from '../launch/index.js';
-import { type CmdSpec, describeCmd, fuzzCommandArbitrary } from './commands.js';
 import { type CorpusEntry, saveEntry, subjectPath } from './corpus.js';
+import { fuzzCommandArbitrary } from './execute.js';
 import { minimize } from './minimize.js';
 import type { FuzzModel } from './model.js';
 import { modelSpec } from './model.js';
+import { type CmdSpec, describeCmd } from './operations.js';
 import type { RealRun } from './real.js';
 import { DEFAULT_TIMINGS, type FuzzTimings, scaleTimings } from './real.js';
 import { closeSequence, finishSequence, openSequence, runSpecs, sequenceDir, whyNotFuzzable } from './sequence.js';
 import { isViolation, type ViolationJSON } from './violations.js';
 
-export { type CmdSpec, describeCmd, isCmdSpec } from './commands.js';
 export {
   type CorpusEntry,
   loadCorpus,
@@ -44,6 +44,7 @@ export {
   signalOutcome,
   writeConfigModel,
 } from './model.js';
+export { type CmdSpec, describeCmd, isCmdSpec } from './operations.js';
 export { DEFAULT_TIMINGS, type FuzzTimings } from './real.js';
 export { runSpecs, whyNotFuzzable } from './sequence.js';
 export { REQUIREMENT_OF, Violation, type ViolationJSON, type ViolationKind } from './violations.js';

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import type { Manifest } from '../types.js';
-import type { CmdSpec } from './commands.js';
+import type { CmdSpec } from './operations.js';
 import type { FuzzTimings } from './real.js';
 import { runSpecs } from './sequence.js';
 import type { ViolationKind } from './violations.js';

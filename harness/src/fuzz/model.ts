@@ -1,7 +1,7 @@
 /**
  * The fuzzer's model of a subject's observable lifecycle, derived from its manifest alone: the
  * declared signal map (`signals`, `signalsRepeat`), the exit codes, the grace period and the
- * capabilities. Pure data and pure functions; the commands (commands.ts) update it as they drive the
+ * capabilities. Pure data and pure functions; the commands (execute.ts) update it as they drive the
  * real process, and the checks compare what the process did with what the model allows.
  *
  * ## Lifecycle

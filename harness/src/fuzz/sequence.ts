@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { History } from '../history.js';
 import { LaunchError, launch, type ProcInfo, type Subject, WaitTimeoutError } from '../launch/index.js';
 import type { Manifest } from '../types.js';
-import { applicable, awaitReload, awaitRequests, type CmdSpec, execute, readBack, writeFifo } from './commands.js';
+import { awaitReload, awaitRequests, execute, readBack, writeFifo } from './execute.js';
 import {
   type ExitExpectation,
   exitMatches,
@@ -29,6 +29,7 @@ import {
   modelSpec,
   signalOf,
 } from './model.js';
+import { applicable, type CmdSpec } from './operations.js';
 import { type FuzzTimings, RealRun, stampOf } from './real.js';
 import { isViolation, Violation } from './violations.js';
 
