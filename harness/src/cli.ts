@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CaseDef, whyNotApplicable } from './case.js';
 import { loadCases } from './cases/index.js';
-import { gradeCase } from './grade.js';
+import { RunDirError, reportOfRunDir } from './analyze.js';
 import { History } from './history.js';
 import {
   canDeliver,
@@ -27,10 +27,9 @@ import {
   teardownAll,
 } from './launch/index.js';
 import { repoRoot } from './launch/paths.js';
+import { makeReport } from './report/assemble.js';
 import {
-  buildReport,
   type CaseResult,
-  type LatencyTable,
   progressLine,
   type Report,
   renderConsole,
@@ -41,6 +40,8 @@ import {
 import { runCases } from './runner.js';
 import { loadRegistry } from './spec.js';
 import type { Manifest, Platform } from './types.js';
+
+export { latencyTables } from './report/assemble.js';
 
 export const EXIT = { compliant: 0, notCompliant: 1, usage: 2, harness: 3, interrupted: 130 } as const;
 
@@ -102,52 +103,6 @@ function positiveInt(name: string, v: string | undefined, dflt: number): number 
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer (got ${v})`);
   return n;
-}
-
-/** Latency rows from the verdicts of latency requirements that carry percentile metrics. */
-export function latencyTables(cases: CaseResult[]): LatencyTable[] {
-  const rows: LatencyTable[] = [];
-  for (const c of cases) {
-    for (const v of c.verdicts) {
-      const m = v.metrics;
-      const need = [m?.n, m?.p50, m?.p90, m?.p99, m?.max, m?.budgetMs];
-      if (!m || need.some((x) => x === undefined || !Number.isFinite(x))) continue;
-      rows.push({
-        scenario: c.id,
-        requirement: v.requirement,
-        n: m.n!,
-        p50: m.p50!,
-        p90: m.p90!,
-        p99: m.p99!,
-        max: m.max!,
-        budgetMs: m.budgetMs!,
-        unit: 'ms',
-      });
-    }
-  }
-  return rows;
-}
-
-function makeReport(
-  manifest: Manifest,
-  results: CaseResult[],
-  options: Record<string, unknown>,
-  startedAt: Date,
-  partial: boolean,
-): Report {
-  const reg = loadRegistry();
-  return buildReport({
-    toolVersion: toolVersion(),
-    specVersion: reg.specVersion,
-    startedAt,
-    durationMs: Date.now() - startedAt.getTime(),
-    subject: { name: manifest.name, manifestFile: manifest.file, manifest },
-    options,
-    cases: results,
-    requirements: reg.requirements,
-    latency: latencyTables(results),
-    partial,
-  });
 }
 
 async function writeOutputs(report: Report, json?: string, junit?: string, html?: string): Promise<void> {
@@ -315,65 +270,13 @@ async function cmdAnalyze(argv: string[]): Promise<number> {
   });
   const dir = positionals[0];
   if (!dir) throw new UsageError('analyze needs a run directory');
-  const mfile = path.join(dir, 'manifest.json');
-  if (!existsSync(mfile)) throw new UsageError(`${dir}: not a run directory (no manifest.json)`);
-  const manifest = JSON.parse(readFileSync(mfile, 'utf8')) as Manifest;
-  const cases = new Map((await loadCases()).map((c) => [c.id, c] as const));
-  const results: CaseResult[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const hfile = path.join(dir, entry.name, 'history.json');
-    if (!existsSync(hfile)) continue;
-    const m = /^(.*?)(?:\.r(\d+))?(?:\.a(\d+))?$/.exec(entry.name)!;
-    const id = m[1]!;
-    const repeat = m[2] === undefined ? undefined : Number(m[2]);
-    const c: CaseDef | undefined = cases.get(id);
-    if (!c) continue;
-    const history = History.fromJSON(JSON.parse(readFileSync(hfile, 'utf8')));
-    const events = history.sorted();
-    const graded = gradeCase(c, { events, manifest });
-    results.push({
-      id: c.id,
-      title: c.title,
-      requirements: c.requirements,
-      edgeCases: c.edgeCases ?? [],
-      durationMs: 0,
-      attempts: 1,
-      timeline: events.slice(0, 200),
-      runDir: path.join(dir, entry.name),
-      ...(repeat !== undefined ? { repeat } : {}),
-      ...graded,
-    });
+  let report: Report;
+  try {
+    report = reportOfRunDir(dir, await loadCases());
+  } catch (e) {
+    if (e instanceof RunDirError) throw new UsageError(e.message);
+    throw e;
   }
-  // cases that never ran (not applicable, skipped) leave no history: carry their stored results over
-  const stored = path.join(dir, 'report.json');
-  if (existsSync(stored)) {
-    const old = JSON.parse(readFileSync(stored, 'utf8')) as Report;
-    const regraded = new Set(results.map((r) => `${r.id}#${r.repeat ?? ''}`));
-    for (const r of old.cases) if (!regraded.has(`${r.id}#${r.repeat ?? ''}`)) results.push(r);
-  } else {
-    for (const c of cases.values()) {
-      if (results.some((r) => r.id === c.id)) continue;
-      const na = whyNotApplicable(c, manifest, process.platform as Platform);
-      if (na) {
-        results.push({
-          id: c.id,
-          title: c.title,
-          requirements: c.requirements,
-          edgeCases: c.edgeCases ?? [],
-          outcome: 'not-applicable',
-          reason: na,
-          verdicts: [],
-          metrics: {},
-          durationMs: 0,
-          attempts: 0,
-          timeline: [],
-        });
-      }
-    }
-  }
-  results.sort((a, b) => a.id.localeCompare(b.id) || (a.repeat ?? 0) - (b.repeat ?? 0));
-  const report = makeReport(manifest, results, { analyzed: dir }, new Date(), false);
   await writeOutputs(report, values.json, values.junit, values.html);
   process.stdout.write(`${renderConsole(report, { color: useColor() })}\n`);
   return exitFor(report);
