@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type SystemTool, systemTool } from '../harness/system-tools.js';
 
 const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
 
@@ -23,6 +24,14 @@ export function findChromium(): string | null {
     }
   }
   return null;
+}
+
+/** How to get Chromium (Debian); .ci/run installs it. */
+export const CHROMIUM_INSTALL = 'apt-get install -y chromium';
+
+/** Chromium as a program a test needs: `needTool(ctx, chromiumTool())` skips or fails without it. */
+export function chromiumTool(): SystemTool {
+  return systemTool('chromium', findChromium() !== null, CHROMIUM_INSTALL);
 }
 
 export interface ChromiumResult {
@@ -56,8 +65,7 @@ function baseFlags(profile: string): string[] {
 /** Run Chromium with the base flags plus `args`; never leaves it running. */
 export async function runChromium(args: string[], timeoutMs = 30_000): Promise<ChromiumResult> {
   const bin = findChromium();
-  if (!bin)
-    throw new Error('chromium not found on PATH (Debian: apt-get install -y chromium; CI installs it in .ci/run)');
+  if (!bin) throw new Error(`chromium not found on PATH (Debian: ${CHROMIUM_INSTALL}; CI installs it in .ci/run)`);
   const profile = mkdtempSync(path.join(os.tmpdir(), 'sigcert-chromium-'));
   // Its own process group, so the renderers and the GPU process go with it. The crash handler
   // (crashpad) starts its own session; its database lives under XDG_CONFIG_HOME, so pointing that

@@ -1,8 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+/**
+ * The JUnit report, validated with libxml2 compiled to WebAssembly (xmllint-wasm, from npm: no system
+ * xmllint needed) against two schemas: sigcert's own (test/fixtures/junit.xsd, strict about names) and the
+ * common Jenkins/Ant denominator (test/fixtures/junit-jenkins.xsd). Structure is read with XPath over
+ * a pure-JS DOM (@xmldom/xmldom + xpath).
+ */
+import { DOMParser } from '@xmldom/xmldom';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as xpathLib from 'xpath';
 import {
   buildReport,
   type CaseResult,
@@ -15,8 +19,11 @@ import {
   toJUnitXml,
 } from '../../harness/src/report/index.js';
 import type { Outcome, Verdict } from '../../harness/src/types.js';
+import { JENKINS_JUNIT_XSD, JUNIT_XSD, validateXmlSchema } from '../harness/xml-schema.js';
 
-const XSD = path.join(process.cwd(), 'test', 'fixtures', 'junit.xsd');
+const XSD = JUNIT_XSD;
+const JENKINS_XSD = JENKINS_JUNIT_XSD;
+const validateAgainst = (xsd: string, xml: string) => validateXmlSchema(xml, xsd);
 const NASTY = `<&"'\u0001`;
 
 const REGISTRY: RequirementInfo[] = [
@@ -108,47 +115,61 @@ function syntheticReport(): Report {
   });
 }
 
-function haveXmllint(): boolean {
-  return spawnSync('xmllint', ['--version']).status === 0;
-}
-
-function xmllint(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('xmllint', args, { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 describe('JUnit XML', () => {
-  let dir: string;
-  let file: string;
   let xml: string;
+  let doc: ReturnType<DOMParser['parseFromString']>;
   const report = syntheticReport();
 
-  const xpath = (expr: string): string => execFileSync('xmllint', ['--xpath', expr, file], { encoding: 'utf8' }).trim();
+  /** The XPath expression's value as text (a node set: the text of its first node), trimmed. */
+  const xpath = (expr: string): string => {
+    const r = xpathLib.select(expr, doc as unknown as Node);
+    if (Array.isArray(r)) return (r[0]?.textContent ?? '').trim();
+    return String(r).trim();
+  };
 
   beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'sigcert-junit-'));
-    file = path.join(dir, 'junit.xml');
     xml = toJUnitXml(report);
-    writeFileSync(file, xml);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('xmllint is installed (Debian: apt-get install -y libxml2-utils)', () => {
-    expect(haveXmllint()).toBe(true);
-  });
-
-  it('validates against test/fixtures/junit.xsd', () => {
-    const r = xmllint(['--noout', '--schema', XSD, file]);
-    expect(r.stderr).toContain('validates');
-    expect(r.status).toBe(0);
+    doc = new DOMParser({
+      onError: (level, msg) => {
+        throw new Error(`not well-formed XML (${level}): ${msg}`);
+      },
+    }).parseFromString(xml, 'text/xml');
   });
 
-  it('the XSD rejects a testcase without a name (the h2spec pitfall) or with an empty classname', () => {
-    const bad = path.join(dir, 'bad.xml');
-    writeFileSync(bad, xml.replace('<testcase name="pass.case" ', '<testcase '));
-    expect(xmllint(['--noout', '--schema', XSD, bad]).status).not.toBe(0);
-    writeFileSync(bad, xml.replace('classname="sigcert.synthetic_subject.fail"', 'classname=""'));
-    expect(xmllint(['--noout', '--schema', XSD, bad]).status).not.toBe(0);
+  it('validates against test/fixtures/junit.xsd', async () => {
+    const r = await validateAgainst(XSD, xml);
+    expect(r.errors).toEqual([]);
+    expect(r.valid).toBe(true);
+  });
+
+  it('validates against the common Jenkins/Ant JUnit schema (test/fixtures/junit-jenkins.xsd)', async () => {
+    const r = await validateAgainst(JENKINS_XSD, xml);
+    expect(r.errors).toEqual([]);
+    expect(r.valid).toBe(true);
+  });
+
+  it('the Jenkins/Ant schema rejects what those tools reject (so the test above can fail)', async () => {
+    const caseProps = xml.replace(
+      '<testcase name="pass.case" classname="sigcert.synthetic_subject.pass" time="1.000">',
+      '$&<properties><property name="requirement" value="T.MUST_A"/></properties>',
+    );
+    expect(caseProps).not.toBe(xml);
+    expect((await validateAgainst(JENKINS_XSD, caseProps)).valid).toBe(false);
+    const rootSkipped = xml.replace('<testsuites name="sigcert"', '<testsuites name="sigcert" skipped="3"');
+    expect((await validateAgainst(JENKINS_XSD, rootSkipped)).valid).toBe(false);
+    const noHost = xml.replace(/ hostname="[^"]*"/g, '');
+    expect(noHost).not.toBe(xml);
+    expect((await validateAgainst(JENKINS_XSD, noHost)).valid).toBe(false);
+  });
+
+  it('the XSD rejects a testcase without a name (the h2spec pitfall) or with an empty classname', async () => {
+    const noName = xml.replace('<testcase name="pass.case" ', '<testcase ');
+    expect(noName).not.toBe(xml);
+    expect((await validateAgainst(XSD, noName)).valid).toBe(false);
+    expect((await validateAgainst(JENKINS_XSD, noName)).valid).toBe(false);
+    const emptyClass = xml.replace('classname="sigcert.synthetic_subject.fail"', 'classname=""');
+    expect(emptyClass).not.toBe(xml);
+    expect((await validateAgainst(XSD, emptyClass)).valid).toBe(false);
   });
 
   it('one testcase per case result, each with a non-empty name and classname', () => {
@@ -163,8 +184,8 @@ describe('JUnit XML', () => {
   });
 
   it('maps every outcome to the right element', () => {
-    const child = (o: Outcome) => xpath(`name(//testcase[@name="${o}.case"]/*[not(self::properties)][1])`);
-    const type = (o: Outcome) => xpath(`string(//testcase[@name="${o}.case"]/*[not(self::properties)][1]/@type)`);
+    const child = (o: Outcome) => xpath(`name(//testcase[@name="${o}.case"]/*[1])`);
+    const type = (o: Outcome) => xpath(`string(//testcase[@name="${o}.case"]/*[1]/@type)`);
     for (const o of ['fail', 'non-strict', 'flaky'] as const) {
       expect(child(o)).toBe('failure');
       expect(type(o)).toBe(o);
@@ -185,7 +206,7 @@ describe('JUnit XML', () => {
     expect(xpath('string(/testsuites/@tests)')).toBe(String(report.cases.length));
     expect(xpath('string(/testsuites/@failures)')).toBe(String(c.fail + c['non-strict'] + c.flaky));
     expect(xpath('string(/testsuites/@errors)')).toBe(String(c['harness-error'] + c.timeout + c.crash));
-    expect(xpath('string(/testsuites/@skipped)')).toBe(String(c['not-applicable'] + c.skipped + c.unsupported));
+    expect(xpath('sum(//testsuite/@skipped)')).toBe(String(c['not-applicable'] + c.skipped + c.unsupported));
     expect(xpath('string(/testsuites/@time)')).toBe('98.765');
     expect(xpath('sum(//testsuite/@tests)')).toBe(String(report.cases.length));
     expect(xpath('sum(//testsuite/@failures)')).toBe(xpath('string(/testsuites/@failures)'));
@@ -211,11 +232,21 @@ describe('JUnit XML', () => {
     expect(xpath('string(//testcase[@name="timeout.case"]/error/@message)')).toBe('reason for timeout');
   });
 
-  it('requirement IDs and the timeline excerpt are attached', () => {
-    expect(xpath('string(//testcase[@name="fail.case"]/properties/property[@name="requirement"]/@value)')).toBe(
-      'T.MUST_A',
+  it('requirement IDs and the timeline excerpt are attached where Jenkins and GitLab show them', () => {
+    // as suite properties (testcases may carry none in the Jenkins/Ant schema) ...
+    const prop = (name: string) => xpath(`string(//testsuite/properties/property[@name="${name}"]/@value)`);
+    expect(prop('fail.case.requirements')).toBe('T.MUST_A');
+    expect(prop('fail.case.outcome')).toBe('fail');
+    expect(prop('flaky.case.attempts')).toBe('2');
+    expect(prop('pass.case [repeat 2].repeat')).toBe('2');
+    expect(prop('fail.case.runDir')).toBe('/tmp/runs/fail.case');
+    // ... and as text in the testcase itself: the failure body and system-out
+    expect(xpath('string(//testcase[@name="fail.case"]/failure)')).toContain('requirements: T.MUST_A');
+    expect(xpath('string(//testcase[@name="skipped.case"]/system-out)')).toContain('requirements: T.MUST_A');
+    expect(xpath('string(//testcase[@name="skipped.case"]/system-out)')).toContain(
+      'outcome: skipped (reason for skipped)',
     );
-    expect(xpath('string(//testcase[@name="fail.case"]/properties/property[@name="outcome"]/@value)')).toBe('fail');
+    expect(xpath('count(//testcase/properties)')).toBe('0');
     const out = xpath('string(//testcase[@name="pass.case"]/system-out)');
     expect(out).toContain('+0.100ms harness signal-sent [launch 0] {"sig":"SIGTERM"}');
     expect(out).toContain('/tmp/runs/pass.case/history.json');

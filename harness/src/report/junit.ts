@@ -2,11 +2,17 @@
  * JUnit XML in the Jenkins/Ant shape most CI tools read (validated against test/fixtures/junit.xsd
  * in our own tests; h2spec's missing `testcase@name` is the pitfall we guard against).
  *
- *   <testsuites name="sigcert" tests failures errors skipped time>
- *     <testsuite name="sigcert.<subject>.<family>" ...>     one suite per case family (`stop` in `stop.in-flight`)
- *       <properties> subject, spec and tool versions, verdict </properties>
+ * Also valid against the stricter common denominator of Jenkins's "JUnit 10" format and Ant
+ * (test/fixtures/junit-jenkins.xsd): no `skipped` on <testsuites>, no <properties> inside a testcase,
+ * `timestamp` and `hostname` on every suite. So the per-case data lives where those tools show it:
+ * the requirement IDs and outcome open <system-out> and the failure text, and are repeated as
+ * suite-level properties named `<testcase name>.<key>` for tools that read properties.
+ *
+ *   <testsuites name="sigcert" tests failures errors time>
+ *     <testsuite name="sigcert.<subject>.<family>" ... timestamp hostname>   one suite per case family
+ *       <properties> subject, spec and tool versions, verdict;
+ *                    per case: <name>.requirements, <name>.outcome, <name>.attempts, ... </properties>
  *       <testcase name="<case id>" classname="sigcert.<subject>.<family>" time="seconds">
- *         <properties> requirement (one per ID), outcome, attempts, edgeCase... </properties>
  *         fail, non-strict, flaky                    -> <failure type="fail|non-strict|flaky" message>evidence</failure>
  *         harness-error, timeout, crash              -> <error type="<outcome>" message>evidence</error>
  *         not-applicable, skipped, unsupported       -> <skipped message="<outcome>: <reason>"/>
@@ -103,7 +109,7 @@ function evidenceVerdicts(c: CaseResult): Verdict[] {
 
 /** Expected vs actual per verdict, as plain text. */
 export function evidenceText(c: CaseResult, levels: ReadonlyMap<string, Level>): string {
-  const lines: string[] = [`outcome: ${c.outcome}`];
+  const lines: string[] = [`outcome: ${c.outcome}`, `requirements: ${c.requirements.join(', ') || '(none)'}`];
   if (c.reason) lines.push(`reason: ${c.reason}`);
   if (c.attempts > 1) lines.push(`attempts: ${c.attempts}`);
   for (const v of evidenceVerdicts(c)) {
@@ -142,7 +148,11 @@ function formatEvent(e: HistoryEvent): string {
 }
 
 function systemOut(c: CaseResult): string {
-  const lines: string[] = [`${c.id}: ${c.title}`];
+  const lines: string[] = [
+    `${c.id}: ${c.title}`,
+    `requirements: ${c.requirements.join(', ') || '(none)'}`,
+    `outcome: ${c.outcome}${c.reason ? ` (${oneLine(c.reason, 300)})` : ''}`,
+  ];
   if (c.verdicts.length > 0) {
     lines.push('verdicts:');
     for (const v of c.verdicts) lines.push(`  [${v.status}] ${v.requirement}: ${oneLine(v.actual, 300)}`);
@@ -164,20 +174,28 @@ function property(name: string, value: string | number): string {
   return `<property${attrs({ name, value })}/>`;
 }
 
+function testcaseName(c: CaseResult): string {
+  return c.repeat !== undefined ? `${c.id} [repeat ${c.repeat}]` : c.id;
+}
+
+/** A case's data as suite-level properties (Jenkins and Ant allow no <properties> inside a testcase). */
+function caseProperties(c: CaseResult): string[] {
+  const name = testcaseName(c);
+  const props = [
+    property(`${name}.requirements`, c.requirements.join(' ')),
+    property(`${name}.outcome`, c.outcome),
+    property(`${name}.attempts`, c.attempts),
+  ];
+  if (c.edgeCases.length > 0) props.push(property(`${name}.edgeCases`, c.edgeCases.join(' ')));
+  if (c.repeat !== undefined) props.push(property(`${name}.repeat`, c.repeat));
+  if (c.runDir) props.push(property(`${name}.runDir`, c.runDir));
+  return props;
+}
+
 function testcaseXml(c: CaseResult, classname: string, levels: ReadonlyMap<string, Level>, indent: string): string {
-  const name = c.repeat !== undefined ? `${c.id} [repeat ${c.repeat}]` : c.id;
+  const name = testcaseName(c);
   const inner = `${indent}  `;
   const out: string[] = [`${indent}<testcase${attrs({ name, classname, time: seconds(c.durationMs) })}>`];
-
-  const props = [
-    ...c.requirements.map((r) => property('requirement', r)),
-    property('outcome', c.outcome),
-    property('attempts', c.attempts),
-    ...c.edgeCases.map((e) => property('edgeCase', e)),
-  ];
-  if (c.repeat !== undefined) props.push(property('repeat', c.repeat));
-  if (c.runDir) props.push(property('runDir', c.runDir));
-  out.push(`${inner}<properties>`, ...props.map((p) => `${inner}  ${p}`), `${inner}</properties>`);
 
   if (FAILURE_OUTCOMES.has(c.outcome)) {
     out.push(
@@ -217,7 +235,9 @@ function tally(cases: readonly CaseResult[]): Tally {
 export function toJUnitXml(report: Report): string {
   const subject = safeName(report.subject.name);
   const levels = new Map(report.requirements.map((r) => [r.id, r.level] as const));
-  const timestamp = antTimestamp(report.startedAt);
+  const timestamp = antTimestamp(report.startedAt) ?? '1970-01-01T00:00:00';
+  // reports get published, so the harness records no hostname unless asked; Ant's schema needs one
+  const hostname = report.environment.hostname ?? 'not-recorded';
 
   const families = new Map<string, CaseResult[]>();
   for (const c of report.cases) {
@@ -235,7 +255,6 @@ export function toJUnitXml(report: Report): string {
       tests: all.tests,
       failures: all.failures,
       errors: all.errors,
-      skipped: all.skipped,
       time: seconds(report.durationMs),
     })}>`,
   ];
@@ -264,12 +283,13 @@ export function toJUnitXml(report: Report): string {
         skipped: t.skipped,
         time: seconds(t.ms),
         timestamp,
-        hostname: report.environment.hostname,
+        hostname,
         id: id++,
         package: `sigcert.${subject}`,
       })}>`,
       '    <properties>',
       ...suiteProps.map((p) => `      ${p}`),
+      ...cases.flatMap(caseProperties).map((p) => `      ${p}`),
       '    </properties>',
       ...cases.map((c) => testcaseXml(c, name, levels, '    ')),
       '  </testsuite>',
