@@ -1,5 +1,11 @@
 import type { EventSource, HistoryEvent, HistoryJSON } from './types.js';
 
+/**
+ * Version of the stored history format. 2: the runner's own decisions (attempt, case-timeout,
+ * case-error, interrupted, not-applicable, skipped, case-end) are events of the history.
+ */
+export const HISTORY_VERSION = 2;
+
 /** The monotonic clock shared with subjects (CLOCK_MONOTONIC on Linux), in nanoseconds. */
 export function nowNs(): bigint {
   return process.hrtime.bigint();
@@ -46,7 +52,7 @@ export class History {
   }
 
   toJSON(): HistoryJSON {
-    return { originNs: this.originNs.toString(), events: this.sorted() };
+    return { historyVersion: HISTORY_VERSION, originNs: this.originNs.toString(), events: this.sorted() };
   }
 
   static fromJSON(json: HistoryJSON): History {
@@ -54,22 +60,4 @@ export class History {
     h.events.push(...json.events);
     return h;
   }
-}
-
-/** Read-only helpers for checkers over a stored timeline. */
-export function select(events: readonly HistoryEvent[], source: EventSource, kind?: string): HistoryEvent[] {
-  return events.filter((e) => e.source === source && (kind === undefined || e.kind === kind));
-}
-
-/** Probe events of one launch with the given `ev` name. */
-export function probeEvents(events: readonly HistoryEvent[], ev?: string, launch?: number): HistoryEvent[] {
-  return events.filter(
-    (e) =>
-      e.source === 'probe' && (ev === undefined || e.data.ev === ev) && (launch === undefined || e.launch === launch),
-  );
-}
-
-/** Difference b - a in milliseconds between two ns stamps. */
-export function msBetween(a: string | bigint, b: string | bigint): number {
-  return Number(BigInt(b) - BigInt(a)) / 1e6;
 }

@@ -18,35 +18,18 @@
  * }
  * ```
  */
+
+export { analyzeRunDir, RunDirError, reportOfRunDir } from './analyze.js';
 export * from './case.js';
 export { loadCases } from './cases/index.js';
-export {
-  ackLatency,
-  describeExit as describeExitFact,
-  describeSpec,
-  type ExitFact,
-  exitMatches,
-  exitOf,
-  gracefulExitVerdicts,
-  hasProbe,
-  info,
-  ms,
-  note,
-  notes,
-  pct,
-  probe,
-  results,
-  round,
-  sent,
-  unknown,
-  verdict,
-} from './checkers/common.js';
 export * from './clients/durable.js';
 export * from './clients/fifo.js';
 export * from './clients/http.js';
 export * from './clients/probe-connect.js';
 export { type FuzzOptions, type FuzzResult, replayCase, runFuzz } from './fuzz/index.js';
-export { gradeCase, unexpectedDeaths } from './grade.js';
+// the report's wording of an exit ("exit 0", "killed by SIGTERM"); launch/ words its errors its own way
+export { describeExit } from './grade/exit.js';
+export * from './grade/index.js';
 export * from './history.js';
 export * from './launch/index.js';
 export * from './report/index.js';

@@ -2,15 +2,20 @@
  * The runner: a fresh subject per case, cases in a bounded pool (each launch gets its own ports),
  * retries graded honestly (a pass after a retry is `flaky`), repeats, shards, a timeout per case,
  * and teardown of every launched process whatever happens.
+ *
+ * Everything the runner decides is an event of the case's history before `history.json` is written
+ * (the attempt, a timeout, an error, an interruption, not-applicable, skipped), and every result is
+ * graded from that history by grade/result.ts: `sigcert analyze` of the run directory is the same
+ * function over the same files.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseContext, type CaseDef, whyNotApplicable } from './case.js';
-import { gradeCase, unexpectedDeaths } from './grade.js';
+import { caseResult, combineAttempts, compareResults } from './grade/result.js';
 import { History } from './history.js';
 import { LaunchError, launch, SignalUnsupportedError, type Subject } from './launch/index.js';
-import { type CaseResult, MAX_TIMELINE_EVENTS, MAX_TIMELINE_SAMPLES } from './report/index.js';
-import { type HistoryEvent, type Manifest, type Outcome, type Platform, TIMEOUT_MS } from './types.js';
+import type { CaseResult } from './report/model.js';
+import { type Manifest, type Outcome, type Platform, TIMEOUT_MS } from './types.js';
 
 export interface RunnerOptions {
   manifest: Manifest;
@@ -67,16 +72,15 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
       if (next >= limit.value) return;
       const k = next++;
       const { c, rep } = jobs[k]!;
+      const r0 = repeat > 1 ? rep : undefined;
       if (opts.abort?.aborted) {
         partial = true;
-        results[k] = skipped(c, 'interrupted before it started', repeat > 1 ? rep : undefined);
+        results[k] = notRun(c, opts, 'skipped', 'interrupted before it started', r0);
         continue;
       }
       opts.onCaseStart?.(c, k, total);
       const na = whyNotApplicable(c, opts.manifest, platform);
-      const r = na
-        ? { ...skipped(c, na, repeat > 1 ? rep : undefined), outcome: 'not-applicable' as Outcome }
-        : await runWithRetries(c, opts, repeat > 1 ? rep : undefined);
+      const r = na ? notRun(c, opts, 'not-applicable', na, r0) : await runWithRetries(c, opts, r0);
       results[k] = r;
       opts.onCaseEnd?.(r, k, total);
     }
@@ -90,55 +94,51 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
   limit.value = jobs.length;
   await worker(limit);
   if (opts.abort?.aborted) partial = true;
-  return { results: results.filter((r): r is CaseResult => r !== undefined), partial };
+  const exclusive = new Set(selected.filter((c) => c.exclusive).map((c) => c.id));
+  const done = results.filter((r): r is CaseResult => r !== undefined);
+  return { results: done.sort(compareResults((id) => exclusive.has(id))), partial };
 }
 
-function skipped(c: CaseDef, reason: string, rep?: number): CaseResult {
-  return {
-    id: c.id,
-    title: c.title,
-    requirements: c.requirements,
-    edgeCases: c.edgeCases ?? [],
-    outcome: 'skipped',
-    reason,
-    verdicts: [],
-    metrics: {},
-    durationMs: 0,
-    attempts: 0,
-    timeline: [],
-    ...(rep !== undefined ? { repeat: rep } : {}),
-  };
+/** The folder of one attempt of one case: `<id>[.r<repeat>][.a<attempt>]`. */
+export function attemptDir(outDir: string, id: string, attempt: number, rep?: number): string {
+  return path.join(outDir, `${id}${rep !== undefined ? `.r${rep}` : ''}${attempt > 1 ? `.a${attempt}` : ''}`);
+}
+
+/** A case that does not run still leaves a history: why it did not run. */
+function notRun(
+  c: CaseDef,
+  opts: RunnerOptions,
+  outcome: 'not-applicable' | 'skipped',
+  reason: string,
+  rep?: number,
+): CaseResult {
+  const history = new History();
+  history.add('harness', 'attempt', { case: c.id, attempt: 1, ...(rep !== undefined ? { repeat: rep } : {}) });
+  history.add('harness', outcome, { reason });
+  const runDir = attemptDir(opts.outDir, c.id, 1, rep);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(path.join(runDir, 'history.json'), JSON.stringify(history.toJSON(), null, 1));
+  return caseResult(c, history.sorted(), opts.manifest);
 }
 
 async function runWithRetries(c: CaseDef, opts: RunnerOptions, rep?: number): Promise<CaseResult> {
   const retries = Math.max(0, opts.retries ?? 0);
-  let first: CaseResult | undefined;
+  const attempts: CaseResult[] = [];
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     const r = await runOnce(c, opts, attempt, rep);
-    r.attempts = attempt;
-    if (!RETRYABLE.includes(r.outcome) || opts.abort?.aborted) {
-      if (attempt > 1 && r.outcome === 'pass') {
-        return {
-          ...r,
-          outcome: 'flaky',
-          reason: `passed on attempt ${attempt}; first attempt: ${first?.outcome} (${first?.reason ?? ''})`,
-        };
-      }
-      return r;
-    }
-    first ??= r;
-    if (attempt === retries + 1) return r;
+    attempts.push(r);
+    if (!RETRYABLE.includes(r.outcome) || opts.abort?.aborted) break;
   }
-  return first!;
+  return combineAttempts(attempts);
 }
 
 /** Run one attempt of one case against fresh subjects; never throws. */
 export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?: number): Promise<CaseResult> {
   const scale = opts.timeoutScale ?? 1;
-  const dirName = `${c.id}${rep !== undefined ? `.r${rep}` : ''}${attempt > 1 ? `.a${attempt}` : ''}`;
-  const runDir = path.join(opts.outDir, dirName);
+  const runDir = attemptDir(opts.outDir, c.id, attempt, rep);
   mkdirSync(runDir, { recursive: true });
   const history = new History();
+  history.add('harness', 'attempt', { case: c.id, attempt, ...(rep !== undefined ? { repeat: rep } : {}) });
   const subjects: Subject[] = [];
   let launches = 0;
   const ctx: CaseContext = {
@@ -166,24 +166,30 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
   };
 
   const started = Date.now();
-  let error: unknown;
-  let timedOut = false;
   const budget = Math.round(TIMEOUT_MS[c.timeout] * scale);
   let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => history.add('harness', 'interrupted', {});
+  if (opts.abort?.aborted) onAbort();
+  else opts.abort?.addEventListener('abort', onAbort, { once: true });
   try {
     await Promise.race([
       c.run(ctx),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          timedOut = true;
-          reject(new Error(`case did not finish within ${budget} ms`));
+          history.add('harness', 'case-timeout', { budgetMs: budget });
+          reject(new CaseTimeout());
         }, budget);
       }),
     ]);
   } catch (e) {
-    error = e;
+    if (!(e instanceof CaseTimeout)) {
+      const kind =
+        e instanceof SignalUnsupportedError ? 'unsupported' : e instanceof LaunchError ? 'launch' : 'harness';
+      history.add('harness', 'case-error', { kind, error: e instanceof Error ? e.message : String(e) });
+    }
   } finally {
     clearTimeout(timer);
+    opts.abort?.removeEventListener('abort', onAbort);
     history.add('harness', 'teardown-begin', {});
     for (const s of subjects) {
       try {
@@ -194,61 +200,10 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
       }
     }
   }
-  const durationMs = Date.now() - started;
+  history.add('harness', 'case-end', { durationMs: Date.now() - started });
   const events = history.sorted();
   writeFileSync(path.join(runDir, 'history.json'), JSON.stringify(history.toJSON(), null, 1));
-
-  const base = {
-    id: c.id,
-    title: c.title,
-    requirements: c.requirements,
-    edgeCases: c.edgeCases ?? [],
-    durationMs,
-    attempts: attempt,
-    timeline: trimTimeline(events),
-    runDir,
-    ...(rep !== undefined ? { repeat: rep } : {}),
-  };
-
-  if (timedOut) {
-    return { ...base, outcome: 'timeout', reason: (error as Error).message, verdicts: [], metrics: {} };
-  }
-  if (error instanceof SignalUnsupportedError) {
-    return { ...base, outcome: 'unsupported', reason: error.message, verdicts: [], metrics: {} };
-  }
-  if (error) {
-    const msg = error instanceof Error ? error.message : String(error);
-    const reason = error instanceof LaunchError ? `the subject could not be launched: ${msg}` : `harness error: ${msg}`;
-    history.add('harness', 'case-error', { error: msg });
-    // a death the case already observed stays a crash (PROC.NO_CRASH_SIGNAL), whatever the run did next
-    const deaths = unexpectedDeaths({ events: history.sorted(), manifest: opts.manifest });
-    if (deaths.length > 0) {
-      return {
-        ...base,
-        outcome: 'crash',
-        reason: `${deaths.map((d) => `died by ${d.signal}`).join('; ')} (then: ${reason})`,
-        verdicts: deaths.map((d) => ({
-          requirement: 'PROC.NO_CRASH_SIGNAL',
-          status: 'fail' as const,
-          expected: 'the subject never dies by a signal its map handles (or a crash signal)',
-          actual: `launch ${d.launch} died by ${d.signal}`,
-        })),
-        metrics: {},
-      };
-    }
-    return { ...base, outcome: 'harness-error', reason, verdicts: [], metrics: {} };
-  }
-  const graded = gradeCase(c, { events, manifest: opts.manifest });
-  return { ...base, ...graded };
+  return caseResult(c, events, opts.manifest, runDir);
 }
 
-/** The excerpt kept in the report: the first and last events, plus every latency sample (histograms). */
-function trimTimeline(events: HistoryEvent[]): HistoryEvent[] {
-  if (events.length <= MAX_TIMELINE_EVENTS) return events;
-  const half = MAX_TIMELINE_EVENTS / 2;
-  const kept = new Set([...events.slice(0, half), ...events.slice(-half)]);
-  let samples = 0;
-  for (const e of events)
-    if (e.source === 'case' && e.kind === 'sample' && samples++ < MAX_TIMELINE_SAMPLES) kept.add(e);
-  return events.filter((e) => kept.has(e));
-}
+class CaseTimeout extends Error {}

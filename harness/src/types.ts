@@ -89,6 +89,8 @@ export interface HistoryEvent {
 }
 
 export interface HistoryJSON {
+  /** absent in histories written before version 2 */
+  historyVersion?: number;
   originNs: string;
   events: HistoryEvent[];
 }

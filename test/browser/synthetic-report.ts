@@ -6,13 +6,13 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { trimTimeline } from '../../harness/src/grade/result.js';
 import {
   buildReport,
   type CaseResult,
   latencyTable,
   type Report,
   type RequirementInfo,
-  trimTimeline,
 } from '../../harness/src/report/index.js';
 import type { EventSource, HistoryEvent, Outcome, Verdict } from '../../harness/src/types.js';
 

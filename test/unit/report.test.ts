@@ -2,26 +2,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { percentiles } from '../../harness/src/grade/latency.js';
+import { trimTimeline } from '../../harness/src/grade/result.js';
+import { computeVerdict, outcomeFromVerdicts, rollupRequirements } from '../../harness/src/grade/rules.js';
 import {
   buildReport,
   type CaseResult,
-  computeVerdict,
   countOutcomes,
   latencyTable,
   MAX_TIMELINE_EVENTS,
   MAX_TIMELINE_SAMPLES,
   OUTCOMES,
-  outcomeFromVerdicts,
-  percentiles,
   progressLine,
   type Report,
   type RequirementInfo,
   readJsonReport,
   renderConsole,
   reportSchema,
-  rollupRequirements,
   serializeReport,
-  trimTimeline,
   validateReport,
   verdictLine,
   writeJsonReport,

@@ -38,11 +38,15 @@
  *   - fully compliant: compliant, and every applicable SHOULD requirement is pass.
  *   - MAY requirements never affect the verdict (their failures show in the requirement table).
  */
-import type { Level, Outcome, Verdict } from '../types.js';
-import type { CaseResult, ReportVerdict, RequirementInfo, RequirementRollup, RequirementStatus } from './model.js';
 
-/** Outcomes that mean "the case did not complete as a trustworthy pass or fail". */
-const ERROR_OUTCOMES: ReadonlySet<Outcome> = new Set(['harness-error', 'timeout', 'crash']);
+import type {
+  CaseResult,
+  ReportVerdict,
+  RequirementInfo,
+  RequirementRollup,
+  RequirementStatus,
+} from '../report/model.js';
+import type { Level, Outcome, Verdict } from '../types.js';
 
 /** Outcomes that break compliance when the case cites a MUST requirement. */
 const BLOCKING_OUTCOMES: ReadonlySet<Outcome> = new Set(['harness-error', 'timeout', 'crash', 'flaky']);
@@ -159,32 +163,6 @@ export function computeVerdict(rollups: readonly RequirementRollup[], cases: rea
     untestedMust,
     harnessErrors,
   };
-}
-
-/** Whether the outcome is one of harness-error / timeout / crash. */
-export function isErrorOutcome(outcome: Outcome): boolean {
-  return ERROR_OUTCOMES.has(outcome);
-}
-
-export interface Percentiles {
-  n: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-/**
- * Nearest-rank percentiles: the p-th percentile is the smallest sample such that at least p% of
- * the samples are <= it (rank = ceil(p/100 * n), 1-based). Throws on an empty or non-finite sample.
- */
-export function percentiles(samples: readonly number[]): Percentiles {
-  if (samples.length === 0) throw new RangeError('percentiles: no samples');
-  if (samples.some((s) => !Number.isFinite(s))) throw new RangeError('percentiles: samples must be finite numbers');
-  const sorted = [...samples].sort((a, b) => a - b);
-  const n = sorted.length;
-  const at = (p: number): number => sorted[Math.min(n, Math.max(1, Math.ceil((p * n) / 100))) - 1]!;
-  return { n, p50: at(50), p90: at(90), p99: at(99), max: sorted[n - 1]! };
 }
 
 function unique(ids: readonly string[]): string[] {

@@ -3,6 +3,8 @@
  * here, once, so every renderer shows the same judgement.
  */
 import os from 'node:os';
+import { percentiles } from '../grade/latency.js';
+import { computeVerdict, rollupRequirements } from '../grade/rules.js';
 import type { HistoryEvent, Outcome } from '../types.js';
 import {
   type CaseResult,
@@ -14,7 +16,6 @@ import {
   type ReportEnvironment,
   type RequirementInfo,
 } from './model.js';
-import { computeVerdict, percentiles, rollupRequirements } from './rollup.js';
 
 export interface BuildReportInput {
   toolVersion: string;
@@ -84,18 +85,6 @@ export function isCi(env: NodeJS.ProcessEnv): boolean {
   return ['GITHUB_ACTIONS', 'GITLAB_CI', 'BUILDKITE', 'TF_BUILD', 'JENKINS_URL', 'TEAMCITY_VERSION'].some(
     (k) => (env[k] ?? '') !== '',
   );
-}
-
-/**
- * An excerpt of at most `max` events: the first quarter and the last three quarters (the end of a
- * case, where the signal and the exit are, matters most). Events are kept in their order.
- */
-export function trimTimeline(events: readonly HistoryEvent[], max: number = MAX_TIMELINE_EVENTS): HistoryEvent[] {
-  if (events.length <= max) return [...events];
-  if (max <= 0) return [];
-  const head = Math.floor(max / 4);
-  const tail = max - head;
-  return [...events.slice(0, head), ...events.slice(events.length - tail)];
 }
 
 /** A latency table row from raw samples (milliseconds). Throws on an empty sample. */

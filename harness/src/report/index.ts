@@ -5,4 +5,3 @@ export * from './html.js';
 export * from './json.js';
 export * from './junit.js';
 export * from './model.js';
-export * from './rollup.js';

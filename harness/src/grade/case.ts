@@ -1,0 +1,84 @@
+/**
+ * From one stored history to a case's outcome. Everything the runner decided (timeout, error, an
+ * unsupported signal, an interruption, not-applicable, the attempt number) is an event of the history,
+ * so this function is all there is to grading: the runner and `sigcert analyze` both call it.
+ *
+ * Order of the rules (first match wins):
+ *   1. `not-applicable` / `skipped` event      -> that outcome, with its reason
+ *   2. `interrupted` event                     -> skipped: an interrupted case is never graded
+ *   3. `case-timeout` event                    -> timeout
+ *   4. `case-error` of kind `unsupported`      -> unsupported
+ *   5. `case-error` otherwise                  -> crash when a launch died unexpectedly, else harness-error
+ *   6. the case's own grader, plus the always-on process checks (crash signal, orphans); a verdict on a
+ *      requirement the case does not declare is a harness error (a bug of the case)
+ */
+import type { CaseDef, GradeInput } from '../case.js';
+import { requirementLevels } from '../spec.js';
+import type { HistoryEvent, Outcome, Verdict } from '../types.js';
+import { ALWAYS_ON, crashVerdicts, orphanVerdicts, unexpectedDeaths } from './process.js';
+import { outcomeFromVerdicts } from './rules.js';
+
+export interface Graded {
+  outcome: Outcome;
+  reason?: string;
+  verdicts: Verdict[];
+  metrics: Record<string, number>;
+}
+
+function harnessEvent(events: readonly HistoryEvent[], kind: string): HistoryEvent | undefined {
+  return events.find((e) => e.source === 'harness' && e.kind === kind);
+}
+
+function graded(outcome: Outcome, reason: string | undefined, verdicts: Verdict[] = []): Graded {
+  const metrics: Record<string, number> = {};
+  for (const v of verdicts) for (const [k, n] of Object.entries(v.metrics ?? {})) metrics[k] = n;
+  return reason === undefined ? { outcome, verdicts, metrics } : { outcome, reason, verdicts, metrics };
+}
+
+export function gradeCase(c: CaseDef, input: GradeInput): Graded {
+  const { events, manifest } = input;
+  for (const kind of ['not-applicable', 'skipped'] as const) {
+    const e = harnessEvent(events, kind);
+    if (e) return graded(kind, String(e.data.reason));
+  }
+  if (harnessEvent(events, 'interrupted')) return graded('skipped', 'interrupted while running (not graded)');
+  const timeout = harnessEvent(events, 'case-timeout');
+  if (timeout) return graded('timeout', `case did not finish within ${String(timeout.data.budgetMs)} ms`);
+  const error = harnessEvent(events, 'case-error');
+  if (error?.data.kind === 'unsupported') return graded('unsupported', String(error.data.error));
+  if (error) {
+    const msg = String(error.data.error);
+    const reason = error.data.kind === 'launch' ? `the subject could not be launched: ${msg}` : `harness error: ${msg}`;
+    // a death the case already observed stays a crash (PROC.NO_CRASH_SIGNAL), whatever the run did next
+    const deaths = unexpectedDeaths(events, manifest);
+    if (deaths.length > 0) {
+      return graded(
+        'crash',
+        `${deaths.map((d) => `died by ${d.signal}`).join('; ')} (then: ${reason})`,
+        crashVerdicts(deaths),
+      );
+    }
+    return graded('harness-error', reason);
+  }
+
+  let verdicts: Verdict[];
+  try {
+    verdicts = c.grade(input);
+  } catch (e) {
+    return graded('harness-error', `grader failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const declared = new Set<string>([...c.requirements, ...ALWAYS_ON]);
+  const undeclared = verdicts.filter((v) => !declared.has(v.requirement)).map((v) => v.requirement);
+  if (undeclared.length > 0) {
+    return graded(
+      'harness-error',
+      `the case judged requirements it does not declare: ${[...new Set(undeclared)].join(', ')}`,
+    );
+  }
+  const deaths = unexpectedDeaths(events, manifest);
+  verdicts.push(...crashVerdicts(deaths), ...orphanVerdicts(events));
+  const outcome = outcomeFromVerdicts(verdicts, requirementLevels());
+  if (deaths.length) return graded('crash', deaths.map((d) => `died by ${d.signal}`).join('; '), verdicts);
+  const f = outcome === 'fail' || outcome === 'non-strict' ? verdicts.find((v) => v.status === 'fail') : undefined;
+  return graded(outcome, f ? `${f.requirement}: ${f.actual}` : undefined, verdicts);
+}

@@ -1,0 +1,119 @@
+/**
+ * The stop guarantees, one verifier each: in-flight requests drained (STOP.DRAIN.IN_FLIGHT), state
+ * persisted on every stop path (STOP.PERSIST_ALL_PATHS), Connection: close after the stop
+ * (STOP.CONNECTION_CLOSE), and the exit of a graceful stop.
+ */
+import type { HistoryEvent, Manifest, Verdict } from '../types.js';
+import { verifyExitZero } from './exit.js';
+import { hasProbe, notes, probe, results, sent, sentFor } from './facts.js';
+import { unknown, verdict } from './verdict.js';
+
+/** What a drained request must have delivered: its exact body (or the body trimmed, for line protocols). */
+export interface DrainExpectation {
+  /** labels of the `result` notes that were in flight at the stop (default: every result with `expectBody`) */
+  labels?: string[];
+  /** how many in-flight requests the case started (a missing result is a failure) */
+  count?: number;
+  /** compare bodies after trimming whitespace (a line read from a FIFO) */
+  trim?: boolean;
+  /** what the requests were, for the report ("3 held requests", "the upload") */
+  what: string;
+}
+
+function bodyOk(r: Record<string, unknown>, trim: boolean): boolean {
+  if (r.ok !== true || r.status !== 200) return false;
+  if (r.expectBody === undefined) return true; // a transfer checked by size/hash in its own note
+  const body = String(r.body ?? '');
+  return trim ? body.trim() === String(r.expectBody).trim() : body === r.expectBody;
+}
+
+function describeResult(r: Record<string, unknown>): string {
+  return r.ok === true
+    ? `${String(r.label)}: ${String(r.status)} ${r.body === undefined ? `${String(r.bytes)} bytes` : JSON.stringify(r.body)}`
+    : `${String(r.label)}: failed (${String(r.error)})`;
+}
+
+/**
+ * STOP.DRAIN.IN_FLIGHT: every request in flight at the stop completes with status 200 and its exact
+ * body. A transfer that failed before any stop-path signal was sent is undecided (not the stop's doing).
+ */
+export function verifyDrain(events: readonly HistoryEvent[], m: Manifest, o: DrainExpectation): Verdict {
+  const all = results(events);
+  const rs = o.labels ? all.filter((r) => o.labels!.includes(String(r.label))) : all.filter((r) => 'expectBody' in r);
+  const count = o.count ?? o.labels?.length ?? rs.length;
+  const detail = `${o.what} in flight at the stop complete${count === 1 ? 's' : ''} with status 200 and the exact body`;
+  const stopSend = sentFor(events, m, 'stop') ?? sentFor(events, m, 'fast-stop');
+  const broken = rs.filter((r) => !bodyOk(r, o.trim === true));
+  const beforeStop = broken.filter(
+    (r) => r.ok !== true && stopSend && r.doneNs !== undefined && BigInt(String(r.doneNs)) < BigInt(stopSend.ns),
+  );
+  if (broken.length > 0 && beforeStop.length === broken.length) {
+    return unknown(
+      'STOP.DRAIN.IN_FLIGHT',
+      detail,
+      `failed before the stop was sent: ${broken.map(describeResult).join('; ')}`,
+    );
+  }
+  return verdict(
+    'STOP.DRAIN.IN_FLIGHT',
+    count > 0 && rs.length === count && broken.length === 0,
+    detail,
+    rs.length === 0
+      ? 'no response was recorded'
+      : `${rs.length}/${count} recorded: ${rs.map(describeResult).join('; ')}`,
+  );
+}
+
+/**
+ * STOP.PERSIST_ALL_PATHS on one stop path: the subject reports `persisted` on its probe before it exits.
+ * Needs the probe; without it the verifier says nothing (black box: not observable).
+ */
+export function verifyPersist(events: readonly HistoryEvent[], m: Manifest, path: string, launch = 0): Verdict[] {
+  if (!hasProbe(m)) return [];
+  const n = probe(events, 'persisted', launch).length;
+  return [
+    verdict(
+      'STOP.PERSIST_ALL_PATHS',
+      n >= 1,
+      `the ${path} path persists state (probe \`persisted\`) before exit`,
+      `${n} persisted event(s) on the ${path} path`,
+    ),
+  ];
+}
+
+/** The verdicts every graceful stop owes: exit 0 and persisted state. */
+export function gracefulExitVerdicts(events: readonly HistoryEvent[], m: Manifest, launch = 0): Verdict[] {
+  return [verifyExitZero(events, launch), ...verifyPersist(events, m, 'graceful', launch)];
+}
+
+/**
+ * STOP.CONNECTION_CLOSE over recorded results and `conn-after` notes:
+ *  - a response whose headers arrived after the stop was acknowledged (probe `signal`; black box: 50 ms
+ *    after the send) carries `Connection: close`. Headers flushed before the stop cannot, and need not;
+ *  - every connection that was in flight at the stop is closed by the subject after its response
+ *    (note `conn-after` with `how` fin or rst, not timeout), so it is never reused.
+ */
+export function verifyConnectionClose(events: readonly HistoryEvent[], m: Manifest): Verdict {
+  const send = sentFor(events, m, 'stop') ?? sent(events)[0];
+  const ack = send
+    ? events.find(
+        (e) =>
+          e.source === 'probe' &&
+          e.data.ev === 'signal' &&
+          e.data.sig === send.data.sig &&
+          BigInt(e.ns) >= BigInt(send.ns),
+      )
+    : undefined;
+  const after = ack ? BigInt(ack.ns) : send ? BigInt(send.ns) + 50_000_000n : null;
+  const rs = results(events).filter((r) => r.ok === true && r.headersNs !== undefined);
+  const late = after === null ? [] : rs.filter((r) => BigInt(String(r.headersNs)) > after);
+  const lateBad = late.filter((r) => String(r.connection ?? '').toLowerCase() !== 'close');
+  const conns = notes(events, 'conn-after');
+  const open = conns.filter((c) => c.how === 'timeout');
+  return verdict(
+    'STOP.CONNECTION_CLOSE',
+    lateBad.length === 0 && open.length === 0 && (late.length > 0 || conns.length > 0),
+    'responses written after the stop carry Connection: close, and every connection busy at the stop is closed after its response',
+    `${late.length} response(s) written after the stop, ${lateBad.length} without Connection: close${lateBad.length ? ` (${lateBad.map((r) => `${r.label}: ${r.connection ?? '(none)'}`).join(', ')})` : ''}; ${conns.length} busy connection(s), ${open.length} left open after the response`,
+  );
+}

@@ -1,0 +1,64 @@
+/**
+ * Verdict constructors. Every verdict cites a requirement of the registry by its typed ID, and its
+ * Expected text starts from that requirement's statement in spec/requirements.json, followed by what
+ * this observation had to show ("here: ..."). A requirement therefore reads the same in every case.
+ */
+import { loadRegistry } from '../spec.js';
+import type { Verdict } from '../types.js';
+import { REQUIREMENT_IDS, type RequirementId } from './requirement-ids.js';
+
+export type { RequirementId };
+
+let statements: Map<string, string> | null = null;
+
+/** The normative statement of a requirement (spec/requirements.json). */
+export function statementOf(id: RequirementId): string {
+  statements ??= new Map(loadRegistry().requirements.map((r) => [r.id, r.statement] as const));
+  const s = statements.get(id);
+  if (s === undefined) throw new Error(`requirement ${id} is not in spec/requirements.json (regenerate the IDs)`);
+  return s;
+}
+
+/** The Expected text of a verdict: the requirement's statement, then what this observation had to show. */
+export function expectation(id: RequirementId, detail?: string): string {
+  const s = statementOf(id);
+  return detail ? `${s} Here: ${detail}` : s;
+}
+
+function make(
+  id: RequirementId,
+  status: Verdict['status'],
+  detail: string,
+  actual: string,
+  metrics?: Record<string, number>,
+): Verdict {
+  return { requirement: id, status, expected: expectation(id, detail), actual, ...(metrics ? { metrics } : {}) };
+}
+
+/** pass when `ok`, else fail. */
+export function verdict(
+  id: RequirementId,
+  ok: boolean,
+  detail: string,
+  actual: string,
+  metrics?: Record<string, number>,
+): Verdict {
+  return make(id, ok ? 'pass' : 'fail', detail, actual, metrics);
+}
+
+/** A measurement reported without a pass/fail judgement. */
+export function info(id: RequirementId, detail: string, actual: string, metrics?: Record<string, number>): Verdict {
+  return make(id, 'info', detail, actual, metrics);
+}
+
+/** The history cannot decide (the requirement is then not tested by this case). */
+export function unknown(id: RequirementId, detail: string, actual: string): Verdict {
+  return make(id, 'unknown', detail, actual);
+}
+
+const KNOWN: ReadonlySet<string> = new Set(REQUIREMENT_IDS);
+
+/** Whether a string read from a stored report or history is a requirement of the registry. */
+export function isRequirementId(id: string): id is RequirementId {
+  return KNOWN.has(id);
+}
