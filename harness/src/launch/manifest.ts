@@ -6,6 +6,7 @@
  * Every problem is a ManifestError with a one-line message: `<file>: <JSON pointer>: <problem>`.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import {
@@ -68,6 +69,101 @@ function validate(): ValidateFunction {
   return validator;
 }
 
+const UNCATCHABLE = 'SIGKILL and SIGSTOP cannot be caught, blocked or ignored, so a subject cannot declare them';
+
+/**
+ * POSIX.1 signal names (plus SIGWINCH). On Windows, whose Node defines only a handful of signal names,
+ * a manifest may still name these: its signal cases are not applicable there, and the same manifest
+ * serves Linux and macOS.
+ */
+const POSIX_SIGNALS: ReadonlySet<string> = new Set([
+  'SIGABRT',
+  'SIGALRM',
+  'SIGBUS',
+  'SIGCHLD',
+  'SIGCONT',
+  'SIGFPE',
+  'SIGHUP',
+  'SIGILL',
+  'SIGINT',
+  'SIGKILL',
+  'SIGPIPE',
+  'SIGQUIT',
+  'SIGSEGV',
+  'SIGSTOP',
+  'SIGTERM',
+  'SIGTSTP',
+  'SIGTTIN',
+  'SIGTTOU',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGPOLL',
+  'SIGPROF',
+  'SIGSYS',
+  'SIGTRAP',
+  'SIGURG',
+  'SIGVTALRM',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGWINCH',
+]);
+
+/** Signal names a manifest may use on `platform`: the ones this OS defines (os.constants.signals). */
+export function definedSignalNames(platform: NodeJS.Platform = process.platform): Set<string> {
+  const names = new Set(Object.keys(os.constants.signals));
+  if (platform === 'win32') for (const n of POSIX_SIGNALS) names.add(n);
+  return names;
+}
+
+/** Edit distance (insertions, deletions, substitutions, adjacent transpositions). */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The closest of `candidates` to `word` when it is close enough to be a typo, else undefined. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const dd = distance(word, c);
+    if (dd < bestD) {
+      best = c;
+      bestD = dd;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function checkSignalNames(file: string, field: 'signals' | 'signalsRepeat', map: Record<string, Action> | undefined) {
+  if (map === undefined) return;
+  const defined = definedSignalNames();
+  for (const name of Object.keys(map)) {
+    if (name === 'SIGKILL' || name === 'SIGSTOP') throw new ManifestError(file, `/${field}${seg(name)}`, UNCATCHABLE);
+    if (!defined.has(name)) {
+      const near = closest(
+        name,
+        [...defined].filter((n) => n !== 'SIGKILL' && n !== 'SIGSTOP'),
+      );
+      throw new ManifestError(
+        file,
+        `/${field}${seg(name)}`,
+        `not a signal ${process.platform} defines${near ? ` (did you mean ${near}?)` : ''}`,
+      );
+    }
+  }
+}
+
 /** Escape one JSON pointer segment (RFC 6901). */
 function seg(s: string): string {
   return `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`;
@@ -97,6 +193,11 @@ function describe(errors: readonly ErrorObject[]): { pointer: string; problem: s
       };
     case 'const':
       return { pointer: e.instancePath, problem: `must be ${JSON.stringify(p.allowedValue)}` };
+    case 'not':
+      if (typeof e.propertyName === 'string' && e.schemaPath.includes('signalMap')) {
+        return { pointer: e.instancePath + seg(e.propertyName), problem: UNCATCHABLE };
+      }
+      return { pointer: e.instancePath, problem: e.message ?? e.keyword };
     case 'pattern':
       if (typeof e.propertyName === 'string' || typeof p.propertyName === 'string') {
         const name = String(e.propertyName ?? p.propertyName);
@@ -137,6 +238,8 @@ function check(cond: boolean, file: string, pointer: string, problem: string): v
 
 /** Cross-field rules the schema cannot say. */
 function crossCheck(file: string, raw: RawManifest, ports: string[]): void {
+  checkSignalNames(file, 'signals', raw.signals);
+  checkSignalNames(file, 'signalsRepeat', raw.signalsRepeat);
   const portList = ports.join(', ');
   if (raw.readiness?.port !== undefined) {
     check(
