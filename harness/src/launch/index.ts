@@ -39,3 +39,4 @@ export {
   undeliverableReason,
 } from './signals.js';
 export { type LaunchOptions, launch, Subject, type TeardownReport } from './subject.js';
+export { availableTracking, type TrackingInfo, type TrackingMechanism, type TrackingMode } from './tracking.js';

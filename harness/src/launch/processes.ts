@@ -105,6 +105,23 @@ function linuxEntry(pid: number, marker: string, read: (p: string) => Buffer, se
   }
 }
 
+/** Pid, parent, group, state and command line of one live (non-zombie) Linux process, or null. */
+export function procInfo(pid: number): ProcInfo | null {
+  try {
+    const st = parseStat(readFileSync(`/proc/${pid}/stat`).toString('utf8'));
+    if (st === null || isDead(st.state)) return null;
+    let cmdline = '';
+    try {
+      cmdline = cmdlineOf(readFileSync(`/proc/${pid}/cmdline`));
+    } catch {
+      // gone meanwhile: keep the entry, the caller re-checks before acting
+    }
+    return { pid, ppid: st.ppid, pgid: st.pgid, state: st.state, cmdline };
+  } catch {
+    return null;
+  }
+}
+
 function linuxScanSync(marker: string, session?: number): ProcInfo[] {
   const out: ProcInfo[] = [];
   for (const name of readdirSync('/proc')) {

@@ -16,11 +16,13 @@
  * - nothing waits on stdout/stderr (they are files), so a flooding subject or a grandchild holding them
  *   open cannot block or hang the harness.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  accessSync,
   closeSync,
   existsSync,
+  constants as fsConstants,
   fstatSync,
   mkdirSync,
   openSync,
@@ -30,9 +32,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import { type History, nowNs } from '../history.js';
 import type { ExitInfo, Manifest } from '../types.js';
 import {
@@ -46,17 +47,11 @@ import {
 import { type PlaceholderValues, substitute } from './placeholders.js';
 import { allocatePorts, LOOPBACK } from './ports.js';
 import { LineSplitter, type ProbeEvent, parseProbeLine } from './probe.js';
-import {
-  descendantScanSupported,
-  findMarkedProcesses,
-  findMarkedProcessesSync,
-  type LaunchSession,
-  type ProcInfo,
-  stillMarked,
-} from './processes.js';
+import type { ProcInfo } from './processes.js';
 import { httpOk, pollReady, tcpConnects } from './readiness.js';
 import { register, unregister } from './registry.js';
 import { undeliverableReason } from './signals.js';
+import { Tracker, type TrackingInfo, type TrackingMode } from './tracking.js';
 import { startUpstream } from './upstream.js';
 
 export type { ProbeEvent } from './probe.js';
@@ -85,6 +80,12 @@ export interface LaunchOptions {
    * is the wrapper and the subject is its descendant (found by the marker, like any descendant).
    */
   wrap?: string[];
+  /**
+   * How the launch's processes are tracked: `auto` (default) picks its own cgroup v2 where the harness may
+   * create one, else the run marker; `marker` forces the run marker. The choice is recorded as a
+   * `tracking` history event.
+   */
+  tracking?: TrackingMode;
 }
 
 export interface TeardownReport {
@@ -102,8 +103,6 @@ const KILL_WAIT_MS = 3_000;
 const PROBE_DRAIN_MS = 500;
 /** Setup commands must finish within this. */
 const SETUP_TIMEOUT_MS = 60_000;
-/** Scan interval while waiting for marked processes to vanish. */
-const SCAN_RETRY_MS = 20;
 
 const isWindows = process.platform === 'win32';
 
@@ -129,6 +128,7 @@ interface Prepared {
   ports: Record<string, number>;
   stdoutPath: string;
   stderrPath: string;
+  tracker: Tracker;
 }
 
 /** Last non-empty line of a text file (reads at most the final 64 KiB), without ANSI colours. */
@@ -188,6 +188,7 @@ export class Subject {
   private settled = false;
   private probeStream: Readable | null = null;
   private teardownP: Promise<TeardownReport> | null = null;
+  private readonly tracker: Tracker;
 
   /** @internal use launch() */
   constructor(p: Prepared, child: ChildProcess) {
@@ -206,6 +207,8 @@ export class Subject {
     this.stderrPath = p.stderrPath;
     this.child = child;
     this.pid = child.pid;
+    this.tracker = p.tracker;
+    this.tracker.setLeader(this.pid, () => this.isGone());
 
     let probeClosed: () => void = () => {};
     const probeClosedP = new Promise<void>((r) => {
@@ -398,11 +401,6 @@ export class Subject {
     return ns;
   }
 
-  /** The session the subject leads (spawned with setsid on POSIX): its pid; none on Windows. */
-  private get session(): LaunchSession | undefined {
-    return isWindows ? undefined : { id: this.pid, leaderReaped: this.isGone() };
-  }
-
   /** Has the direct child's exit been observed (it is reaped: its pid must not be signalled)? */
   private isGone(): boolean {
     return this.exitInfo !== null || this.child.exitCode !== null || this.child.signalCode !== null;
@@ -413,9 +411,17 @@ export class Subject {
     writeAtomic(this.configPath, typeof cfg === 'string' ? cfg : `${JSON.stringify(cfg, null, 2)}\n`);
   }
 
-  /** Live processes carrying this run's marker (the child included while it runs; zombies excluded). */
+  /**
+   * Live processes of this launch (the child included while it runs; zombies excluded): the members of its
+   * cgroup, or the processes carrying its run marker (see `tracking`).
+   */
   descendants(): Promise<ProcInfo[]> {
-    return findMarkedProcesses(this.runId, this.session);
+    return this.tracker.list();
+  }
+
+  /** How this launch's processes are tracked (also in the history as the `tracking` event). */
+  get tracking(): TrackingInfo {
+    return this.tracker.info;
   }
 
   /** `http://127.0.0.1:<port><path>` for a port name (default `http`). */
@@ -500,30 +506,11 @@ export class Subject {
     clearTimeout(timer);
   }
 
-  /** SIGKILL every marked process, each re-checked by marker just before the kill. Returns how many. */
-  private killMarked(procs: readonly ProcInfo[]): number {
-    let n = 0;
-    for (const p of procs) {
-      if (p.pid === this.pid && !this.isGone()) {
-        // our unreaped child: its pid is still ours
-      } else if (!stillMarked(p.pid, this.runId, this.session)) {
-        continue;
-      }
-      try {
-        process.kill(p.pid, 'SIGKILL');
-        n++;
-      } catch {
-        // gone meanwhile
-      }
-    }
-    return n;
-  }
-
   /**
    * Stop everything this launch started. Idempotent (later calls return the same report).
    * Child running: SIGTERM to its group, wait gracePeriodMs + 1 s, then SIGKILL the group.
-   * Then every process still carrying the marker (e.g. one that called setsid) is an orphan: SIGKILLed,
-   * until none is left (bounded). Finally the FIFO is removed.
+   * Then every process still tracked (e.g. one that called setsid) is an orphan: SIGKILLed, until none is
+   * left (bounded). Finally the launch's cgroup and the FIFO are removed.
    */
   teardown(): Promise<TeardownReport> {
     this.teardownP ??= this.doTeardown();
@@ -556,22 +543,12 @@ export class Subject {
       }
     }
 
-    let orphans: ProcInfo[] = [];
-    let leftover: ProcInfo[] = [];
-    if (descendantScanSupported()) {
-      orphans = (await findMarkedProcesses(this.runId, this.session)).filter(
-        (p) => p.pid !== this.pid || this.isGone(),
-      );
-      let current = await findMarkedProcesses(this.runId, this.session);
-      const deadline = Date.now() + KILL_WAIT_MS;
-      while (current.length > 0) {
-        if (this.killMarked(current) > 0) killed = true;
-        if (Date.now() >= deadline) break;
-        await delay(SCAN_RETRY_MS);
-        current = await findMarkedProcesses(this.runId, this.session);
-      }
-      leftover = current;
-    }
+    const tracked = await this.tracker.list();
+    const orphans = tracked.filter((p) => p.pid !== this.pid || this.isGone());
+    const swept = await this.tracker.sweep(KILL_WAIT_MS, tracked);
+    if (swept.signalled > 0) killed = true;
+    const leftover = swept.leftover;
+    await this.tracker.dispose(KILL_WAIT_MS);
 
     if (this.exitInfo !== null) await this.exitSettledP;
     this.probeStream?.destroy();
@@ -589,7 +566,7 @@ export class Subject {
     return report;
   }
 
-  /** @internal last resort at harness exit: synchronous SIGKILL of the group and every marked process. */
+  /** @internal last resort at harness exit: synchronous SIGKILL of the group and every tracked process. */
   killNowSync(): void {
     if (!this.isGone()) {
       try {
@@ -599,17 +576,8 @@ export class Subject {
         // already gone
       }
     }
-    if (descendantScanSupported()) {
-      for (const p of findMarkedProcessesSync(this.runId, this.session)) {
-        if (p.pid === this.pid || stillMarked(p.pid, this.runId, this.session)) {
-          try {
-            process.kill(p.pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
-      }
-    }
+    this.tracker.killAll();
+    this.tracker.disposeSync();
     if (this.fifoPath !== null) rmSync(this.fifoPath, { force: true });
   }
 }
@@ -672,14 +640,20 @@ async function runSetup(
     const fd = openSync(logPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(cmd, {
-        shell: true,
+      const opts: SpawnOptions = {
         cwd: m.cwd,
         env,
         detached: !isWindows,
         stdio: ['ignore', fd, fd],
         windowsHide: true,
-      });
+      };
+      if (isWindows) {
+        child = spawn(cmd, { ...opts, shell: true });
+      } else {
+        // inside the launch's tracking (its cgroup, when there is one), like the subject
+        const w = p.tracker.wrap('/bin/sh', ['-c', cmd]);
+        child = spawn(w.file, w.args, opts);
+      }
     } finally {
       closeSync(fd);
     }
@@ -708,18 +682,8 @@ async function runSetup(
         done({ code, signal, timedOut });
       });
     });
-    // a setup command must not leave processes behind
-    if (descendantScanSupported()) {
-      for (const proc of await findMarkedProcesses(p.runId)) {
-        if (stillMarked(proc.pid, p.runId)) {
-          try {
-            process.kill(proc.pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
-      }
-    }
+    // a setup command must not leave processes behind (nor hand them to the subject's cgroup)
+    await p.tracker.sweep(KILL_WAIT_MS);
     if (result.error !== undefined || result.timedOut || result.code !== 0) {
       const how = result.error
         ? `could not start (${oneLine(result.error.message)})`
@@ -746,6 +710,31 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Why `execvp(file)` would fail (`ENOENT`, `EACCES`), or null when it would find an executable: the
+ * PATH search of execvp(3) (relative entries against `cwd`), or `file` itself when it has a slash.
+ */
+function executableProblem(file: string, cwd: string, pathVar: string | undefined): 'ENOENT' | 'EACCES' | null {
+  const candidates = file.includes('/')
+    ? [resolve(cwd, file)]
+    : (pathVar ?? '/bin:/usr/bin').split(delimiter).map((dir) => resolve(cwd, dir === '' ? '.' : dir, file));
+  let denied = false;
+  for (const c of candidates) {
+    try {
+      if (!statSync(c).isFile()) continue;
+    } catch {
+      continue;
+    }
+    try {
+      accessSync(c, fsConstants.X_OK);
+      return null;
+    } catch {
+      denied = true;
+    }
+  }
+  return denied ? 'EACCES' : 'ENOENT';
 }
 
 function spawnErrorMessage(err: NodeJS.ErrnoException, command: string): string {
@@ -788,6 +777,7 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
     ports,
     stdoutPath: join(runDir, `stdout${suffix}.log`),
     stderrPath: join(runDir, `stderr${suffix}.log`),
+    tracker: Tracker.create(runId, opts.tracking),
   };
 
   writeAtomic(p.configPath, `${JSON.stringify(opts.config ?? { generation: 1 }, null, 2)}\n`);
@@ -807,14 +797,15 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
       token: p.token,
     },
   };
-  const cleanupFifo = () => {
+  const cleanupFifo = async () => {
     if (p.fifoPath !== null) rmSync(p.fifoPath, { force: true });
+    await p.tracker.dispose(KILL_WAIT_MS);
   };
 
   // black-box proxies: the harness's own slow upstream on the manifest's upstream port
   const upstream = m.upstream
-    ? await startUpstream(ports[m.upstream.port]!).catch((e: Error) => {
-        cleanupFifo();
+    ? await startUpstream(ports[m.upstream.port]!).catch(async (e: Error) => {
+        await cleanupFifo();
         throw new LaunchError('setup-failed', `${m.name}: cannot start the slow upstream: ${e.message}`, { runId });
       })
     : null;
@@ -832,11 +823,21 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
       throw new LaunchError('not-found', `command not found: ${m.command}`, { runId });
     const file = wrap[0] ?? m.command;
     const argv = wrap.length > 0 ? [...wrap.slice(1), m.command, ...args] : args;
+    // the tracking wrapper (sh, exec) would turn a missing command into exit 127: check it here instead
+    const tracked = p.tracker.wrap(file, argv);
+    if (tracked.file !== file) {
+      const code = executableProblem(file, m.cwd, env.PATH);
+      if (code !== null) {
+        const what =
+          spawnErrorMessage({ code } as NodeJS.ErrnoException, file) + (wrap.length > 0 ? ' (the wrapper)' : '');
+        throw new LaunchError('not-found', what, { runId });
+      }
+    }
 
     const outFd = openSync(p.stdoutPath, 'w');
     const errFd = openSync(p.stderrPath, 'w');
     try {
-      child = spawn(file, argv, {
+      child = spawn(tracked.file, tracked.args, {
         cwd: m.cwd,
         env,
         detached: !isWindows, // POSIX: setsid(), so the subject leads its own process group
@@ -854,13 +855,14 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
       throw new LaunchError('not-found', what, { runId });
     }
   } catch (err) {
-    cleanupFifo();
+    await cleanupFifo();
     await upstream?.close();
     throw err;
   }
 
   const subject = new Subject(p, child);
   if (upstream) subject.addCleanup(() => upstream.close());
+  p.history.add('harness', 'tracking', { ...p.tracker.info }, undefined, launchIndex);
   p.history.add(
     'process',
     'spawn',
