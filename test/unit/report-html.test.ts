@@ -6,14 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  escapeHtml,
-  latencySamples,
-  renderHtml,
-  timelineGaps,
-  writeHtmlReport,
-  zoomWindow,
-} from '../../harness/src/report/html.js';
+import { latencySamples } from '../../harness/src/report/html/latency-charts.js';
+import { escapeHtml } from '../../harness/src/report/html/markup.js';
+import { timelineGaps } from '../../harness/src/report/html/time-scale.js';
+import { zoomWindow } from '../../harness/src/report/html/timeline.js';
+import { renderHtml, writeHtmlReport } from '../../harness/src/report/html.js';
 import {
   buildReport,
   type CaseResult,

@@ -4,8 +4,9 @@
  * NO_COLOR). Renders only: every judgement comes from the report.
  */
 import type { Outcome } from '../types.js';
-import { type CaseResult, OUTCOMES, type Report, type RequirementRollup, type RequirementStatus } from './model.js';
-import { citedRequirements } from './rollup.js';
+import { caseName, countsLine, OUTCOME_LABELS, STATUS_TONE, shortReason, type Tone, verdictLine } from './labels.js';
+import type { CaseResult, Report, RequirementRollup } from './model.js';
+import { clip } from './text.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -36,76 +37,24 @@ function palette(color: boolean): Palette {
   };
 }
 
-const OUTCOME_STYLE: Record<Outcome, { symbol: string; label: string; tone: keyof Palette }> = {
-  pass: { symbol: '✔', label: 'PASS', tone: 'green' },
-  fail: { symbol: '✘', label: 'FAIL', tone: 'red' },
-  'non-strict': { symbol: '!', label: 'NON-STRICT', tone: 'yellow' },
-  informational: { symbol: 'i', label: 'INFO', tone: 'cyan' },
-  flaky: { symbol: '!', label: 'FLAKY', tone: 'yellow' },
-  timeout: { symbol: '✘', label: 'TIMEOUT', tone: 'red' },
-  crash: { symbol: '✘', label: 'CRASH', tone: 'red' },
-  'harness-error': { symbol: '✘', label: 'HARNESS-ERROR', tone: 'red' },
-  unsupported: { symbol: '?', label: 'UNSUPPORTED', tone: 'dim' },
-  'not-applicable': { symbol: '-', label: 'N/A', tone: 'dim' },
-  skipped: { symbol: '○', label: 'SKIPPED', tone: 'dim' },
+/** The colour of each tone. */
+const TONE_COLOUR: Record<Tone, keyof Palette> = {
+  good: 'green',
+  bad: 'red',
+  warn: 'yellow',
+  info: 'cyan',
+  muted: 'dim',
+  error: 'red',
 };
-const LABEL_WIDTH = Math.max(...Object.values(OUTCOME_STYLE).map((s) => s.label.length));
-
-const STATUS_TONE: Record<RequirementStatus, keyof Palette> = {
-  pass: 'green',
-  fail: 'red',
-  'non-strict': 'yellow',
-  'not-tested': 'yellow',
-  'not-applicable': 'dim',
-  informational: 'cyan',
-};
-
-/** One-character symbol for an outcome (✔ ✘ ! i ? - ○). */
-export function outcomeSymbol(outcome: Outcome): string {
-  return OUTCOME_STYLE[outcome].symbol;
-}
-
-/** Upper-case label for an outcome (PASS, FAIL, NON-STRICT, N/A...). */
-export function outcomeLabel(outcome: Outcome): string {
-  return OUTCOME_STYLE[outcome].label;
-}
-
-function clip(s: string, max: number): string {
-  const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
+const LABEL_WIDTH = Math.max(...Object.values(OUTCOME_LABELS).map((s) => s.label.length));
 
 function secs(ms: number): string {
   return `${(ms / 1000).toFixed(2)}s`;
 }
 
-function caseName(c: CaseResult): string {
-  return c.repeat !== undefined ? `${c.id} #${c.repeat}` : c.id;
-}
-
-/** Why a case did not pass, in one short line (empty for pass / informational). */
-export function shortReason(c: CaseResult): string {
-  switch (c.outcome) {
-    case 'pass':
-    case 'informational':
-      return '';
-    case 'flaky':
-      return `passed only after ${c.attempts} attempts${c.reason ? `: ${c.reason}` : ''}`;
-    default: {
-      const failing = c.verdicts.filter((v) => v.status === 'fail');
-      const first = failing[0];
-      if ((c.outcome === 'fail' || c.outcome === 'non-strict') && first) {
-        const more = failing.length > 1 ? ` (+${failing.length - 1} more)` : '';
-        return `${first.requirement}: expected ${first.expected}; actual ${first.actual}${more}`;
-      }
-      return c.reason ?? '';
-    }
-  }
-}
-
 function outcomeCell(outcome: Outcome, p: Palette): string {
-  const s = OUTCOME_STYLE[outcome];
-  return p[s.tone](`${s.symbol} ${s.label.padEnd(LABEL_WIDTH)}`);
+  const s = OUTCOME_LABELS[outcome];
+  return p[TONE_COLOUR[s.tone]](`${s.symbol} ${s.label.padEnd(LABEL_WIDTH)}`);
 }
 
 /** A single line for live progress in plain (non-TTY) mode: `[ 3/54] ✔ PASS  stop.in-flight (1.20s)`. */
@@ -169,7 +118,7 @@ function requirementRows(reqs: readonly RequirementRollup[], p: Palette): string
   const rows = reqs.map((r) => [r.id, r.level, r.status, clip(r.cases.join(', ') || '—', 70)]);
   return table(['ID', 'LEVEL', 'STATUS', 'CASES'], rows, p, (row, col, s) => {
     const r = reqs[row]!;
-    if (col === 2) return p[STATUS_TONE[r.status]](s);
+    if (col === 2) return p[TONE_COLOUR[STATUS_TONE[r.status]]](s);
     if (col === 1 && r.level === 'MUST') return p.bold(s);
     return s;
   });
@@ -177,63 +126,6 @@ function requirementRows(reqs: readonly RequirementRollup[], p: Palette): string
 
 function num(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
-}
-
-/** Applicable and passed MUST / SHOULD counts, for the verdict line. */
-export function complianceCounts(report: Report): {
-  must: { passed: number; applicable: number };
-  should: { passed: number; applicable: number };
-} {
-  const count = (level: 'MUST' | 'SHOULD') => {
-    const applicable = report.requirements.filter((r) => r.level === level && r.status !== 'not-applicable');
-    return { passed: applicable.filter((r) => r.status === 'pass').length, applicable: applicable.length };
-  };
-  return { must: count('MUST'), should: count('SHOULD') };
-}
-
-/** Requirement IDs for the verdict line; long lists end in `+N more` (the JSON report has them all). */
-const VERDICT_IDS_MAX = 10;
-function idList(ids: readonly string[]): string {
-  if (ids.length <= VERDICT_IDS_MAX) return ids.join(', ');
-  return `${ids.slice(0, VERDICT_IDS_MAX).join(', ')}, +${ids.length - VERDICT_IDS_MAX} more`;
-}
-
-/**
- * The final line, e.g. `VERDICT: fully compliant (54/54 MUST, 12/12 SHOULD)` or
- * `VERDICT: not compliant — 3 MUST failed: A, B, C; 1 MUST not tested: D (50/54 MUST, 12/12 SHOULD)`.
- */
-export function verdictLine(report: Report): string {
-  const v = report.verdict;
-  const { must, should } = complianceCounts(report);
-  const tally = `(${must.passed}/${must.applicable} MUST, ${should.passed}/${should.applicable} SHOULD)`;
-  const partial = report.partial ? ' [partial run: interrupted]' : '';
-  if (v.label === 'fully compliant') return `VERDICT: fully compliant ${tally}${partial}`;
-  if (v.label === 'compliant') {
-    const unmet = report.requirements
-      .filter((r) => r.level === 'SHOULD' && r.status !== 'pass' && r.status !== 'not-applicable')
-      .map((r) => r.id);
-    const detail = unmet.length > 0 ? ` — ${unmet.length} SHOULD not met: ${idList(unmet)}` : '';
-    return `VERDICT: compliant ${tally}${detail}${partial}`;
-  }
-  const clauses: string[] = [];
-  if (v.mustFailures.length > 0) clauses.push(`${v.mustFailures.length} MUST failed: ${idList(v.mustFailures)}`);
-  if (v.untestedMust.length > 0) clauses.push(`${v.untestedMust.length} MUST not tested: ${idList(v.untestedMust)}`);
-  const levels = new Map(report.requirements.map((r) => [r.id, r.level] as const));
-  const blocking = report.cases.filter(
-    (c) =>
-      ['timeout', 'crash', 'flaky'].includes(c.outcome) &&
-      citedRequirements(c).some((id) => (levels.get(id) ?? 'MUST') === 'MUST'),
-  ).length;
-  if (v.harnessErrors > 0) clauses.push(`${v.harnessErrors} harness error${v.harnessErrors === 1 ? '' : 's'}`);
-  if (blocking > 0) clauses.push(`${blocking} MUST case${blocking === 1 ? '' : 's'} timed out, crashed or flaked`);
-  if (clauses.length === 0) clauses.push('MUST requirements not demonstrated');
-  return `VERDICT: not compliant — ${clauses.join('; ')} ${tally}${partial}`;
-}
-
-/** Non-zero counts in report order: `50 pass, 2 fail, 1 not-applicable`. */
-export function countsLine(report: Report): string {
-  const parts = OUTCOMES.filter((o) => report.summary.counts[o] > 0).map((o) => `${report.summary.counts[o]} ${o}`);
-  return `${report.summary.total} case${report.summary.total === 1 ? '' : 's'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
 }
 
 /** The whole summary as text (ends with the VERDICT line and a newline). */

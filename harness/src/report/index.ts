@@ -4,4 +4,6 @@ export * from './console.js';
 export * from './html.js';
 export * from './json.js';
 export * from './junit.js';
+export { complianceCounts, countsLine, outcomeLabel, outcomeSymbol, shortReason, verdictLine } from './labels.js';
 export * from './model.js';
+export { stripInvalidXmlChars } from './text.js';

@@ -23,6 +23,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HistoryEvent, Level, Outcome, Verdict } from '../types.js';
 import type { CaseResult, Report } from './model.js';
+import { stripInvalidXmlChars } from './text.js';
 
 /** Events of the timeline shown in <system-out>. */
 export const JUNIT_TIMELINE_EVENTS = 40;
@@ -32,16 +33,6 @@ const DATA_MAX = 160;
 const FAILURE_OUTCOMES: ReadonlySet<Outcome> = new Set(['fail', 'non-strict', 'flaky']);
 const ERROR_OUTCOMES: ReadonlySet<Outcome> = new Set(['harness-error', 'timeout', 'crash']);
 const SKIPPED_OUTCOMES: ReadonlySet<Outcome> = new Set(['not-applicable', 'skipped', 'unsupported']);
-
-// ANSI escape sequences (colours from a subject's log), then every character XML 1.0 forbids:
-// C0 controls except tab/newline/return, lone surrogates (the `u` flag keeps valid pairs whole), U+FFFE/U+FFFF.
-const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/gu;
-
-/** Remove characters that are illegal in XML 1.0 (and ANSI colour sequences). */
-export function stripInvalidXmlChars(s: string): string {
-  return s.replace(ANSI, '').replace(INVALID_XML, '');
-}
 
 /** Escape for element text. */
 export function escapeXmlText(s: string): string {

@@ -1,0 +1,136 @@
+/**
+ * What every renderer says about an outcome, a requirement status, a case and a run: the symbol and
+ * label of each outcome, one tone per outcome and status (the console maps a tone to a colour, the
+ * HTML page to a class), and the shared sentences (a case's short reason, the counts line, the
+ * VERDICT line). The renderers read them here; none imports another. Wording only: every judgement
+ * comes from the report.
+ */
+
+import { citedRequirements } from '../grade/rules.js';
+import type { Outcome, Verdict } from '../types.js';
+import { type CaseResult, OUTCOMES, type Report, type RequirementStatus } from './model.js';
+
+/** good: pass; bad: a failure of the subject; warn: not fully met; error: the harness's own fault. */
+export type Tone = 'good' | 'bad' | 'warn' | 'info' | 'muted' | 'error';
+
+export const OUTCOME_LABELS: Record<Outcome, { symbol: string; label: string; tone: Tone }> = {
+  pass: { symbol: '✔', label: 'PASS', tone: 'good' },
+  fail: { symbol: '✘', label: 'FAIL', tone: 'bad' },
+  'non-strict': { symbol: '!', label: 'NON-STRICT', tone: 'warn' },
+  informational: { symbol: 'i', label: 'INFO', tone: 'info' },
+  flaky: { symbol: '!', label: 'FLAKY', tone: 'warn' },
+  timeout: { symbol: '✘', label: 'TIMEOUT', tone: 'bad' },
+  crash: { symbol: '✘', label: 'CRASH', tone: 'bad' },
+  'harness-error': { symbol: '✘', label: 'HARNESS-ERROR', tone: 'error' },
+  unsupported: { symbol: '?', label: 'UNSUPPORTED', tone: 'muted' },
+  'not-applicable': { symbol: '-', label: 'N/A', tone: 'muted' },
+  skipped: { symbol: '○', label: 'SKIPPED', tone: 'muted' },
+};
+
+export const STATUS_TONE: Record<RequirementStatus, Tone> = {
+  pass: 'good',
+  fail: 'bad',
+  'non-strict': 'warn',
+  'not-tested': 'warn',
+  'not-applicable': 'muted',
+  informational: 'info',
+};
+
+export const VERDICT_STATUS_TONE: Record<Verdict['status'], Tone> = {
+  pass: 'good',
+  fail: 'bad',
+  unknown: 'error',
+  info: 'info',
+};
+
+/** One-character symbol for an outcome (✔ ✘ ! i ? - ○). */
+export function outcomeSymbol(outcome: Outcome): string {
+  return OUTCOME_LABELS[outcome].symbol;
+}
+
+/** Upper-case label for an outcome (PASS, FAIL, NON-STRICT, N/A...). */
+export function outcomeLabel(outcome: Outcome): string {
+  return OUTCOME_LABELS[outcome].label;
+}
+
+/** A case's id, with `#<repeat>` when the run repeated it. */
+export function caseName(c: CaseResult): string {
+  return c.repeat !== undefined ? `${c.id} #${c.repeat}` : c.id;
+}
+
+/** Why a case did not pass, in one short line (empty for pass / informational). */
+export function shortReason(c: CaseResult): string {
+  switch (c.outcome) {
+    case 'pass':
+    case 'informational':
+      return '';
+    case 'flaky':
+      return `passed only after ${c.attempts} attempts${c.reason ? `: ${c.reason}` : ''}`;
+    default: {
+      const failing = c.verdicts.filter((v) => v.status === 'fail');
+      const first = failing[0];
+      if ((c.outcome === 'fail' || c.outcome === 'non-strict') && first) {
+        const more = failing.length > 1 ? ` (+${failing.length - 1} more)` : '';
+        return `${first.requirement}: expected ${first.expected}; actual ${first.actual}${more}`;
+      }
+      return c.reason ?? '';
+    }
+  }
+}
+
+/** Applicable and passed MUST / SHOULD counts, for the verdict line. */
+export function complianceCounts(report: Report): {
+  must: { passed: number; applicable: number };
+  should: { passed: number; applicable: number };
+} {
+  const count = (level: 'MUST' | 'SHOULD') => {
+    const applicable = report.requirements.filter((r) => r.level === level && r.status !== 'not-applicable');
+    return { passed: applicable.filter((r) => r.status === 'pass').length, applicable: applicable.length };
+  };
+  return { must: count('MUST'), should: count('SHOULD') };
+}
+
+/** Requirement IDs for the verdict line; long lists end in `+N more` (the JSON report has them all). */
+const VERDICT_IDS_MAX = 10;
+function idList(ids: readonly string[]): string {
+  if (ids.length <= VERDICT_IDS_MAX) return ids.join(', ');
+  return `${ids.slice(0, VERDICT_IDS_MAX).join(', ')}, +${ids.length - VERDICT_IDS_MAX} more`;
+}
+
+/**
+ * The final line, e.g. `VERDICT: fully compliant (54/54 MUST, 12/12 SHOULD)` or
+ * `VERDICT: not compliant — 3 MUST failed: A, B, C; 1 MUST not tested: D (50/54 MUST, 12/12 SHOULD)`.
+ */
+export function verdictLine(report: Report): string {
+  const v = report.verdict;
+  const { must, should } = complianceCounts(report);
+  const tally = `(${must.passed}/${must.applicable} MUST, ${should.passed}/${should.applicable} SHOULD)`;
+  const partial = report.partial ? ' [partial run: interrupted]' : '';
+  if (v.label === 'fully compliant') return `VERDICT: fully compliant ${tally}${partial}`;
+  if (v.label === 'compliant') {
+    const unmet = report.requirements
+      .filter((r) => r.level === 'SHOULD' && r.status !== 'pass' && r.status !== 'not-applicable')
+      .map((r) => r.id);
+    const detail = unmet.length > 0 ? ` — ${unmet.length} SHOULD not met: ${idList(unmet)}` : '';
+    return `VERDICT: compliant ${tally}${detail}${partial}`;
+  }
+  const clauses: string[] = [];
+  if (v.mustFailures.length > 0) clauses.push(`${v.mustFailures.length} MUST failed: ${idList(v.mustFailures)}`);
+  if (v.untestedMust.length > 0) clauses.push(`${v.untestedMust.length} MUST not tested: ${idList(v.untestedMust)}`);
+  const levels = new Map(report.requirements.map((r) => [r.id, r.level] as const));
+  const blocking = report.cases.filter(
+    (c) =>
+      ['timeout', 'crash', 'flaky'].includes(c.outcome) &&
+      citedRequirements(c).some((id) => (levels.get(id) ?? 'MUST') === 'MUST'),
+  ).length;
+  if (v.harnessErrors > 0) clauses.push(`${v.harnessErrors} harness error${v.harnessErrors === 1 ? '' : 's'}`);
+  if (blocking > 0) clauses.push(`${blocking} MUST case${blocking === 1 ? '' : 's'} timed out, crashed or flaked`);
+  if (clauses.length === 0) clauses.push('MUST requirements not demonstrated');
+  return `VERDICT: not compliant — ${clauses.join('; ')} ${tally}${partial}`;
+}
+
+/** Non-zero counts in report order: `50 pass, 2 fail, 1 not-applicable`. */
+export function countsLine(report: Report): string {
+  const parts = OUTCOMES.filter((o) => report.summary.counts[o] > 0).map((o) => `${report.summary.counts[o]} ${o}`);
+  return `${report.summary.total} case${report.summary.total === 1 ? '' : 's'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+}
