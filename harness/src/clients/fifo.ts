@@ -27,6 +27,8 @@ export async function writeFifoLine(path: string, line: string, history?: Histor
     await fh.write(`${line}\n`);
     history?.add('client', 'fifo-write', { line });
     return true;
+  } catch {
+    return false; // EPIPE (the reader went away) or EAGAIN (the FIFO is full): never a wait
   } finally {
     await fh.close();
   }

@@ -180,7 +180,8 @@ export class HttpConnection {
   private served = 0;
   private ended: 'fin' | 'rst' | 'local' | null = null;
   private endWaiters: ((how: 'fin' | 'rst' | 'local') => void)[] = [];
-  private active: ((ev: 'data' | 'end' | 'error', arg?: Buffer | NodeJS.ErrnoException) => void) | null = null;
+  private active: ((ev: 'data' | 'end' | 'close' | 'error', arg?: Buffer | NodeJS.ErrnoException) => void) | null =
+    null;
   connectError?: ErrorKind;
 
   private constructor(
@@ -200,7 +201,10 @@ export class HttpConnection {
       this.active?.('error', err);
       this.finish(errorKind(err) === 'reset' ? 'rst' : 'fin');
     });
-    this.socket.on('close', () => this.finish('fin'));
+    this.socket.on('close', () => {
+      this.finish('fin');
+      this.active?.('close'); // closed without 'end' or 'error' (destroyed): a pending request settles now
+    });
   }
 
   private finish(how: 'fin' | 'rst' | 'local'): void {
@@ -223,6 +227,11 @@ export class HttpConnection {
         clearTimeout(timer);
         opts.history?.add('client', 'connect', { conn: c.id, label: c.label, port, ok: true }, undefined);
         resolve(c);
+      });
+      c.socket.once('close', () => {
+        // without 'error' (destroyed before connecting): settle rather than wait for the timer
+        clearTimeout(timer);
+        reject(Object.assign(new Error(`connect to ${port}: closed`), { kind: 'other' as ErrorKind }));
       });
       c.socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -255,9 +264,11 @@ export class HttpConnection {
     });
   }
 
+  /** Close the connection; a request still waiting on it settles at once (`other`, "closed locally"). */
   close(): void {
     if (!this.ended) this.finish('local');
     this.socket.destroy();
+    this.active?.('close');
   }
 
   /** Send one request and read its response. Never throws: failures are in the result. */
@@ -337,7 +348,15 @@ export class HttpConnection {
             opts.onHeaders?.(result);
           }
           if (parser.done) settle();
-        } else if (ev === 'end') {
+        } else if (ev === 'end' || ev === 'close') {
+          if (ev === 'close' && this.ended === 'local') {
+            settle('other', 'the connection was closed locally');
+            return;
+          }
+          if (ev === 'close' && this.ended === 'rst') {
+            settle('reset', 'the connection was reset');
+            return;
+          }
           parser.onEnd();
           if (parser.done) settle();
           else
