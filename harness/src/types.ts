@@ -6,6 +6,8 @@
  * verdicts into case outcomes; reporters only render.
  */
 
+import { defaultRepeatMap, defaultSignalMap } from './spec-lifecycle.js';
+
 export type Platform = 'linux' | 'darwin' | 'win32';
 export type Level = 'MUST' | 'SHOULD' | 'MAY';
 export type Action = 'stop' | 'fast-stop' | 'reload' | 'restart' | 'reopen-logs' | 'ignore';
@@ -55,17 +57,11 @@ export interface Manifest {
   dir: string;
 }
 
-export const DEFAULT_SIGNAL_MAP: Readonly<Record<string, Action>> = Object.freeze({
-  SIGTERM: 'stop',
-  SIGINT: 'stop',
-  SIGQUIT: 'fast-stop',
-  SIGHUP: 'reload',
-  SIGUSR1: 'reopen-logs',
-  SIGUSR2: 'restart',
-  SIGPIPE: 'ignore',
-});
+/** The default signal map (spec section 4.1), from spec/lifecycle.json. */
+export const DEFAULT_SIGNAL_MAP: Readonly<Record<string, Action>> = defaultSignalMap();
 
-export const DEFAULT_SIGNAL_REPEAT: Readonly<Record<string, Action>> = Object.freeze({ SIGINT: 'fast-stop' });
+/** The default repeat map (spec section 4.2), from spec/lifecycle.json. */
+export const DEFAULT_SIGNAL_REPEAT: Readonly<Record<string, Action>> = defaultRepeatMap();
 
 // ---------------------------------------------------------------------------------------------
 // History

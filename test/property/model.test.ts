@@ -57,13 +57,14 @@ describe('what a signal does', () => {
     expect(m).toMatchObject({ lifecycle: 'STOPPING', stop: { kind: 'graceful', escalated: false } });
   });
 
-  it('a second SIGINT during a stop escalates; a first SIGINT after SIGTERM is just another stop', () => {
+  it('a SIGINT during a stop escalates, whatever started the stop (spec 4.2: the repeat map)', () => {
     const m = fresh();
     applySignal(m, 'SIGTERM');
-    expect(applySignal(m, 'SIGINT').effect).toBe('ignored');
-    expect(applySignal(m, 'SIGINT').effect).toBe('escalate');
+    expect(applySignal(m, 'SIGTERM').effect).toBe('ignored');
+    expect(applySignal(m, 'SIGINT')).toMatchObject({ effect: 'escalate', action: 'fast-stop' });
     expect(m.stop).toEqual({ kind: 'graceful', escalated: true });
     expect(applySignal(m, 'SIGQUIT').effect).toBe('ignored'); // already fast
+    expect(applySignal(m, 'SIGINT').effect).toBe('ignored');
   });
 
   it('INT, INT: stop then fast stop', () => {

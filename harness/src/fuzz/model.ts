@@ -17,20 +17,20 @@
  *
  * ## What a signal does (after the declared map, and the repeat map during a stop)
  *
- * | action        | STARTED / RELOADING                 | STOPPING (graceful)         | STOPPING (fast / escalated) |
- * |---------------|-------------------------------------|-----------------------------|-----------------------------|
- * | `stop`        | graceful stop                       | ignored (idempotent)        | ignored                     |
- * | `fast-stop`   | fast stop                           | escalates to a fast stop    | ignored                     |
- * | `reload`      | reload (storms coalesce)            | ignored: the stop dominates | ignored                     |
- * | `restart`     | restart (capability), else ignored  | ignored                     | ignored                     |
- * | `reopen-logs` | reopen                              | reopen                      | reopen                      |
- * | `ignore`      | nothing                             | nothing                     | nothing                     |
- * | not declared (SIGWINCH, SIGURG, SIGCHLD) | nothing  | nothing                     | nothing                     |
+ * The effect of each bus request in each state is the lifecycle table, spec/lifecycle.json (spec
+ * section 3.3), read through `spec-lifecycle.ts`; `requestEffect()` turns a cell into the model's
+ * effect. The model's STARTED and RELOADING are the table's rows of those names; its STOPPING is the
+ * table's STOPPING (EXITING cannot be told apart between steps: the exit status checks account for a
+ * request that came too late, see below). Where a cell allows several effects, the model takes the
+ * one it can check: `restart` is a restart; `reopen-logs` during a stop is carried out. A `fast-stop`
+ * during a stop that is already fast changes nothing. A request whose capability (reload, restart)
+ * the manifest does not declare is ignored. A signal that is `ignore` or not in the declared map
+ * (SIGWINCH, SIGURG, SIGCHLD) does nothing.
  *
- * The repeat map applies to a signal's second and later deliveries once a stop was requested (the
- * default: a second SIGINT is a fast stop). A delivery counts when the signal was sent while the
- * subject ran; every command waits for the acknowledgement (probe `signal` event) of a handled signal
- * before the next one, so two deliveries never merge into one.
+ * The repeat map applies to every delivery that arrives while a stop is in progress, whatever
+ * started that stop (spec section 4.2; the default: a SIGINT during a stop is a fast stop). Every
+ * command waits for the acknowledgement (probe `signal` event) of a handled signal before the next
+ * one, so two deliveries never merge into one.
  *
  * A bus request through the control channel (`POST /control/<action>`) does what its action does in
  * the table; the repeat map does not apply to it.
@@ -61,11 +61,19 @@
  * Between steps the last state is the model's (RELOADING allows STARTED: the reload may have ended).
  */
 import type { ProbeEvent } from '../launch/probe.js';
+import {
+  type BusRequest,
+  type LifecycleState,
+  legalTransitions,
+  lifecycleCell,
+  loadLifecycle,
+  repeatMapApplies,
+} from '../spec-lifecycle.js';
 import type { Action, ExitCodeSpec, Manifest } from '../types.js';
 import { Violation } from './violations.js';
 
-/** Signals whose default disposition is to ignore them; a subject must not react to them. */
-export const HARMLESS_SIGNALS = ['SIGWINCH', 'SIGURG', 'SIGCHLD'] as const;
+/** Signals outside every map (SIG.HARMLESS): a subject must not react to them. */
+export const HARMLESS_SIGNALS: readonly string[] = loadLifecycle().signalMap.notMapped;
 
 export type Lifecycle = 'STARTED' | 'RELOADING' | 'STOPPING' | 'EXITED';
 
@@ -127,7 +135,7 @@ export interface FuzzModel {
   readonly spec: ModelSpec;
   lifecycle: Lifecycle;
   stop: StopState | null;
-  /** deliveries per signal (for the repeat map) */
+  /** deliveries per signal */
   deliveries: Record<string, number>;
   /** requests the commands started and no command has awaited yet */
   inFlight: { hold: number; cpu: number; put: number; fifoReading: boolean; fifoUnwritten: boolean };
@@ -189,10 +197,9 @@ export interface SignalOutcome {
 /** What delivering `sig` now does, without changing the model. */
 export function signalOutcome(m: FuzzModel, sig: string): SignalOutcome {
   const declared = m.spec.signals[sig] ?? null;
-  const count = (m.deliveries[sig] ?? 0) + 1;
-  const repeat = m.stop !== null && count >= 2 ? m.spec.signalsRepeat[sig] : undefined;
+  const repeat = repeatMapApplies(tableState(m)) ? m.spec.signalsRepeat[sig] : undefined;
   const needsAck = m.spec.probe && declared !== null && declared !== 'ignore';
-  const via = repeat !== undefined ? ` (delivery ${count} during a stop: repeat map)` : '';
+  const via = repeat !== undefined ? ' (during a stop: repeat map)' : '';
   if (repeat === undefined && declared === null) {
     return {
       sig,
@@ -211,6 +218,36 @@ export function requestOutcome(m: FuzzModel, action: Action): SignalOutcome {
   return outcomeOf(m, `control ${action}`, action, action, false, '');
 }
 
+/** The row of the lifecycle table the model is in. */
+function tableState(m: FuzzModel): LifecycleState {
+  return m.lifecycle === 'EXITED' ? 'EXITING' : m.lifecycle;
+}
+
+/** The model's effect of bus request `request` now: the table's cell, as the model can check it. */
+export function requestEffect(m: FuzzModel, request: BusRequest): Effect {
+  const capability = loadLifecycle().requests.find((r) => r.name === request)?.capability;
+  if (capability !== undefined && !m.spec[capability]) return 'ignored';
+  const effects = lifecycleCell(tableState(m), request).effects;
+  const kinds = new Set(effects.map((e) => e.kind));
+  const toStopping = effects.find((e) => e.kind === 'transition' && e.to === 'STOPPING');
+  if (toStopping !== undefined) return toStopping.stop === 'fast' ? 'fast-stop' : 'stop';
+  if (kinds.has('escalate'))
+    return m.stop !== null && m.stop.kind === 'graceful' && !m.stop.escalated ? 'escalate' : 'ignored';
+  if (kinds.has('ignored') && !kinds.has('carried-out')) return 'ignored';
+  // carried out, coalesced, recorded or a transition within the running states: the request runs
+  return request === 'stop' || request === 'fast-stop' ? 'ignored' : request;
+}
+
+const EFFECT_WORDS: Record<Effect, string> = {
+  stop: 'stop',
+  'fast-stop': 'fast stop',
+  escalate: 'fast stop during a graceful stop: escalates',
+  reload: 'reload',
+  restart: 'restart',
+  'reopen-logs': 'reopen logs',
+  ignored: 'ignored',
+};
+
 function outcomeOf(
   m: FuzzModel,
   who: string,
@@ -221,37 +258,10 @@ function outcomeOf(
 ): SignalOutcome {
   const out = (effect: Effect, why: string): SignalOutcome => ({ sig: who, declared, action, effect, needsAck, why });
   if (action === null) return out('ignored', `${who}: no action`);
-  if (m.stop === null) {
-    switch (action) {
-      case 'stop':
-        return out('stop', `${who} → stop${via}`);
-      case 'fast-stop':
-        return out('fast-stop', `${who} → fast stop${via}`);
-      case 'reload':
-        return out('reload', `${who} → reload`);
-      case 'restart':
-        return m.spec.restart
-          ? out('restart', `${who} → restart`)
-          : out('ignored', `${who} → restart, not supported: ignored`);
-      case 'reopen-logs':
-        return out('reopen-logs', `${who} → reopen logs`);
-      case 'ignore':
-        return out('ignored', `${who} is declared ignored`);
-    }
-  }
-  const graceful = m.stop.kind === 'graceful' && !m.stop.escalated;
-  switch (action) {
-    case 'fast-stop':
-      return graceful
-        ? out('escalate', `${who} → fast stop during a graceful stop: escalates${via}`)
-        : out('ignored', `${who} → fast stop: already fast`);
-    case 'reopen-logs':
-      return out('reopen-logs', `${who} → reopen logs (also while stopping)`);
-    case 'reload':
-      return out('ignored', `${who} → reload during a stop: the stop dominates`);
-    default:
-      return out('ignored', `${who} → ${action} during a stop: ignored${via}`);
-  }
+  if (action === 'ignore') return out('ignored', `${who} is declared ignored`);
+  const effect = requestEffect(m, action);
+  const cell = lifecycleCell(tableState(m), action);
+  return out(effect, `${who} → ${action} in ${tableState(m)}${via}: ${EFFECT_WORDS[effect]} (table: ${cell.prose})`);
 }
 
 /** Apply a bus request (control channel) to the model. */
@@ -410,13 +420,8 @@ export function exitMatches(codes: readonly ExitCodeSpec[], exit: { code: number
 // ---------------------------------------------------------------------------------------------
 // observed states
 
-const TRANSITIONS: Record<string, readonly string[]> = {
-  STARTING: ['STARTED', 'STOPPING'],
-  STARTED: ['RELOADING', 'STOPPING'],
-  RELOADING: ['STARTED', 'STOPPING'],
-  STOPPING: ['EXITING'],
-  EXITING: [],
-};
+/** The legal transitions of the lifecycle table (spec/lifecycle.json). */
+const TRANSITIONS: Readonly<Record<string, readonly string[]>> = legalTransitions();
 
 export interface TraceContext {
   /** acknowledgements of signals the model says start a stop */

@@ -311,13 +311,11 @@ function finish() {
 }
 
 // --- signals ---------------------------------------------------------------------------------------
-const deliveries = new Map();
 function onSignal(sig) {
   probe('signal', { sig });
-  const n = (deliveries.get(sig) ?? 0) + 1;
-  deliveries.set(sig, n);
   if (sig === 'SIGTERM') return requestStop('graceful');
-  if (sig === 'SIGINT') return requestStop(n > 1 && stopReason !== null ? 'fast' : 'graceful');
+  // the repeat map (spec 4.2): a SIGINT during a stop, whatever started it, is a fast stop
+  if (sig === 'SIGINT') return requestStop(stopReason !== null ? 'fast' : 'graceful');
   if (sig === 'SIGQUIT') return requestStop('fast');
   if (sig === 'SIGHUP') return state === 'STARTED' || state === 'RELOADING' ? void reload() : undefined;
   if (sig === 'SIGUSR1') return probe('reopen-logs');
