@@ -74,6 +74,7 @@
  */
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
+import { legalTransitions } from './spec-lifecycle.js';
 
 export type State = 'STARTING' | 'STARTED' | 'RELOADING' | 'STOPPING' | 'EXITING';
 export type Action = 'stop' | 'fast-stop' | 'reload' | 'restart' | 'reopen-logs';
@@ -99,13 +100,8 @@ export function isAction(value: unknown): value is Action {
 
 export const EXIT_CODES = { graceful: 0, fatal: 1, deadline: 3, fast: 4, persistFailed: 5 } as const;
 
-const TRANSITIONS: Record<State, readonly State[]> = {
-  STARTING: ['STARTED', 'STOPPING'],
-  STARTED: ['RELOADING', 'STOPPING'],
-  RELOADING: ['STARTED', 'STOPPING'],
-  STOPPING: ['EXITING'],
-  EXITING: [],
-};
+/** The legal transitions: the specification's lifecycle table (spec/lifecycle.json, section 3.3). */
+const TRANSITIONS = legalTransitions() as Readonly<Record<State, readonly State[]>>;
 
 /** Default deadline of one subscriber call, per channel (`stop` defaults to the grace period). */
 const DEFAULT_DEADLINES: Record<Exclude<Channel, 'stop'>, number> = {
@@ -453,7 +449,9 @@ export class Bus {
     this.stopRun = run;
     this.stopAbort.abort();
     if (reason !== 'graceful') run.cut.abort();
-    if (this.current !== 'STOPPING' && this.current !== 'EXITING') this.transition('STOPPING');
+    // A fatal startup error goes from STARTING straight to EXITING (spec section 3.3).
+    const toExiting = reason === 'fatal' && this.current === 'STARTING';
+    if (!toExiting && this.current !== 'STOPPING' && this.current !== 'EXITING') this.transition('STOPPING');
     run.cancelDeadline = this.opts.clock.setTimer(this.opts.graceMs, () => {
       this.opts.log.warn(`the stop deadline (${this.opts.graceMs} ms) expired`);
       this.escalate('deadline');

@@ -11,9 +11,10 @@
  * listeners on the main thread when its event loop is free, which is why the server keeps CPU
  * work and blocking reads off the main thread.
  *
- * The default map (subject protocol section 4):
+ * The default map and the repeat map are read from the specification (spec/lifecycle.json, sections
+ * 4.1 and 4.2; `spec-lifecycle.ts`); today they say:
  *
- * | signal  | action        | a second delivery during a stop |
+ * | signal  | action        | a delivery during a stop        |
  * |---------|---------------|---------------------------------|
  * | SIGTERM | stop          | stop (idempotent)               |
  * | SIGINT  | stop          | fast-stop                       |
@@ -36,6 +37,7 @@
  * authenticated control channel (`control.ts`) is the other way in there.
  */
 import type { Probe } from './probe.js';
+import { type SpecSignalMap, specLifecycle } from './spec-lifecycle.js';
 
 /** The action names, as in `bus.ts`, repeated here so this module imports nothing heavy. */
 export type SignalAction = 'stop' | 'fast-stop' | 'reload' | 'restart' | 'reopen-logs';
@@ -48,23 +50,22 @@ export interface SignalTarget {
 
 export type SignalMap = Readonly<Record<string, SignalAction>>;
 
-export const POSIX_MAP: SignalMap = {
-  SIGTERM: 'stop',
-  SIGINT: 'stop',
-  SIGQUIT: 'fast-stop',
-  SIGHUP: 'reload',
-  SIGUSR1: 'reopen-logs',
-  SIGUSR2: 'restart',
-};
+const SPEC_MAPS = specLifecycle().signalMap;
+/** The signals of a spec map that have an action (the `ignore` ones get no listener). */
+const withAction = (m: SpecSignalMap): SignalMap =>
+  Object.fromEntries(Object.entries(m).filter(([, action]) => action !== 'ignore')) as SignalMap;
 
-/** The action of a signal's second (and later) delivery while a stop is under way. */
-export const POSIX_REPEAT_MAP: SignalMap = { SIGINT: 'fast-stop' };
+/** The default map (spec section 4.1), less its `ignore` entries. */
+export const POSIX_MAP: SignalMap = withAction(SPEC_MAPS.default);
+
+/** The action of a delivery while a stop is under way, whatever started the stop (spec section 4.2). */
+export const POSIX_REPEAT_MAP: SignalMap = withAction(SPEC_MAPS.repeat);
 
 export const WINDOWS_MAP: SignalMap = { SIGINT: 'stop', SIGBREAK: 'stop', SIGHUP: 'stop' };
 export const WINDOWS_REPEAT_MAP: SignalMap = { SIGINT: 'fast-stop', SIGBREAK: 'fast-stop' };
 
 /** Left at the disposition Node gives them (SIG_IGN), listed in the `handlers` probe event. */
-const IGNORED_POSIX = ['SIGPIPE'];
+const IGNORED_POSIX = Object.keys(SPEC_MAPS.default).filter((sig) => SPEC_MAPS.default[sig] === 'ignore');
 
 export interface SignalPluginOptions {
   probe: Probe;
@@ -106,14 +107,14 @@ export function installSignalHandlers(options: SignalPluginOptions): SignalPlugi
   const early: string[] = [];
   const deliveries = new Map<string, number>();
 
-  const actionOf = (sig: string, count: number): SignalAction | undefined => {
-    const repeat = count > 1 && target?.stopRequested ? repeatMap[sig] : undefined;
+  const actionOf = (sig: string): SignalAction | undefined => {
+    const repeat = target?.stopRequested ? repeatMap[sig] : undefined;
     return repeat ?? map[sig];
   };
 
   const dispatch = (sig: string, count: number) => {
     if (target === undefined) return;
-    const action = actionOf(sig, count);
+    const action = actionOf(sig);
     if (action === undefined) return;
     note(`${sig} received${count > 1 ? ` (delivery ${count})` : ''}: ${action}`);
     target.request(action, 'signal');
@@ -128,7 +129,7 @@ export function installSignalHandlers(options: SignalPluginOptions): SignalPlugi
     }
     const count = (deliveries.get(sig) ?? 0) + 1;
     deliveries.set(sig, count);
-    const action = onEntry === undefined ? undefined : actionOf(sig, count);
+    const action = onEntry === undefined ? undefined : actionOf(sig);
     if (action !== undefined) onEntry?.(sig, action);
     probe.emitAt(t, 'signal', { sig });
     dispatch(sig, count);
