@@ -16,10 +16,11 @@ export function tcpConnects(port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolvePromise) => {
     const sock = connect({ host: LOOPBACK, port });
     const done = (ok: boolean) => {
+      clearTimeout(timer);
       sock.destroy();
       resolvePromise(ok);
     };
-    sock.setTimeout(timeoutMs, () => done(false));
+    const timer = setTimeout(() => done(false), timeoutMs); // absolute deadline
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
   });
@@ -32,6 +33,7 @@ export function httpOk(port: number, path: string, timeoutMs: number): Promise<b
     const done = (ok: boolean) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       req.destroy();
       resolvePromise(ok);
     };
@@ -43,8 +45,10 @@ export function httpOk(port: number, path: string, timeoutMs: number): Promise<b
         done(ok);
       },
     );
-    req.setTimeout(timeoutMs, () => done(false));
+    // absolute deadline (an idle timeout would let a server that trickles bytes hold the attempt forever)
+    const timer = setTimeout(() => done(false), timeoutMs);
     req.once('error', () => done(false));
+    req.once('close', () => done(false)); // after a response, done() already ran
     req.end();
   });
 }
