@@ -9,6 +9,7 @@
  */
 import type { History } from './history.js';
 import type { LaunchOptions, Subject } from './launch/index.js';
+import type { RequirementId } from './grade/requirement-ids.js';
 import type { Action, Capability, HistoryEvent, Manifest, Platform, TimeoutClass, Verdict } from './types.js';
 
 export interface CaseApplies {
@@ -31,7 +32,13 @@ export interface CaseDef {
   title: string;
   /** what the case does and what it expects, for the report */
   description: string;
-  requirements: string[];
+  requirements: RequirementId[];
+  /**
+   * Requirements the case judges only when the subject makes them observable: a requirement named after
+   * a signal when the declared map keeps that signal's meaning (spec 4.2), persistence when there is a
+   * probe. Without a verdict the case says nothing about them (it is not counted as testing them).
+   */
+  alsoJudges?: RequirementId[];
   edgeCases?: string[];
   applies?: CaseApplies;
   /** extra applicability decided from the manifest; returns the reason when not applicable */

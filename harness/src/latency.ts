@@ -8,9 +8,7 @@
  * A random 1–3 ms gap separates trials so signals land at random phases of the workload.
  */
 import { type CaseContext, signalFor } from './case.js';
-import { info, notes, pct, round, verdict } from './checkers/common.js';
 import type { Subject } from './launch/index.js';
-import type { HistoryEvent, Verdict } from './types.js';
 
 export interface Scenario {
   /** prepare the workload on a fresh subject; returns a hook called before each trial (may re-arm the workload) */
@@ -90,49 +88,4 @@ export async function runLatencyTrials(ctx: CaseContext, scenario: Scenario, o: 
       await s.waitExit(ctx.ms(ctx.manifest.gracePeriodMs + 5000)).catch(() => undefined);
     }
   }
-}
-
-/** Grade samples against a budget on p99; also report every percentile. */
-export function gradeLatency(
-  events: HistoryEvent[],
-  requirement: string,
-  budgetMs: number,
-  what: string,
-  minTrials: number,
-): Verdict {
-  const samples = notes(events, 'sample').map((n) => Number(n.ms));
-  const lost = notes(events, 'lost').length + notes(events, 'ack-timeout').length;
-  if (!samples.length)
-    return verdict(requirement, false, `${what}: p99 <= ${budgetMs} ms`, 'no acknowledgement was observed');
-  const m = {
-    n: samples.length,
-    p50: round(pct(samples, 50)),
-    p90: round(pct(samples, 90)),
-    p99: round(pct(samples, 99)),
-    max: round(Math.max(...samples)),
-    budgetMs,
-  };
-  const actual = `n=${m.n} p50 ${m.p50} ms, p90 ${m.p90} ms, p99 ${m.p99} ms, max ${m.max} ms${lost ? `, ${lost} lost` : ''}`;
-  const stoppedEarly = samples.length < minTrials && m.p99 > budgetMs;
-  return verdict(
-    requirement,
-    m.p99 <= budgetMs && lost === 0 && (samples.length >= minTrials || stoppedEarly === false),
-    `${what}: p99 <= ${budgetMs} ms over >= ${minTrials} trials`,
-    stoppedEarly ? `${actual} (stopped early: the budget was already exceeded)` : actual,
-    m,
-  );
-}
-
-/** The MUST that holds in every scenario: the worst trial within the grace period. */
-export function gradeWithinGrace(events: HistoryEvent[], graceMs: number): Verdict {
-  const samples = notes(events, 'sample').map((n) => Number(n.ms));
-  const lost = notes(events, 'lost').length;
-  if (!samples.length) return info('LATENCY.WITHIN_GRACE', `every acknowledgement within ${graceMs} ms`, 'no samples');
-  const max = Math.max(...samples);
-  return verdict(
-    'LATENCY.WITHIN_GRACE',
-    max <= graceMs && lost === 0,
-    `every acknowledgement within the grace period (${graceMs} ms)`,
-    `max ${round(max)} ms${lost ? `, ${lost} never acknowledged` : ''}`,
-  );
 }

@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { exitOf, probe, verdict } from '../checkers/common.js';
+import { exitOf, probe, verdict } from '../grade/index.js';
 import { stopBudget, waitAck, waitExit, waitReloadOutcome } from '../workload.js';
 
 /** Allowed transitions of the lifecycle (spec section "Lifecycle and the process bus"). */

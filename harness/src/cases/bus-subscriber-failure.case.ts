@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { describeExit, exitOf, ms, notes, probe, sent, verdict } from '../checkers/common.js';
+import { describeExit, exitOf, ms, notes, probe, sent, verdict } from '../grade/index.js';
 import { waitExit } from '../workload.js';
 
 const GRACE_MS = 1500;

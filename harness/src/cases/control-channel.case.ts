@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { defineCase } from '../case.js';
-import { exitOf, gracefulExitVerdicts, notes, probe, results, verdict } from '../checkers/common.js';
 import { request } from '../clients/http.js';
 import { connectProbe } from '../clients/probe-connect.js';
+import { exitOf, gracefulExitVerdicts, notes, probe, results, verdict } from '../grade/index.js';
 import { http, noteClosedAfter, recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 700;

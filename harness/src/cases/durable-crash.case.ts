@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
-import { notes, probe, verdict } from '../checkers/common.js';
 import { durablePut, readAll } from '../clients/durable.js';
+import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
 import { waitExit } from '../workload.js';
 
 const WRITERS = 8;
@@ -42,29 +42,25 @@ export default defineCase({
     await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
     await waitExit(ctx, s, 3000);
     const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
-    ctx.note('found', { found: await readAll(again.ports.http!, keys, ctx.history) });
+    await readAll(again.ports.http!, keys, ctx.history);
   },
   grade({ events }) {
-    const acked = events
-      .filter((e) => e.source === 'client' && e.kind === 'kv-ok')
-      .map((e) => e.data as { key: string; value: string });
-    const found = (notes(events, 'found')[0]?.found ?? {}) as Record<string, string | null>;
-    const lost = acked.filter((a) => found[a.key] !== a.value);
-    const corrupt = Object.entries(found).filter(([k, v]) => v !== null && v !== `v-${k}`);
+    const d = durableSet(events);
+    const acked = d.acknowledged.length;
     const recovery = probe(events, 'recovery', 1)[0];
     return [
       verdict(
         'DURABLE.ACK_AFTER_SYNC',
-        acked.length >= 1 && lost.length === 0,
-        'a write is acknowledged only once it is durable: none acknowledged before the SIGKILL is lost',
-        `${acked.length} acknowledged, ${lost.length} lost`,
+        acked >= 1 && d.readBack && d.lost.length === 0,
+        'none of the writes acknowledged before the SIGKILL is lost',
+        describeDurable(d),
       ),
       verdict(
         'DURABLE.CRASH',
-        acked.length >= 1 && lost.length === 0 && corrupt.length === 0,
+        acked >= 1 && d.readBack && d.lost.length === 0 && d.corrupt.length === 0,
         'every write acknowledged before SIGKILL is present with its value; nothing is corrupt',
-        `${acked.length} acknowledged, ${lost.length} lost, ${corrupt.length} corrupt; recovery ${String(recovery?.data.mode ?? 'not reported')}`,
-        { acknowledged: acked.length, lost: lost.length },
+        `${describeDurable(d)}; recovery ${String(recovery?.data.mode ?? 'not reported')}`,
+        { acknowledged: acked, lost: d.lost.length },
       ),
     ];
   },

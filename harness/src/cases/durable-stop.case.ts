@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
-import { notes, probe, verdict } from '../checkers/common.js';
 import { durablePut, readAll } from '../clients/durable.js';
+import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
 import { stopBudget, waitExit } from '../workload.js';
 
 const KEYS = 40;
@@ -29,29 +29,17 @@ export default defineCase({
     s.signal(signalFor(ctx.manifest, 'stop')!);
     await waitExit(ctx, s, stopBudget(ctx));
     const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
-    const found = await readAll(again.ports.http!, keys, ctx.history);
-    ctx.note('found', { found });
+    await readAll(again.ports.http!, keys, ctx.history);
   },
   grade({ events }) {
-    const acked = events
-      .filter((e) => e.source === 'client' && e.kind === 'kv-ok')
-      .map((e) => e.data as { key: string; value: string });
-    const found = (notes(events, 'found')[0]?.found ?? {}) as Record<string, string | null>;
-    const lost = acked.filter((a) => found[a.key] !== a.value);
+    const d = durableSet(events);
     const recovery = probe(events, 'recovery', 1)[0];
     return [
       verdict(
         'DURABLE.ACK_AFTER_SYNC',
-        acked.length > 0 && lost.length === 0,
-        'every acknowledged write is readable after the restart',
-        `${acked.length} acknowledged, ${lost.length} lost${
-          lost.length
-            ? ` (${lost
-                .slice(0, 5)
-                .map((l) => l.key)
-                .join(', ')})`
-            : ''
-        }`,
+        d.acknowledged.length > 0 && d.readBack && d.lost.length === 0,
+        'every acknowledged write is readable after a graceful stop and a new start',
+        describeDurable(d),
       ),
       verdict(
         'DURABLE.INDEX_ON_STOP',

@@ -1,8 +1,8 @@
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { defineCase } from '../case.js';
-import { notes, probe, verdict } from '../checkers/common.js';
 import { durablePut, readAll } from '../clients/durable.js';
+import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
 import { waitExit } from '../workload.js';
 
 const KEYS = 20;
@@ -37,21 +37,21 @@ export default defineCase({
     }
     ctx.note('torn', { files: torn });
     const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
-    ctx.note('found', { found: await readAll(again.ports.http!, keys, ctx.history) });
+    await readAll(again.ports.http!, keys, ctx.history);
   },
   grade({ events }) {
-    const acked = events
-      .filter((e) => e.source === 'client' && e.kind === 'kv-ok')
-      .map((e) => e.data as { key: string; value: string });
-    const found = (notes(events, 'found')[0]?.found ?? {}) as Record<string, string | null>;
-    const lost = acked.filter((a) => found[a.key] !== a.value);
+    const d = durableSet(events);
     const rec = probe(events, 'recovery', 1)[0]?.data;
     return [
       verdict(
         'DURABLE.TORN_TAIL',
-        rec?.mode === 'scan' && Number(rec.truncatedBytes) > 0 && lost.length === 0 && acked.length === KEYS,
+        rec?.mode === 'scan' &&
+          Number(rec.truncatedBytes) > 0 &&
+          d.readBack &&
+          d.lost.length === 0 &&
+          d.acknowledged.length === KEYS,
         'recovery scans, truncates the torn tail (truncatedBytes > 0), and every acknowledged key is served',
-        `recovery ${String(rec?.mode)} truncated ${String(rec?.truncatedBytes)} bytes; ${acked.length} acknowledged, ${lost.length} lost`,
+        `recovery ${String(rec?.mode)} truncated ${String(rec?.truncatedBytes)} bytes; ${describeDurable(d)}`,
       ),
     ];
   },

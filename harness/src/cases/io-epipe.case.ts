@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { defineCase } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
+import { notes, verdict } from '../grade/index.js';
 import { http, recordResult } from '../workload.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { defineCase, signalFor } from '../case.js';
-import { droppedBeforeStop, gracefulExitVerdicts, results, unknown, verdict } from '../checkers/common.js';
 import { downloadPattern } from '../clients/http.js';
+import { gracefulExitVerdicts, results, verdict, verifyDrain } from '../grade/index.js';
 import { recordResult, reloadAndWait, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const BYTES = 8 * 1024 * 1024;
@@ -14,7 +14,8 @@ export default defineCase({
   id: 'io.slow-download',
   title: 'Signals during a slow download: the body arrives complete and byte-exact',
   description: `Download ${BYTES} bytes with a slow reader; once headers arrived send the reload signal (if declared) and the stop signal. The body must be complete and equal to the pattern.`,
-  requirements: ['IO.EINTR', 'STOP.DRAIN.IN_FLIGHT'],
+  requirements: ['IO.EINTR', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E04'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['conformanceEndpoints'] },
   timeout: 'normal',
@@ -44,18 +45,11 @@ export default defineCase({
         `all ${BYTES} bytes arrive, equal to the pattern`,
         r?.ok ? `${r.bytes} bytes, exact: ${r.exact}` : `failed (${r?.error}) after ${r?.bytes} bytes`,
       ),
-      droppedBeforeStop(events, 'download', manifest)
-        ? unknown(
-            'STOP.DRAIN.IN_FLIGHT',
-            'the transfer in flight at the stop completes',
-            'it failed before the stop was sent',
-          )
-        : verdict(
-            'STOP.DRAIN.IN_FLIGHT',
-            ok,
-            'the download in flight at the stop completes',
-            r?.ok ? 'completed' : `failed (${r?.error})`,
-          ),
+      verifyDrain(events, manifest, {
+        labels: ['download'],
+        what: 'the slow download',
+        complete: (x) => x.exact === true && x.bytes === BYTES,
+      }),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },

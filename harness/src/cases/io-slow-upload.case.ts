@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { defineCase, signalFor } from '../case.js';
-import { droppedBeforeStop, gracefulExitVerdicts, results, unknown, verdict } from '../checkers/common.js';
 import { HttpConnection } from '../clients/http.js';
+import { gracefulExitVerdicts, results, verdict, verifyDrain } from '../grade/index.js';
 import { recordResult, reloadAndWait, stopBudget, waitExit } from '../workload.js';
 
 const TOTAL = 64 * 1024;
@@ -26,6 +26,7 @@ export default defineCase({
   title: 'Signals during a slow upload: the upload completes and is counted exactly',
   description: `Upload ${TOTAL} bytes in ${CHUNK}-byte chunks every ${INTERVAL_MS} ms; after the first chunks, send the reload signal (if declared) and then the stop signal. The response must report every byte and the right SHA-256.`,
   requirements: ['IO.EINTR', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E04'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['conformanceEndpoints'] },
   timeout: 'short',
@@ -49,12 +50,7 @@ export default defineCase({
   },
   grade({ events, manifest }) {
     const r = results(events)[0];
-    let got: { bytes?: number; sha256?: string } = {};
-    try {
-      got = JSON.parse(String(r?.body ?? '{}'));
-    } catch {
-      got = {};
-    }
+    const got = uploadReceipt(r ?? {});
     const ok = r?.ok === true && r.status === 200 && got.bytes === TOTAL && got.sha256 === r.expectHash;
     return [
       verdict(
@@ -63,18 +59,11 @@ export default defineCase({
         `the upload completes: ${TOTAL} bytes, sha256 ${String(r?.expectHash).slice(0, 12)}…`,
         r?.ok ? `${r.status}: ${got.bytes} bytes, sha256 ${String(got.sha256).slice(0, 12)}…` : `failed (${r?.error})`,
       ),
-      droppedBeforeStop(events, 'upload', manifest)
-        ? unknown(
-            'STOP.DRAIN.IN_FLIGHT',
-            'the transfer in flight at the stop completes',
-            'it failed before the stop was sent',
-          )
-        : verdict(
-            'STOP.DRAIN.IN_FLIGHT',
-            ok,
-            'the upload in flight at the stop completes',
-            r?.ok ? 'completed' : `failed (${r?.error})`,
-          ),
+      verifyDrain(events, manifest, {
+        labels: ['upload'],
+        what: 'the slow upload',
+        complete: (x) => uploadReceipt(x).bytes === TOTAL && uploadReceipt(x).sha256 === x.expectHash,
+      }),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },
@@ -84,4 +73,13 @@ export default defineCase({
 async function waitBytesWritten(conn: HttpConnection, n: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (conn.bytesWritten < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** The subject's receipt for an upload: `{"bytes":N,"sha256":"…"}` in the response body. */
+function uploadReceipt(r: Record<string, unknown>): { bytes?: number; sha256?: string } {
+  try {
+    return JSON.parse(String(r.body ?? '{}')) as { bytes?: number; sha256?: string };
+  } catch {
+    return {};
+  }
 }

@@ -2,7 +2,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { defineCase } from '../case.js';
 import { openFifoWriter } from '../clients/fifo.js';
 import type { HttpResult } from '../clients/http.js';
-import { gradeLatency, gradeWithinGrace, runLatencyTrials } from '../latency.js';
+import { gradeLatency, gradeWithinGrace } from '../grade/index.js';
+import { runLatencyTrials } from '../latency.js';
 import { http } from '../workload.js';
 
 const TRIALS = 100;

@@ -1,5 +1,6 @@
 import { defineCase } from '../case.js';
-import { gradeLatency, gradeWithinGrace, runLatencyTrials } from '../latency.js';
+import { gradeLatency, gradeWithinGrace } from '../grade/index.js';
+import { runLatencyTrials } from '../latency.js';
 
 const TRIALS = 100;
 

@@ -1,7 +1,7 @@
 import { defineCase } from '../case.js';
-import { notes } from '../checkers/common.js';
 import { HttpConnection } from '../clients/http.js';
-import { gradeLatency, gradeWithinGrace, runLatencyTrials } from '../latency.js';
+import { gradeLatency, gradeWithinGrace, notes } from '../grade/index.js';
+import { runLatencyTrials } from '../latency.js';
 
 const TRIALS = 100;
 const CLIENTS = 4;

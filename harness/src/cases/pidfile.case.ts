@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineCase, signalFor } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
+import { notes, verdict } from '../grade/index.js';
 import { stopBudget, waitExit } from '../workload.js';
 
 /** Spec: the pidfile is "written atomically after the handlers and listeners are up" and "removed by its owner at the end of every clean stop path" (E39). */

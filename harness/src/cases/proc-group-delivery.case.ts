@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { exitOf, gracefulExitVerdicts, probe, results, verdict } from '../checkers/common.js';
+import { exitOf, gracefulExitVerdicts, probe, results, verdict, verifyDrain } from '../grade/index.js';
 import { recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 700;
@@ -12,7 +12,8 @@ export default defineCase({
   id: 'proc.group-delivery',
   title: 'The stop signal sent to the whole process group is handled once',
   description: `Hold a ${HOLD_MS} ms request and send the stop signal to the process group. One stop sequence, one persist, the request completes, graceful exit.`,
-  requirements: ['PROC.GROUP_DELIVERY', 'STOP.EXIT_ZERO'],
+  requirements: ['PROC.GROUP_DELIVERY', 'STOP.EXIT_ZERO', 'STOP.DRAIN.IN_FLIGHT'],
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E29'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
   notApplicable: (m) =>
@@ -33,12 +34,7 @@ export default defineCase({
     const once = manifest.capabilities.probe ? persisted <= 1 && stopping === 1 : true;
     const x = exitOf(events);
     out.push(
-      verdict(
-        'STOP.DRAIN.IN_FLIGHT',
-        r?.ok === true && r.body === r.expectBody,
-        'the request in flight at the group-delivered stop completes',
-        r?.ok ? 'completed' : `failed (${r?.error})`,
-      ),
+      verifyDrain(events, manifest, { labels: ['held'], what: 'the request in flight at the group-delivered stop' }),
       verdict(
         'PROC.GROUP_DELIVERY',
         once && x !== null && x.signal === null,

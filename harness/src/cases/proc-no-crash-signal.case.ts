@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { describeExit, exitOf, notes, verdict } from '../checkers/common.js';
+import { describeExit, exitOf, notes, verdict } from '../grade/index.js';
 import { waitAck, waitExit } from '../workload.js';
 
 const NON_STOPPING = new Set(['reload', 'reopen-logs', 'ignore']);

@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
+import { notes, verdict } from '../grade/index.js';
 import { stopBudget, waitExit } from '../workload.js';
 
 /**

@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
 import { connectProbe } from '../clients/probe-connect.js';
+import { notes, verdict } from '../grade/index.js';
 import { nowNs } from '../history.js';
 
 const BOUND_MS = 1000;

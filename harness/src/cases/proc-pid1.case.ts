@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { defineCase, signalFor } from '../case.js';
-import { describeExit, describeSpec, exitMatches, exitOf, notes, verdict } from '../checkers/common.js';
+import { describeExit, exitMatches, exitOf, notes, verdict } from '../grade/index.js';
 import { http, recordResult, stopBudget, waitExit } from '../workload.js';
 
 function unshareWorks(): boolean {

@@ -1,5 +1,5 @@
 import { type CaseContext, defineCase, signalFor } from '../case.js';
-import { describeExit, exitOf, notes, probe, results, throughSignal, verdict } from '../checkers/common.js';
+import { describeExit, exitOf, notes, probe, results, throughSignal, verdict } from '../grade/index.js';
 import type { Subject } from '../launch/index.js';
 import { http, recordResult, waitAck } from '../workload.js';
 
@@ -13,6 +13,7 @@ export default defineCase({
   description:
     'Write a configuration that is not valid JSON, send the reload signal and wait for its acknowledgement, then check the subject still serves generation 1; then a valid generation 2 reload still works.',
   requirements: ['RELOAD.VALIDATE_SWAP', 'RELOAD.OBSERVABLE'],
+  alsoJudges: ['SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E19', 'E20'],
   applies: { platforms: ['linux', 'darwin'], actions: ['reload'], capabilities: ['conformanceEndpoints'] },
   timeout: 'short',

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { defineCase, signalFor } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
+import { notes, verdict } from '../grade/index.js';
 import { waitAck, waitReloadOutcome } from '../workload.js';
 
 const N = 50;

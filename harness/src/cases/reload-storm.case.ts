@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { notes, probe, throughSignal, verdict } from '../checkers/common.js';
+import { notes, probe, throughSignal, verdict } from '../grade/index.js';
 import { http } from '../workload.js';
 
 const N = 50;
@@ -14,6 +14,7 @@ export default defineCase({
   title: `A storm of ${N} reload signals ends on the last configuration`,
   description: `Write configuration generations 2..${N + 1}, each followed at once by the reload signal. The subject must survive, end up serving generation ${N + 1}, and run no more reloads than signals.`,
   requirements: ['RELOAD.SERIALISED'],
+  alsoJudges: ['SIG.HUP.RELOAD', 'SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E16', 'E24'],
   applies: { platforms: ['linux', 'darwin'], actions: ['reload'], capabilities: ['conformanceEndpoints'] },
   timeout: 'normal',

@@ -1,7 +1,7 @@
 import { defineCase } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
 import { request } from '../clients/http.js';
 import { connectTls, makeCert, openSslAvailable } from '../clients/tls.js';
+import { notes, verdict } from '../grade/index.js';
 import { nowNs } from '../history.js';
 import type { Subject } from '../launch/index.js';
 

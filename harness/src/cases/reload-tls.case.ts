@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
 import { connectTls, makeCert, openSslAvailable } from '../clients/tls.js';
+import { notes, verdict } from '../grade/index.js';
 import { waitAck } from '../workload.js';
 
 /**

@@ -1,15 +1,5 @@
 import { defineCase } from '../case.js';
-import {
-  describeExit,
-  describeSpec,
-  exitMatches,
-  exitOf,
-  ms,
-  probe,
-  results,
-  sent,
-  verdict,
-} from '../checkers/common.js';
+import { describeExit, describeSpec, exitMatches, exitOf, ms, probe, results, sent, verdict } from '../grade/index.js';
 import { recordResult, startHeld, waitAck, waitExit, waitRefused } from '../workload.js';
 
 const HOLD_MS = 8000;

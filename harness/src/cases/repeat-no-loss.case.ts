@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { notes, probe, verdict } from '../checkers/common.js';
+import { notes, probe, verdict } from '../grade/index.js';
 import { http, waitAck, waitReloadOutcome } from '../workload.js';
 
 const N = 10;

@@ -8,7 +8,7 @@ import {
   sent,
   throughSignal,
   verdict,
-} from '../checkers/common.js';
+} from '../grade/index.js';
 import { recordResult, startHeld, stopBudget, waitAck, waitExit } from '../workload.js';
 
 const HOLD_MS = 900;
@@ -22,6 +22,7 @@ export default defineCase({
   title: 'Stop then reload: the stop wins, the reload signal is harmless',
   description: `Hold a ${HOLD_MS} ms request, send the stop signal, wait for its acknowledgement, write a new configuration and send the reload signal. The drain continues to a graceful exit; no reload happens after the stop.`,
   requirements: ['REPEAT.STOP_DOMINATES', 'STOP.EXIT_ZERO'],
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS', 'SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E15', 'E24'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop', 'reload'] },
   notApplicable: (m) =>

@@ -1,5 +1,15 @@
 import { defineCase, signalFor } from '../case.js';
-import { exitOf, gracefulExitVerdicts, notes, probe, results, unknown, verdict } from '../checkers/common.js';
+import {
+  exitOf,
+  gracefulExitVerdicts,
+  notes,
+  probe,
+  type RequirementId,
+  results,
+  unknown,
+  verdict,
+  verifyDrain,
+} from '../grade/index.js';
 import { recordResult, startHeld, stopBudget, waitAck, waitExit, waitRefused } from '../workload.js';
 
 const HOLD_MS = 900;
@@ -13,6 +23,7 @@ export default defineCase({
   title: 'The stop signal twice: idempotent, one persist, in-flight work still completes',
   description: `Hold a ${HOLD_MS} ms request, send the stop signal, wait for its acknowledgement, send it again. One stop sequence, exactly one persist, the held request completes, graceful exit.`,
   requirements: ['REPEAT.IDEMPOTENT', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E13'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
   notApplicable: (m) =>
@@ -46,7 +57,7 @@ export default defineCase({
     // with a probe: a second signal the subject never acknowledged (it exited first) proves nothing
     const judged = !manifest.capabilities.probe || acks >= 2 || exitOf(events)?.signal != null;
     out.push(
-      (judged ? verdict : (r: string, _ok: boolean, e: string, a: string) => unknown(r, e, a))(
+      (judged ? verdict : (r: RequirementId, _ok: boolean, e: string, a: string) => unknown(r, e, a))(
         'REPEAT.IDEMPOTENT',
         idempotent,
         'both signals arrive; one STOPPING transition, one persist, the drain is not restarted or cut short',
@@ -54,12 +65,7 @@ export default defineCase({
           ? `${acks} signal acks, ${stoppingStates} STOPPING transition(s), ${persisted} persist(s); held request ${r?.ok ? 'completed' : `failed (${r?.error})`}`
           : `held request ${r?.ok ? 'completed' : `failed (${r?.error})`}; ${notes(events, 'ack-timeout').length} ack timeouts`,
       ),
-      verdict(
-        'STOP.DRAIN.IN_FLIGHT',
-        r?.ok === true && r.body === r.expectBody,
-        'the held request completes byte-exact despite the second signal',
-        r?.ok ? `${r.status} ${JSON.stringify(r.body)}` : `failed: ${r?.error}`,
-      ),
+      verifyDrain(events, manifest, { labels: ['held'], what: 'the held request (despite the second signal)' }),
     );
     return out;
   },

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { defineCase } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
+import { notes, verdict } from '../grade/index.js';
 import { awaitRestart, type RestartCompletion, requestRestart } from './restart-zero-downtime.case.js';
 
 const N = 20;
@@ -33,19 +33,17 @@ export default defineCase({
       procs: (await s.descendants()).length,
       fds: process.platform === 'linux' ? readdirSync(`/proc/${s.pid}/fd`).length : -1,
     });
-    let peak = 0;
     let sampling = true;
     const sampler = (async () => {
-      // bounded: one scan at a time, at most every 25 ms, only while restarts run
+      // bounded: one scan at a time, at most every 25 ms, only while restarts run; every sample is kept
       while (sampling && !s.exited) {
-        peak = Math.max(peak, (await s.descendants()).length);
+        ctx.note('proc-sample', { procs: (await s.descendants()).length });
         await new Promise((res) => setTimeout(res, 25));
       }
     })();
-    const completions: Array<RestartCompletion & { i: number; via: string }> = [];
     const restart = async (i: number, via: 'signal' | 'control') => {
       const t0 = await requestRestart(ctx, s, `v${i}`, via);
-      completions.push({ i, via, ...(await awaitRestart(ctx, s, t0, `v${i}`)) });
+      ctx.note('completion', { i, via, ...(await awaitRestart(ctx, s, t0, `v${i}`)) });
     };
     const control = ctx.manifest.capabilities.controlChannel === true && s.ports.admin !== undefined;
     let before: Counts | undefined;
@@ -53,7 +51,7 @@ export default defineCase({
     try {
       await restart(1, 'signal');
       before = await count();
-      peak = 0; // the bound is judged from the first restart's settled count on
+      ctx.note('counts-before', { ...before }); // the bound is judged from here on
       for (let i = 2; i <= N - BURST; i++) await restart(i, control && i % 2 === 0 ? 'control' : 'signal');
       // The burst: each request is acknowledged before the next; none waits for a completion. The
       // spec lets a subject refuse the ones that come while a restart runs, so any of its versions
@@ -65,7 +63,7 @@ export default defineCase({
         first ??= t0;
       }
       const done = await awaitRestart(ctx, s, first!, burst);
-      completions.push({ i: N, via: 'burst', ...done });
+      ctx.note('completion', { i: N, via: 'burst', ...done });
       // old generations drain in the background: give them their bounded drain to finish
       const deadline = Date.now() + ctx.ms(ctx.manifest.gracePeriodMs + 2000);
       after = await count();
@@ -73,17 +71,29 @@ export default defineCase({
         await new Promise((res) => setTimeout(res, 50)); // bounded poll of the counts
         after = await count();
       }
+      ctx.note('counts-after', { ...after });
     } finally {
       sampling = false;
       await sampler;
     }
-    ctx.note('counts', { before, after, peak, completions });
   },
   grade({ events }) {
-    const c = notes(events, 'counts')[0] as
-      | { before?: Counts; after?: Counts; peak: number; completions: RestartCompletion[] }
-      | undefined;
-    if (!c?.before || !c.after) {
+    const beforeAt = events.find((e) => e.source === 'case' && e.kind === 'counts-before');
+    const c = {
+      before: beforeAt?.data as Counts | undefined,
+      after: notes(events, 'counts-after')[0] as Counts | undefined,
+      // the largest process count sampled once the first restart had settled
+      peak: Math.max(
+        0,
+        ...events
+          .filter(
+            (e) => e.source === 'case' && e.kind === 'proc-sample' && beforeAt && BigInt(e.ns) > BigInt(beforeAt.ns),
+          )
+          .map((e) => Number(e.data.procs)),
+      ),
+      completions: notes(events, 'completion') as unknown as RestartCompletion[],
+    };
+    if (!c.before || !c.after) {
       return [verdict('RESTART.BOUNDED_GENERATIONS', false, 'counts before and after', 'not recorded')];
     }
     const incomplete = c.completions.filter((x) => x.how !== 'probe' && x.how !== 'version');

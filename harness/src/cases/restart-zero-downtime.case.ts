@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseContext, defineCase, signalFor } from '../case.js';
-import { notes, results, throughSignal, verdict } from '../checkers/common.js';
 import { HttpConnection, type HttpResult, request } from '../clients/http.js';
+import { loadCount, notes, results, throughSignal, verdict } from '../grade/index.js';
 import { nowNs } from '../history.js';
 import type { Subject } from '../launch/index.js';
 import { http, recordResult, startHeld, waitAck } from '../workload.js';
@@ -108,23 +108,6 @@ export async function awaitRestart(
   return { how: 'timeout', ms: ms() };
 }
 
-interface LoadStats {
-  sent: number;
-  failures: Record<string, number>;
-  /** the first failures, with what was requested and when */
-  samples: Array<{ client: string; error: string; reused: boolean }>;
-  keepAlive: { sent: number; connectionClose: number; connections: number };
-}
-
-function fail(stats: LoadStats, client: string, kind: string, message: string | undefined, reused: boolean): void {
-  stats.failures[kind] = (stats.failures[kind] ?? 0) + 1;
-  if (stats.samples.length < 20) stats.samples.push({ client, error: `${kind} ${message ?? ''}`.trim(), reused });
-}
-
-function failed(stats: LoadStats, client: string, r: HttpResult): void {
-  fail(stats, client, r.error ?? `status ${r.status}`, r.errorMessage, r.reused);
-}
-
 /**
  * Spec: "a restart with new code refuses, resets and fails no request. Requests in flight on the old
  * generation MUST complete byte-exact, and once the restart is reported complete every new request
@@ -150,12 +133,6 @@ export default defineCase({
     const pidfileBefore = readPidfile();
     const version = `restarted-${randomBytes(4).toString('hex')}`;
 
-    const stats: LoadStats = {
-      sent: 0,
-      failures: {},
-      samples: [],
-      keepAlive: { sent: 0, connectionClose: 0, connections: 0 },
-    };
     let stop = false;
     let going = 0;
     let allGoing!: () => void;
@@ -165,35 +142,27 @@ export default defineCase({
     const firstDone = () => {
       if (++going === CLIENTS + KEEPALIVE_CLIENTS) allGoing();
     };
-    const fresh = async (id: number) => {
+    const fresh = async (_id: number) => {
       for (let i = 0; i < MAX_REQUESTS && !stop; i++) {
-        const r = await request(port, { path: '/live', label: 'load', timeoutMs: ctx.ms(5000) });
-        stats.sent++;
-        if (!r.ok || r.status !== 200) failed(stats, `fresh-${id}`, r);
+        // every attempt is recorded by the client (connect / http-done, label "load"); the grader counts
+        await request(port, { path: '/live', label: 'load', timeoutMs: ctx.ms(5000), history: ctx.history });
         if (i === 0) firstDone();
       }
     };
-    const keepAlive = async (id: number) => {
+    const keepAlive = async (_id: number) => {
       let conn: HttpConnection | undefined;
       for (let i = 0; i < MAX_REQUESTS && !stop; i++) {
         if (conn === undefined || conn.isClosed) {
           conn?.close();
           try {
-            conn = await HttpConnection.open(port, { label: 'keepalive' });
-            stats.keepAlive.connections++;
-          } catch (e) {
-            stats.sent++;
-            fail(stats, `keepalive-${id}`, (e as { kind?: string }).kind ?? 'other', (e as Error).message, false);
-            conn = undefined;
+            conn = await HttpConnection.open(port, { label: 'keepalive', history: ctx.history });
+          } catch {
+            conn = undefined; // recorded by the client as a failed connect
             continue;
           }
         }
         const r = await conn.request({ path: '/live', label: 'keepalive', timeoutMs: ctx.ms(5000) });
-        stats.sent++;
-        stats.keepAlive.sent++;
-        if (!r.ok || r.status !== 200) failed(stats, `keepalive-${id}`, r);
         if (!r.ok || r.headers.connection?.toLowerCase() === 'close') {
-          if (r.ok) stats.keepAlive.connectionClose++;
           conn.close();
           conn = undefined;
         }
@@ -229,29 +198,28 @@ export default defineCase({
       pid: s.pid,
       checked: ctx.manifest.capabilities.pidfile === true,
     });
-    ctx.note('load', { ...stats });
   },
   grade({ events, manifest }) {
     const v = notes(events, 'versions')[0];
-    const load = (notes(events, 'load')[0] ?? {}) as Partial<LoadStats>;
+    const load = loadCount(events, ['load', 'keepalive']);
+    const ka = loadCount(events, ['keepalive']);
     const rs = notes(events, 'restart')[0] as RestartCompletion | undefined;
     const pf = notes(events, 'pidfile')[0];
     const held = results(events).find((r) => r.label === 'held-on-old-code');
-    const failed = Object.values(load.failures ?? {}).reduce((a, b) => a + b, 0);
+    const failed = load.failed;
     const after = (v?.after ?? []) as Array<string | null>;
     const allNew = after.length === VERIFY && after.every((x) => x === v?.expected);
     const complete = rs?.how === 'probe' || rs?.how === 'version';
     const heldOk = held?.ok === true && held.body === held.expectBody;
-    const ka = load.keepAlive;
     const pidfileOk = pf?.checked !== true || (pf.before === String(pf.pid) && pf.after === String(pf.pid));
     const switched = complete && allNew && v?.before !== v?.expected;
     return [
       verdict(
         'RESTART.ZERO_DOWNTIME',
-        Number(load.sent) > 0 && failed === 0 && heldOk && switched,
+        load.sent > 0 && failed === 0 && heldOk && switched,
         `no request refused, reset or failed; the request held on the old code completes; once the restart is complete, ${VERIFY} new requests all get the new version`,
-        `${String(load.sent)} requests (${ka?.sent ?? 0} keep-alive over ${ka?.connections ?? 0} connections, ${ka?.connectionClose ?? 0} answered Connection: close), ${failed} failed ${JSON.stringify(load.failures ?? {})}${load.samples?.length ? ` e.g. ${JSON.stringify(load.samples.slice(0, 3))}` : ''}; held: ${heldOk ? 'completed' : `failed (${held?.error ?? 'not run'})`}; restart ${rs?.how ?? 'not run'} after ${Number(rs?.ms).toFixed(0)} ms${rs?.error ? ` (${rs.error})` : ''}; version ${String(v?.before)} → ${after.filter((x) => x === v?.expected).length}/${after.length} answers ${String(v?.expected)}`,
-        { requests: Number(load.sent ?? 0), failed, restartMs: Number(rs?.ms ?? Number.NaN) },
+        `${load.sent} requests (${ka.sent} keep-alive over ${ka.connections} connections, ${ka.connectionClose} answered Connection: close), ${failed} failed ${JSON.stringify(load.kinds)}${load.samples.length ? ` e.g. ${JSON.stringify(load.samples.slice(0, 3))}` : ''}; held: ${heldOk ? 'completed' : `failed (${held?.error ?? 'not run'})`}; restart ${rs?.how ?? 'not run'} after ${Number(rs?.ms).toFixed(0)} ms${rs?.error ? ` (${rs.error})` : ''}; version ${String(v?.before)} → ${after.filter((x) => x === v?.expected).length}/${after.length} answers ${String(v?.expected)}`,
+        { requests: load.sent, failed, restartMs: Number(rs?.ms ?? Number.NaN) },
       ),
       verdict(
         'RESTART.STABLE_PID',

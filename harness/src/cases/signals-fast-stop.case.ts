@@ -5,11 +5,11 @@ import {
   exitMatches,
   exitOf,
   ms,
-  probe,
   results,
   sent,
   verdict,
-} from '../checkers/common.js';
+  verifyPersist,
+} from '../grade/index.js';
 import { recordResult, startHeld, waitExit } from '../workload.js';
 
 const HOLD_MS = 8000;
@@ -53,17 +53,7 @@ export default defineCase({
         Number.isFinite(took) ? { timeToExitMs: took } : undefined,
       ),
     ];
-    if (manifest.capabilities.probe) {
-      const n = probe(events, 'persisted').length;
-      out.push(
-        verdict(
-          'STOP.PERSIST_ALL_PATHS',
-          n >= 1,
-          'state is persisted on the fast-stop path too',
-          `${n} persisted event(s)`,
-        ),
-      );
-    }
+    out.push(...verifyPersist(events, manifest, 'fast-stop'));
     return out;
   },
 });

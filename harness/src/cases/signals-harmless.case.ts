@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { notes, probe, results, verdict } from '../checkers/common.js';
+import { notes, probe, results, verdict } from '../grade/index.js';
 import { http, recordResult, startHeld } from '../workload.js';
 
 const HOLD_MS = 600;

@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { describeExit, exitOf, notes, verdict } from '../checkers/common.js';
+import { describeExit, exitOf, notes, verdict } from '../grade/index.js';
 import { http, recordResult, waitAck } from '../workload.js';
 
 /**

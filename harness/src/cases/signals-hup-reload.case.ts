@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { notes, verdict } from '../checkers/common.js';
+import { notes, verdict } from '../grade/index.js';
 import { http, recordResult, waitAck } from '../workload.js';
 
 /**

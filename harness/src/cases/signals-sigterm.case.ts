@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { describeExit, exitMatches, exitOf, probe, verdict } from '../checkers/common.js';
+import { describeExit, exitMatches, exitOf, probe, verdict } from '../grade/index.js';
 import { waitExit } from '../workload.js';
 
 /**

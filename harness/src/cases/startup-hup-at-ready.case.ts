@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { exitOf, notes, throughSignal, verdict } from '../checkers/common.js';
+import { exitOf, notes, throughSignal, verdict } from '../grade/index.js';
 import { http, recordResult } from '../workload.js';
 
 /**
@@ -13,6 +13,7 @@ export default defineCase({
   description:
     'Send the reload signal the moment readiness is observed (probe event, HTTP or TCP), then check the subject is alive and serving.',
   requirements: ['START.HANDLERS_BEFORE_READY'],
+  alsoJudges: ['SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E01', 'E24'],
   applies: { platforms: ['linux', 'darwin'], actions: ['reload'] },
   timeout: 'short',

@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { exitOf, notes, probe, throughSignal, verdict } from '../checkers/common.js';
+import { exitOf, notes, probe, throughSignal, verdict } from '../grade/index.js';
 import { http } from '../workload.js';
 
 const DELAY_MS = 400;
@@ -15,6 +15,7 @@ export default defineCase({
   title: 'Reload signals during STARTING never kill and are honoured',
   description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS}. Write generation 2 and send the reload signal as soon as handlers are reported, again during STARTING. The subject must become ready, survive, and serve generation 2.`,
   requirements: ['START.SIGNALS_RECORDED', 'START.HANDLERS_BEFORE_READY'],
+  alsoJudges: ['SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E01', 'E24'],
   applies: {
     platforms: ['linux', 'darwin'],

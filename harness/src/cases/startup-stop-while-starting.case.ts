@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
-import { describeExit, describeSpec, exitMatches, exitOf, notes, probe, sent, verdict } from '../checkers/common.js';
 import { connectProbe } from '../clients/probe-connect.js';
+import { describeExit, exitMatches, exitOf, notes, probe, sent, verdict } from '../grade/index.js';
 import { waitExit } from '../workload.js';
 
 const DELAY_MS = 600;

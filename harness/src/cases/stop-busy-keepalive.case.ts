@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { connectionCloseVerdict, results, verdict } from '../checkers/common.js';
+import { results, verdict, verifyConnectionClose } from '../grade/index.js';
 import { noteClosedAfter, recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 700;
@@ -47,7 +47,7 @@ export default defineCase({
     const rs = results(events);
     const busy = rs.find((r) => r.phase === 'busy');
     const reuse = rs.find((r) => r.phase === 'reuse');
-    const base = connectionCloseVerdict(events, manifest);
+    const base = verifyConnectionClose(events, manifest);
     const ok = base.status === 'pass' && !(reuse?.ok === true && reuse.status === 200);
     return [
       verdict(

@@ -1,5 +1,12 @@
 import { defineCase, signalFor } from '../case.js';
-import { ackLatency, gracefulExitVerdicts, results, sent, verdict } from '../checkers/common.js';
+import {
+  ackLatency,
+  gracefulExitVerdicts,
+  sent,
+  verifyAckBudget,
+  verifyAckWithinGrace,
+  verifyDrain,
+} from '../grade/index.js';
 import { recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const WORK_MS = 1000;
@@ -13,6 +20,7 @@ export default defineCase({
   title: `Stop during a ${WORK_MS} ms CPU request: handler latency and drain`,
   description: `Start /cpu?ms=${WORK_MS} and send the stop signal once its headers arrived (the work has begun). The acknowledgement latency is measured against the 50 ms SHOULD budget; the request must still complete.`,
   requirements: ['LATENCY.CPU_WORK', 'LATENCY.WITHIN_GRACE', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E26'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'conformanceEndpoints'] },
   timeout: 'short',
@@ -26,28 +34,10 @@ export default defineCase({
   grade({ events, manifest }) {
     const send = sent(events)[0];
     const lat = send ? ackLatency(events, send) : null;
-    const r = results(events)[0];
-    const m = lat === null ? undefined : { handlerLatencyMs: lat };
     return [
-      verdict(
-        'LATENCY.CPU_WORK',
-        lat !== null && lat <= 50,
-        'the stop is acknowledged within 50 ms although a CPU request is running',
-        lat === null ? 'no acknowledgement' : `acknowledged after ${lat.toFixed(3)} ms`,
-        m,
-      ),
-      verdict(
-        'LATENCY.WITHIN_GRACE',
-        lat !== null && lat <= manifest.gracePeriodMs,
-        `acknowledged within the grace period (${manifest.gracePeriodMs} ms)`,
-        lat === null ? 'no acknowledgement' : `${lat.toFixed(3)} ms`,
-      ),
-      verdict(
-        'STOP.DRAIN.IN_FLIGHT',
-        r?.ok === true && r.body === r.expectBody,
-        'the CPU request completes with its body',
-        r?.ok ? `${r.status} ${JSON.stringify(r.body)}` : `failed (${r?.error})`,
-      ),
+      verifyAckBudget('LATENCY.CPU_WORK', lat, 50, 'although a CPU request is running'),
+      verifyAckWithinGrace(lat, manifest.gracePeriodMs),
+      verifyDrain(events, manifest, { labels: ['cpu'], what: 'the CPU request' }),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },

@@ -5,11 +5,11 @@ import {
   exitMatches,
   exitOf,
   ms,
-  probe,
   results,
   sent,
   verdict,
-} from '../checkers/common.js';
+  verifyPersist,
+} from '../grade/index.js';
 import { recordResult, sendAction, startHeld, waitExit } from '../workload.js';
 
 const GRACE_MS = 1000;
@@ -61,17 +61,7 @@ export default defineCase({
         describeExit(x),
       ),
     ];
-    if (manifest.capabilities.probe) {
-      const n = probe(events, 'persisted').length;
-      out.push(
-        verdict(
-          'STOP.PERSIST_ALL_PATHS',
-          n >= 1,
-          'state is persisted on the deadline path too',
-          `${n} persisted event(s)`,
-        ),
-      );
-    }
+    out.push(...verifyPersist(events, manifest, 'deadline'));
     return out;
   },
 });

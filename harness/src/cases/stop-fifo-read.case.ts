@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
-import { ackLatency, gracefulExitVerdicts, results, sent, verdict } from '../checkers/common.js';
 import { openFifoWriter } from '../clients/fifo.js';
+import { ackLatency, gracefulExitVerdicts, sent, verdict, verifyAckWithinGrace, verifyDrain } from '../grade/index.js';
 import { http, recordResult, stopBudget, waitAck, waitExit } from '../workload.js';
 
 /**
@@ -14,6 +14,7 @@ export default defineCase({
   description:
     'GET /fifo blocks on the FIFO the harness controls. Once the subject has opened it, send the stop signal, wait (bounded) for the acknowledgement, then write the line. Latency is graded against 50 ms; the request must complete with the line.',
   requirements: ['LATENCY.BLOCKING_IO', 'LATENCY.WITHIN_GRACE', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E26'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'conformanceEndpoints'] },
   timeout: 'short',
@@ -35,7 +36,6 @@ export default defineCase({
   grade({ events, manifest }) {
     const send = sent(events)[0];
     const lat = send ? ackLatency(events, send) : null;
-    const r = results(events)[0];
     return [
       verdict(
         'LATENCY.BLOCKING_IO',
@@ -46,18 +46,8 @@ export default defineCase({
           : `acknowledged after ${lat.toFixed(3)} ms`,
         lat === null ? undefined : { handlerLatencyMs: lat },
       ),
-      verdict(
-        'LATENCY.WITHIN_GRACE',
-        lat !== null && lat <= manifest.gracePeriodMs,
-        `acknowledged within the grace period (${manifest.gracePeriodMs} ms)`,
-        lat === null ? 'no acknowledgement' : `${lat.toFixed(3)} ms`,
-      ),
-      verdict(
-        'STOP.DRAIN.IN_FLIGHT',
-        r?.ok === true && String(r.body ?? '').trim() === r.expectBody,
-        'the blocked request completes with the line written to the FIFO',
-        r?.ok ? `${r.status} ${JSON.stringify(r.body)}` : `failed (${r?.error})`,
-      ),
+      verifyAckWithinGrace(lat, manifest.gracePeriodMs),
+      verifyDrain(events, manifest, { labels: ['fifo'], trim: true, what: 'the request blocked in a FIFO read' }),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },

@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { ms, notes, sent, verdict } from '../checkers/common.js';
+import { ms, notes, sent, verdict } from '../grade/index.js';
 import { recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 2000;

@@ -1,5 +1,13 @@
 import { defineCase } from '../case.js';
-import { ackLatency, exitOf, gracefulExitVerdicts, probe, sent, verdict } from '../checkers/common.js';
+import {
+  ackLatency,
+  exitOf,
+  gracefulExitVerdicts,
+  probe,
+  sent,
+  verdict,
+  verifyAckWithinGrace,
+} from '../grade/index.js';
 import { sendAction, stopBudget, waitExit } from '../workload.js';
 
 /**
@@ -36,15 +44,7 @@ export default defineCase({
     if (manifest.capabilities.probe && send) {
       const lat = ackLatency(events, send);
       const stopping = probe(events, 'state').some((e) => e.data.state === 'STOPPING');
-      out.push(
-        verdict(
-          'LATENCY.WITHIN_GRACE',
-          lat !== null && lat <= manifest.gracePeriodMs,
-          `the stop signal is acknowledged within the grace period (${manifest.gracePeriodMs} ms)`,
-          lat === null ? 'no acknowledgement' : `acknowledged after ${lat.toFixed(3)} ms`,
-          lat === null ? undefined : { handlerLatencyMs: lat },
-        ),
-      );
+      out.push(verifyAckWithinGrace(lat, manifest.gracePeriodMs));
       out.push(
         verdict(
           'SIG.MAP.DECLARED',

@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { connectionCloseVerdict, gracefulExitVerdicts, results, verdict } from '../checkers/common.js';
+import { gracefulExitVerdicts, verifyConnectionClose, verifyDrain } from '../grade/index.js';
 import { noteClosedAfter, recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 800;
@@ -32,16 +32,9 @@ export default defineCase({
     await waitExit(ctx, s, stopBudget(ctx));
   },
   grade({ events, manifest }) {
-    const rs = results(events);
-    const exact = rs.filter((r) => r.ok && r.status === 200 && r.body === r.expectBody);
     return [
-      verdict(
-        'STOP.DRAIN.IN_FLIGHT',
-        rs.length === N && exact.length === N,
-        `all ${N} held requests complete with status 200 and body "held ${HOLD_MS}\\n"`,
-        rs.map((r) => (r.ok ? `${r.status} ${JSON.stringify(r.body)}` : `failed: ${r.error}`)).join('; '),
-      ),
-      connectionCloseVerdict(events, manifest),
+      verifyDrain(events, manifest, { count: N, what: `${N} held requests` }),
+      verifyConnectionClose(events, manifest),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },

@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
-import { exitOf, ms, notes, sent, verdict } from '../checkers/common.js';
 import { connectProbe } from '../clients/probe-connect.js';
+import { exitOf, ms, notes, sent, verdict } from '../grade/index.js';
 import { recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 1500;

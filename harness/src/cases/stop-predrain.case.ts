@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { notes, probe, verdict } from '../checkers/common.js';
+import { notes, probe, verdict } from '../grade/index.js';
 import { http, recordResult, sendAction, stopBudget, waitExit } from '../workload.js';
 
 const DELAY_MS = 600;

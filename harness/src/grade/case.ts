@@ -67,7 +67,7 @@ export function gradeCase(c: CaseDef, input: GradeInput): Graded {
   } catch (e) {
     return graded('harness-error', `grader failed: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const declared = new Set<string>([...c.requirements, ...ALWAYS_ON]);
+  const declared = new Set<string>([...c.requirements, ...(c.alsoJudges ?? []), ...ALWAYS_ON]);
   const undeclared = verdicts.filter((v) => !declared.has(v.requirement)).map((v) => v.requirement);
   if (undeclared.length > 0) {
     return graded(
