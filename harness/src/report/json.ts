@@ -14,7 +14,7 @@ const SCHEMA_RELATIVE = path.join('spec', 'schema', 'report.schema.json');
  * Absolute path of report.schema.json: the nearest `spec/schema/report.schema.json` above this
  * module (works from the sources and from dist/).
  */
-export function reportSchemaPath(): string {
+function reportSchemaPath(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = path.join(dir, SCHEMA_RELATIVE);
