@@ -285,12 +285,31 @@ describe.skipIf(!POSIX)('teardown', () => {
     expect(await subject.descendants()).toEqual([]);
   });
 
-  it('is not blocked by a subject that floods stdout', async () => {
-    const { subject } = await start('flood.json');
-    expect(statSync(subject.stdoutPath).size).toBeGreaterThanOrEqual(10 * 1024 * 1024);
+  it('is not blocked by a subject that floods stdout, and keeps only the first and last N bytes', async () => {
+    const keep = 1024 * 1024;
+    const { subject, history } = await start('flood.json', { logKeepBytes: keep });
     const report = await subject.teardown();
     expect(report).toEqual({ orphans: [], killed: false, leftover: [] });
     expect(subject.exited?.signal).toBe('SIGTERM');
+    // 10 MiB before it listened, more until it stopped: all but the first and the last MiB omitted
+    const cut = history.events.filter((e) => e.kind === 'log-truncated').map((e) => e.data);
+    expect(cut.map((c) => c.stream)).toEqual(['stdout']); // stderr: exactly 1 MiB, kept whole
+    const out = cut.find((c) => c.stream === 'stdout')!;
+    expect(out).toMatchObject({ path: subject.stdoutPath, keptBytes: 2 * keep, keepBytes: keep });
+    expect(Number(out.totalBytes)).toBeGreaterThanOrEqual(10 * 1024 * 1024);
+    expect(Number(out.omittedBytes)).toBe(Number(out.totalBytes) - 2 * keep);
+    const text = readFileSync(subject.stdoutPath, 'latin1');
+    const marker = `\n[sigcert: ${out.omittedBytes} bytes omitted; this log keeps the first and the last 1 MiB of the stream]\n`;
+    expect(text.length).toBe(2 * keep + marker.length);
+    expect(text.indexOf(marker)).toBe(keep);
+    expect(/^x+$/m.test(text.slice(0, 100))).toBe(true);
+  });
+
+  it('keeps a short log whole, with no truncation event', async () => {
+    const { subject, history } = await start('holds-stdout.json');
+    await subject.teardown();
+    expect(history.events.some((e) => e.kind === 'log-truncated')).toBe(false);
+    expect(readFileSync(subject.stdoutPath, 'utf8')).toMatch(/^grandchild \d+/);
   });
 
   it.skipIf(!descendantScanSupported())(

@@ -3,8 +3,8 @@
  *
  * `launch()` prepares the hand-over of subject-protocol.md section 2 (ports, run and state directories,
  * configuration file, FIFO, token, environment with the run marker), runs the manifest's setup commands,
- * spawns the subject as a direct child in its own process group with stdout/stderr going to files and the
- * probe channel on fd 3, then waits for readiness (section 3).
+ * spawns the subject as a direct child in its own process group (and its own cgroup where possible, see
+ * tracking.ts) with stdout/stderr read into bounded log files and the probe channel on fd 3, then waits for readiness (section 3).
  *
  * A `Subject` records into the case's History: `spawn` and `exit` (process), every probe event (probe, stamped
  * with the subject's own monotonic time), `signal-sent` (harness, stamped just before kill(2)).
@@ -13,8 +13,9 @@
  * - the child's pid / group is signalled only while its exit has not been observed (a reaped pid may be
  *   reused by an unrelated process);
  * - after the exit, processes are only killed when found by the run marker, re-checked just before the kill;
- * - nothing waits on stdout/stderr (they are files), so a flooding subject or a grandchild holding them
- *   open cannot block or hang the harness.
+ * - stdout/stderr are read continuously into bounded logs (logs.ts: the first and the last 4 MiB of each);
+ *   nothing waits for them to end (teardown gives them a short drain), so a flooding subject or a
+ *   grandchild holding them open cannot block or hang the harness.
  */
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -44,6 +45,7 @@ import {
   SubjectExitedError,
   WaitTimeoutError,
 } from './errors.js';
+import { BoundedLog } from './logs.js';
 import { type PlaceholderValues, substitute } from './placeholders.js';
 import { allocatePorts, LOOPBACK } from './ports.js';
 import { LineSplitter, type ProbeEvent, parseProbeLine } from './probe.js';
@@ -86,6 +88,8 @@ export interface LaunchOptions {
    * `tracking` history event.
    */
   tracking?: TrackingMode;
+  /** the first and the last this many bytes of stdout and of stderr are kept; default LOG_KEEP_BYTES (4 MiB) */
+  logKeepBytes?: number;
 }
 
 export interface TeardownReport {
@@ -129,6 +133,8 @@ interface Prepared {
   stdoutPath: string;
   stderrPath: string;
   tracker: Tracker;
+  /** bounded stdout/stderr logs (files opened before the spawn, fed from the pipes after it) */
+  logs: { stdout: BoundedLog; stderr: BoundedLog };
 }
 
 /** Last non-empty line of a text file (reads at most the final 64 KiB), without ANSI colours. */
@@ -189,6 +195,7 @@ export class Subject {
   private probeStream: Readable | null = null;
   private teardownP: Promise<TeardownReport> | null = null;
   private readonly tracker: Tracker;
+  private readonly logs: { stdout: BoundedLog; stderr: BoundedLog };
 
   /** @internal use launch() */
   constructor(p: Prepared, child: ChildProcess) {
@@ -208,6 +215,9 @@ export class Subject {
     this.child = child;
     this.pid = child.pid;
     this.tracker = p.tracker;
+    this.logs = p.logs;
+    this.logs.stdout.attach(child.stdout);
+    this.logs.stderr.attach(child.stderr);
     this.tracker.setLeader(this.pid, () => this.isGone());
 
     let probeClosed: () => void = () => {};
@@ -461,7 +471,7 @@ export class Subject {
     }
     if (outcome === 'stopped') {
       const exit = await this.exitSettledP;
-      const tail = lastLine(this.stderrPath);
+      const tail = this.logs.stderr.lastLine();
       throw new LaunchError(
         'exited',
         `${this.manifest.name} exited before it was ready (${describeExit(exit)}); ${tail === null ? 'stderr empty' : `last stderr line: ${tail}`}`,
@@ -474,7 +484,7 @@ export class Subject {
         `${this.manifest.name} not ready after ${timeoutMs} ms (readiness: ${r.kind})`,
         {
           runId: this.runId,
-          stderrTail: lastLine(this.stderrPath),
+          stderrTail: this.logs.stderr.lastLine(),
         },
       );
     }
@@ -549,6 +559,11 @@ export class Subject {
     if (swept.signalled > 0) killed = true;
     const leftover = swept.leftover;
     await this.tracker.dispose(KILL_WAIT_MS);
+    await Promise.all([this.logs.stdout.drained(PROBE_DRAIN_MS), this.logs.stderr.drained(PROBE_DRAIN_MS)]);
+    for (const log of [this.logs.stdout, this.logs.stderr]) {
+      const cut = log.finish();
+      if (cut !== null) this.record('harness', 'log-truncated', { ...cut });
+    }
 
     if (this.exitInfo !== null) await this.exitSettledP;
     this.probeStream?.destroy();
@@ -578,6 +593,8 @@ export class Subject {
     }
     this.tracker.killAll();
     this.tracker.disposeSync();
+    this.logs.stdout.finish();
+    this.logs.stderr.finish();
     if (this.fifoPath !== null) rmSync(this.fifoPath, { force: true });
   }
 }
@@ -778,6 +795,10 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
     stdoutPath: join(runDir, `stdout${suffix}.log`),
     stderrPath: join(runDir, `stderr${suffix}.log`),
     tracker: Tracker.create(runId, opts.tracking),
+    logs: {
+      stdout: new BoundedLog(join(runDir, `stdout${suffix}.log`), 'stdout', opts.logKeepBytes),
+      stderr: new BoundedLog(join(runDir, `stderr${suffix}.log`), 'stderr', opts.logKeepBytes),
+    },
   };
 
   writeAtomic(p.configPath, `${JSON.stringify(opts.config ?? { generation: 1 }, null, 2)}\n`);
@@ -799,6 +820,8 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
   };
   const cleanupFifo = async () => {
     if (p.fifoPath !== null) rmSync(p.fifoPath, { force: true });
+    p.logs.stdout.finish();
+    p.logs.stderr.finish();
     await p.tracker.dispose(KILL_WAIT_MS);
   };
 
@@ -834,20 +857,13 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
       }
     }
 
-    const outFd = openSync(p.stdoutPath, 'w');
-    const errFd = openSync(p.stderrPath, 'w');
-    try {
-      child = spawn(tracked.file, tracked.args, {
-        cwd: m.cwd,
-        env,
-        detached: !isWindows, // POSIX: setsid(), so the subject leads its own process group
-        stdio: m.capabilities.probe === true ? ['ignore', outFd, errFd, 'pipe'] : ['ignore', outFd, errFd],
-        windowsHide: true,
-      });
-    } finally {
-      closeSync(outFd);
-      closeSync(errFd);
-    }
+    child = spawn(tracked.file, tracked.args, {
+      cwd: m.cwd,
+      env,
+      detached: !isWindows, // POSIX: setsid(), so the subject leads its own process group
+      stdio: m.capabilities.probe === true ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
 
     if (child.pid === undefined) {
       const err = await new Promise<NodeJS.ErrnoException>((r) => child.once('error', r));
