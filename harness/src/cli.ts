@@ -1,21 +1,40 @@
 /**
  * sigcert — certify a server's signal handling against "Clean Signal Handling" v1.
  *
- *   sigcert run [--subject M] [--grep RE] [--shard i/n] [--repeat N] [--retries N] [--timeout-scale X]
- *               [--concurrency N] [--json FILE] [--junit FILE] [--out DIR]
- *   sigcert list [--subject M]
- *   sigcert analyze <run-dir> [--json FILE] [--junit FILE]
- *   sigcert doctor [--subject M]
+ * The commands' work. Parsing, --help, --version, did-you-mean and value checks are in cli-program.ts.
  *
- * Exit codes: 0 compliant, 1 not compliant, 2 usage or manifest error, 3 harness error
- * (including a subject that cannot be started), 130 interrupted.
+ *   sigcert run | list | analyze | doctor | fuzz | matrix | merge      (sigcert <command> --help)
+ *
+ * Exit codes: 0 compliant, 1 not compliant, 2 usage or manifest error (one line), 3 harness error
+ * (including a subject that cannot be started: the reports asked for are still written), 130 interrupted
+ * (Ctrl-C, SIGTERM or SIGHUP: every subject is stopped and a partial report is written).
  */
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { RunDirError, reportOfRunDir } from './analyze.js';
 import { type CaseDef, whyNotApplicable } from './case.js';
 import { loadCases } from './cases/index.js';
-import { RunDirError, reportOfRunDir } from './analyze.js';
+import {
+  buildProgram,
+  CommanderError,
+  commanderMessage,
+  type FuzzOptions,
+  type MatrixOptions,
+  type MergeOptions,
+  type RunOptions,
+  type SubjectOptions,
+  UsageError,
+} from './cli-program.js';
+import {
+  checkOutputDir,
+  checkOutputFile,
+  colorWanted,
+  lastFailedIds,
+  notStartedResults,
+  ProgressBoard,
+} from './cli-support.js';
 import { History } from './history.js';
 import {
   canDeliver,
@@ -26,6 +45,7 @@ import {
   ManifestError,
   teardownAll,
 } from './launch/index.js';
+import { closest } from './launch/manifest.js';
 import { repoRoot } from './launch/paths.js';
 import { makeReport } from './report/assemble.js';
 import {
@@ -37,40 +57,13 @@ import {
   writeHtmlReport,
   writeJsonReport,
 } from './report/index.js';
-import { runCases } from './runner.js';
+import { runCases, selectCases } from './runner.js';
 import { loadRegistry } from './spec.js';
 import type { Manifest, Platform } from './types.js';
 
 export { latencyTables } from './report/assemble.js';
 
 export const EXIT = { compliant: 0, notCompliant: 1, usage: 2, harness: 3, interrupted: 130 } as const;
-
-class UsageError extends Error {}
-
-const USAGE = `usage: sigcert <command> [options]
-
-commands:
-  run       certify a subject (default: the bundled reference server)
-  list      cases x requirements, uncovered requirements marked
-  analyze   re-grade a stored run directory without re-running it
-  doctor    check a manifest, the subject's readiness, and which signals this OS can deliver
-  fuzz      random signal sequences against a subject (--runs N --seed S --time-limit T)
-  matrix    certify every subject in subjects/ side by side (--only a,b --out DIR)
-
-options (run):
-  --subject FILE        manifest (default subjects/reference/manifest.json)
-  --grep RE             only cases whose id, title or requirement matches
-  --shard i/n           run the i-th of n shards
-  --repeat N            run every case N times
-  --retries N           retry a failing case N times (a pass after a retry is graded flaky)
-  --timeout-scale X     multiply every deadline by X (slow machines)
-  --concurrency N       cases run at once, each on its own ports (default 2)
-  --json FILE           write the canonical JSON report
-  --junit FILE          write a JUnit XML report
-  --html FILE           write a self-contained HTML report (timelines, latency charts)
-  --out DIR             where run directories go (default .sigcert/runs/<time>)
-
-exit codes: 0 compliant, 1 not compliant, 2 usage or manifest error, 3 harness error, 130 interrupted`;
 
 function toolVersion(): string {
   try {
@@ -81,28 +74,11 @@ function toolVersion(): string {
 }
 
 function useColor(): boolean {
-  return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !process.env.CI;
+  return colorWanted(process.stdout);
 }
 
 function defaultManifest(): string {
   return path.join(repoRoot(), 'subjects', 'reference', 'manifest.json');
-}
-
-function parseShard(s: string | undefined): [number, number] | undefined {
-  if (!s) return undefined;
-  const m = /^(\d+)\/(\d+)$/.exec(s);
-  if (!m) throw new UsageError(`--shard must look like i/n (got ${s})`);
-  const i = Number(m[1]);
-  const n = Number(m[2]);
-  if (n < 1 || i < 1 || i > n) throw new UsageError(`--shard ${s}: need 1 <= i <= n`);
-  return [i, n];
-}
-
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer (got ${v})`);
-  return n;
 }
 
 async function writeOutputs(report: Report, json?: string, junit?: string, html?: string): Promise<void> {
@@ -137,105 +113,110 @@ async function preflight(manifest: Manifest, dir: string): Promise<number> {
   return ms;
 }
 
-async function cmdRun(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      subject: { type: 'string' },
-      grep: { type: 'string' },
-      shard: { type: 'string' },
-      repeat: { type: 'string' },
-      retries: { type: 'string' },
-      'timeout-scale': { type: 'string' },
-      concurrency: { type: 'string' },
-      json: { type: 'string' },
-      junit: { type: 'string' },
-      html: { type: 'string' },
-      out: { type: 'string' },
-    },
-    allowPositionals: false,
-  });
-  const manifest = loadManifest(path.resolve(values.subject ?? defaultManifest()));
-  const scale = values['timeout-scale'] === undefined ? 1 : Number(values['timeout-scale']);
-  if (!(scale > 0)) throw new UsageError(`--timeout-scale must be a positive number (got ${values['timeout-scale']})`);
-  let grep: RegExp | undefined;
-  try {
-    grep = values.grep ? new RegExp(values.grep) : undefined;
-  } catch {
-    throw new UsageError(`--grep is not a valid regular expression: ${values.grep}`);
+async function cmdRun(o: RunOptions): Promise<number> {
+  const manifest = loadManifest(path.resolve(o.subject ?? defaultManifest()));
+  // everything the run will write at its end, checked before it starts
+  checkOutputFile('--json', o.json);
+  checkOutputFile('--junit', o.junit);
+  checkOutputFile('--html', o.html);
+  checkOutputDir('--out', o.out);
+  const grep = o.grep ? new RegExp(o.grep) : undefined;
+  let cases = await loadCases();
+  let lastFailedFrom: string | undefined;
+  if (o.lastFailed) {
+    const last = lastFailedIds(path.resolve('.sigcert', 'runs'), manifest.name);
+    cases = cases.filter((c) => last.ids.has(c.id));
+    lastFailedFrom = last.from;
+  }
+  const selected = selectCases(cases, grep, o.shard);
+  if (selected.length === 0) {
+    const by = [o.grep ? `--grep ${JSON.stringify(o.grep)}` : '', o.shard ? `--shard ${o.shard.join('/')}` : '']
+      .filter(Boolean)
+      .join(' with ');
+    throw new UsageError(`${by || 'the selection'} selects no case (sigcert list shows the case ids)`);
   }
   const opts = {
-    grep: values.grep,
-    shard: parseShard(values.shard),
-    repeat: Math.max(1, positiveInt('repeat', values.repeat, 1)),
-    retries: positiveInt('retries', values.retries, 0),
-    timeoutScale: scale,
-    concurrency: Math.max(1, positiveInt('concurrency', values.concurrency, 2)),
+    grep: o.grep,
+    shard: o.shard,
+    repeat: o.repeat,
+    retries: o.retries,
+    timeoutScale: o.timeoutScale,
+    concurrency: o.concurrency,
+    ...(lastFailedFrom ? { lastFailed: lastFailedFrom } : {}),
   };
-  const outDir = path.resolve(
-    values.out ?? path.join('.sigcert', 'runs', new Date().toISOString().replace(/[:.]/g, '-')),
-  );
+  const outDir = path.resolve(o.out ?? path.join('.sigcert', 'runs', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
-  const cases = await loadCases();
   const abort = new AbortController();
-  const onInt = () => {
+  const onInt = (sig: NodeJS.Signals) => {
     if (abort.signal.aborted) return;
-    process.stderr.write('\nsigcert: interrupted; stopping every subject and writing a partial report\n');
+    process.stderr.write(`\nsigcert: interrupted (${sig}); stopping every subject and writing a partial report\n`);
     abort.abort();
     void teardownAll();
   };
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onInt);
+  const stopSignals: NodeJS.Signals[] = [
+    'SIGINT',
+    'SIGTERM',
+    ...(process.platform === 'win32' ? [] : ['SIGHUP' as const]),
+  ];
+  for (const sig of stopSignals) process.on(sig, onInt);
   const startedAt = new Date();
+  const selection = Boolean(grep || o.shard || o.lastFailed);
   try {
-    const readyMs = await preflight(manifest, outDir);
+    let readyMs: number;
+    try {
+      readyMs = await preflight(manifest, outDir);
+    } catch (e) {
+      if (!(e instanceof LaunchError)) throw e;
+      // the subject never became ready: the reports still say so, case by case, for CI to show
+      const results = notStartedResults(selected, manifest, process.platform as Platform, e.message, o.repeat);
+      const report = makeReport(manifest, results, { ...opts, outDir, notStarted: e.message }, startedAt, false);
+      await writeJsonReport(report, path.join(outDir, 'report.json'));
+      await writeOutputs(report, o.json, o.junit, o.html);
+      process.stderr.write(`sigcert: the subject could not be started: ${e.message}\n`);
+      return EXIT.harness;
+    }
     const color = useColor();
-    const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
-    process.stdout.write(`sigcert ${toolVersion()}: certifying ${manifest.name} (ready in ${readyMs} ms)\n`);
-    let done = 0;
+    const live = Boolean(process.stdout.isTTY) && !process.env.CI;
+    process.stdout.write(
+      `sigcert ${toolVersion()}: certifying ${manifest.name} (ready in ${readyMs} ms)${lastFailedFrom ? `; the cases that failed in ${lastFailedFrom}` : ''}\n`,
+    );
+    const board = new ProgressBoard((s) => process.stdout.write(s), live);
     const { results, partial } = await runCases({
       manifest,
       cases,
       outDir,
       ...(grep ? { grep } : {}),
-      ...(opts.shard ? { shard: opts.shard } : {}),
-      repeat: opts.repeat,
-      retries: opts.retries,
-      timeoutScale: opts.timeoutScale,
-      concurrency: opts.concurrency,
+      ...(o.shard ? { shard: o.shard } : {}),
+      repeat: o.repeat,
+      retries: o.retries,
+      timeoutScale: o.timeoutScale,
+      concurrency: o.concurrency,
       abort: abort.signal,
-      onCaseStart: (c, _i, total) => {
-        if (tty) process.stdout.write(`\r\x1b[2K[${done}/${total}] running ${c.id}`);
-      },
-      onCaseEnd: (r, _i, total) => {
-        done++;
-        if (tty) process.stdout.write('\r\x1b[2K');
-        process.stdout.write(`${progressLine(done, total, r, { color })}\n`);
-      },
+      onCaseStart: (c, i, total) => board.start(`${c.id}#${i}`, total),
+      onCaseEnd: (r, i, total) =>
+        board.finish(`${r.id}#${i}`, total, progressLine(board.finished + 1, total, r, { color })),
     });
+    board.clear();
     const report = makeReport(manifest, results, { ...opts, outDir }, startedAt, partial);
     await writeJsonReport(report, path.join(outDir, 'report.json'));
-    await writeOutputs(report, values.json, values.junit, values.html);
+    await writeOutputs(report, o.json, o.junit, o.html);
     process.stdout.write(`\n${renderConsole(report, { color })}\n`);
-    const selection = Boolean(grep || opts.shard);
     if (selection) {
       process.stdout.write(
-        'note: a selection of cases (--grep/--shard) is not a certificate; the verdict above counts the unselected requirements as not tested, and the exit status says whether every selected case passed\n',
+        'note: a selection of cases (--grep/--shard/--last-failed) is not a certificate; the verdict above counts the unselected requirements as not tested, and the exit status says whether every selected case passed\n',
       );
     }
     process.stdout.write(`run directory: ${outDir}\n`);
     return exitFor(report, selection);
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onInt);
+    for (const sig of stopSignals) process.off(sig, onInt);
     await teardownAll();
   }
 }
 
-function cmdList(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { subject: { type: 'string' } } });
+function cmdList(values: SubjectOptions): Promise<number> {
   return (async () => {
     const cases = await loadCases();
     const reg = loadRegistry();
@@ -245,10 +226,10 @@ function cmdList(argv: string[]): Promise<number> {
       const na = manifest ? whyNotApplicable(c, manifest, process.platform as Platform) : null;
       lines.push(`${c.id.padEnd(38)} ${c.requirements.join(', ')}${na ? `   [not applicable: ${na}]` : ''}`);
     }
-    const covered = new Set(cases.flatMap((c) => c.requirements));
+    const covered = new Set<string>(cases.flatMap((c) => c.requirements));
     lines.push('', 'REQUIREMENTS', '');
     for (const r of reg.requirements) {
-      const by = cases.filter((c) => c.requirements.includes(r.id)).map((c) => c.id);
+      const by = cases.filter((c) => (c.requirements as readonly string[]).includes(r.id)).map((c) => c.id);
       const mark = covered.has(r.id) ? ' ' : r.level === 'MAY' ? '-' : '!';
       lines.push(`${mark} ${r.id.padEnd(30)} ${r.level.padEnd(6)} ${by.length ? by.join(', ') : '(no case)'}`);
     }
@@ -282,8 +263,7 @@ async function cmdAnalyze(argv: string[]): Promise<number> {
   return exitFor(report);
 }
 
-async function cmdDoctor(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { subject: { type: 'string' } } });
+async function cmdDoctor(values: SubjectOptions): Promise<number> {
   const file = path.resolve(values.subject ?? defaultManifest());
   const manifest = loadManifest(file);
   const out: string[] = [`manifest ${file}: valid (subject ${manifest.name})`];
@@ -312,35 +292,19 @@ async function cmdDoctor(argv: string[]): Promise<number> {
   return EXIT.compliant;
 }
 
-async function cmdFuzz(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      subject: { type: 'string' },
-      runs: { type: 'string' },
-      seed: { type: 'string' },
-      'time-limit': { type: 'string' },
-      'max-commands': { type: 'string' },
-      corpus: { type: 'string' },
-      'timeout-scale': { type: 'string' },
-    },
-  });
-  const manifestFile = path.resolve(values.subject ?? defaultManifest());
+async function cmdFuzz(o: FuzzOptions): Promise<number> {
+  const manifestFile = path.resolve(o.subject ?? defaultManifest());
   loadManifest(manifestFile); // a bad manifest is a usage error before anything runs
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !Number.isInteger(seed))
-    throw new UsageError(`--seed must be an integer (got ${values.seed})`);
-  const limit = values['time-limit'];
-  const timeLimitMs = limit === undefined ? undefined : parseDuration(limit);
+  if (o.corpus) checkOutputDir('--corpus', o.corpus);
   const { runFuzz } = await import('./fuzz/index.js');
   const r = await runFuzz({
     manifestFile,
-    runs: Math.max(1, positiveInt('runs', values.runs, 20)),
-    ...(seed !== undefined ? { seed } : {}),
-    ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
-    ...(values['max-commands'] ? { maxCommands: positiveInt('max-commands', values['max-commands'], 8) } : {}),
-    corpusDir: path.resolve(values.corpus ?? path.join(repoRoot(), 'test', 'property', 'corpus')),
-    timeoutScale: values['timeout-scale'] === undefined ? 1 : Number(values['timeout-scale']),
+    runs: o.runs,
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
+    ...(o.maxCommands !== undefined ? { maxCommands: o.maxCommands } : {}),
+    corpusDir: path.resolve(o.corpus ?? path.join(repoRoot(), 'test', 'property', 'corpus')),
+    timeoutScale: o.timeoutScale,
     out: (line) => process.stdout.write(`${line}\n`),
   });
   if (r.error) {
@@ -353,33 +317,31 @@ async function cmdFuzz(argv: string[]): Promise<number> {
   return r.ok ? EXIT.compliant : EXIT.notCompliant;
 }
 
-function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
-  if (!m) throw new UsageError(`--time-limit must look like 60s, 2m or 5000ms (got ${s})`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-}
-
-async function cmdMatrix(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      only: { type: 'string' },
-      out: { type: 'string' },
-      grep: { type: 'string' },
-      concurrency: { type: 'string' },
-      'timeout-scale': { type: 'string' },
-      html: { type: 'string' },
-    },
-  });
+async function cmdMatrix(values: MatrixOptions): Promise<number> {
+  const subjectsDir = path.join(repoRoot(), 'subjects');
+  if (values.only) {
+    const known = readdirSync(subjectsDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(subjectsDir, d.name, 'manifest.json')))
+      .map((d) => d.name)
+      .sort();
+    for (const name of values.only) {
+      if (known.includes(name)) continue;
+      const near = closest(name, known);
+      throw new UsageError(
+        `--only: no subject named ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; subjects: ${known.join(', ')}`,
+      );
+    }
+  }
+  checkOutputDir('--out', values.out);
+  checkOutputFile('--html', values.html);
   const { runMatrix } = await import('./matrix.js');
   const outDir = path.resolve(values.out ?? path.join('reports', 'matrix'));
   const r = await runMatrix({
-    subjectsDir: path.join(repoRoot(), 'subjects'),
+    subjectsDir,
     outDir,
-    concurrency: Math.max(1, positiveInt('concurrency', values.concurrency, 3)),
-    timeoutScale: values['timeout-scale'] === undefined ? 1 : Number(values['timeout-scale']),
-    ...(values.only ? { only: values.only.split(',').map((x) => x.trim()) } : {}),
+    concurrency: values.concurrency,
+    timeoutScale: values.timeoutScale,
+    ...(values.only ? { only: values.only } : {}),
     ...(values.grep ? { grep: new RegExp(values.grep) } : {}),
     out: (line) => process.stdout.write(`${line}\n`),
   });
@@ -398,34 +360,54 @@ async function cmdMatrix(argv: string[]): Promise<number> {
   return EXIT.compliant;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
+async function cmdMerge(files: string[], o: MergeOptions): Promise<number> {
+  checkOutputFile('--json', o.json);
+  checkOutputFile('--junit', o.junit);
+  checkOutputFile('--html', o.html);
+  const { mergeReportFiles, MergeError } = await import('./merge.js');
+  let report: Report;
   try {
-    switch (cmd) {
-      case 'run':
-        return await cmdRun(rest);
-      case 'list':
-        return await cmdList(rest);
-      case 'analyze':
-        return await cmdAnalyze(rest);
-      case 'doctor':
-        return await cmdDoctor(rest);
-      case 'fuzz':
-        return await cmdFuzz(rest);
-      case 'matrix':
-        return await cmdMatrix(rest);
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        process.stdout.write(`${USAGE}\n`);
-        return cmd === undefined ? EXIT.usage : EXIT.compliant;
-      default:
-        throw new UsageError(`unknown command: ${cmd}`);
-    }
+    report = mergeReportFiles(files);
   } catch (e) {
+    if (e instanceof MergeError) throw new UsageError(e.message);
+    throw e;
+  }
+  await writeOutputs(report, o.json, o.junit, o.html);
+  process.stdout.write(`${renderConsole(report, { color: useColor() })}\n`);
+  process.stdout.write(`merged ${files.length} report${files.length === 1 ? '' : 's'}: ${report.cases.length} cases\n`);
+  return exitFor(report);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { program, result } = buildProgram(
+    {
+      run: cmdRun,
+      list: cmdList,
+      analyze: cmdAnalyze,
+      doctor: cmdDoctor,
+      fuzz: cmdFuzz,
+      matrix: cmdMatrix,
+      merge: cmdMerge,
+    },
+    toolVersion(),
+    argv,
+  );
+  try {
+    if (argv.length === 0) {
+      process.stdout.write(program.helpInformation());
+      return EXIT.usage;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end parsing with exit code 0
+      if (e.exitCode === 0) return EXIT.compliant;
+      process.stderr.write(`sigcert: ${commanderMessage(e)}\n`);
+      return EXIT.usage;
+    }
     if (e instanceof UsageError) {
-      process.stderr.write(`sigcert: ${e.message}\n${USAGE.split('\n')[0]}\n`);
+      process.stderr.write(`sigcert: ${e.message}\n`);
       return EXIT.usage;
     }
     if (e instanceof ManifestError) {
@@ -438,7 +420,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (e as { code?: string }).code;
     if (code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sigcert: ${(e as Error).message}\n${USAGE.split('\n')[0]}\n`);
+      process.stderr.write(`sigcert: ${(e as Error).message.split('\n')[0]}\n`);
       return EXIT.usage;
     }
     process.stderr.write(`sigcert: harness error: ${e instanceof Error ? e.message : String(e)}\n`);
