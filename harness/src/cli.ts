@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunDirError, reportOfRunDir } from './analyze.js';
-import { type CaseDef, whyNotApplicable } from './case.js';
+import { whyNotApplicable } from './case.js';
 import { loadCases } from './cases/index.js';
 import {
   buildProgram,
@@ -49,7 +49,6 @@ import { closest } from './launch/manifest.js';
 import { repoRoot } from './launch/paths.js';
 import { makeReport } from './report/assemble.js';
 import {
-  type CaseResult,
   progressLine,
   type Report,
   renderConsole,
