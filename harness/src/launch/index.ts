@@ -8,6 +8,8 @@ export {
   SubjectExitedError,
   WaitTimeoutError,
 } from './errors.js';
+export type { LaunchOptions } from './handover.js';
+export { launch } from './launch.js';
 export {
   ALL_PLATFORMS,
   DEFAULT_EXIT_CODES,
@@ -38,5 +40,5 @@ export {
   listDeliverableSignals,
   undeliverableReason,
 } from './signals.js';
-export { type LaunchOptions, launch, Subject, type TeardownReport } from './subject.js';
+export { Subject, type TeardownReport } from './subject.js';
 export { availableTracking, type TrackingInfo, type TrackingMechanism, type TrackingMode } from './tracking.js';

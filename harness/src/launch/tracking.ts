@@ -42,6 +42,8 @@ export interface TrackingInfo {
 /** `auto`: the best available; `marker`: never a cgroup (tests, or `SIGCERT_TRACKING=marker` in the harness's env). */
 export type TrackingMode = 'auto' | 'marker';
 
+/** How long teardown waits for the child after SIGKILL, and for tracked processes to disappear. */
+export const KILL_WAIT_MS = 3_000;
 /** Interval between scans while waiting for tracked processes to vanish. */
 const SCAN_RETRY_MS = 20;
 

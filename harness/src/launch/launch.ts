@@ -1,0 +1,75 @@
+/**
+ * `launch()`: prepare the hand-over (handover.ts), start the slow upstream of a black-box proxy, run the
+ * setup commands (setup.ts), spawn the subject (spawn.ts) and wait until it is ready (section 3).
+ * Records `tracking` (harness) and `spawn` (process) in the history.
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { LaunchError } from './errors.js';
+import { buildEnv, discardHandover, type LaunchOptions, prepareHandover, substituteOrThrow } from './handover.js';
+import { runSetup } from './setup.js';
+import { spawnSubject } from './spawn.js';
+import { Subject } from './subject.js';
+import { KILL_WAIT_MS } from './tracking.js';
+import { startUpstream } from './upstream.js';
+
+/**
+ * Prepare the hand-over, spawn the subject, and (unless `waitReady: false`) wait until it is ready.
+ * On any failure after the spawn, the subject is torn down before the LaunchError is thrown.
+ */
+export async function launch(opts: LaunchOptions): Promise<Subject> {
+  const m = opts.manifest;
+  const { p, values } = await prepareHandover(opts);
+  const { runId, launchIndex, ports } = p;
+
+  // black-box proxies: the harness's own slow upstream on the manifest's upstream port
+  const upstream = m.upstream
+    ? await startUpstream(ports[m.upstream.port]!).catch(async (e: Error) => {
+        await discardHandover(p, KILL_WAIT_MS);
+        throw new LaunchError('setup-failed', `${m.name}: cannot start the slow upstream: ${e.message}`, { runId });
+      })
+    : null;
+
+  let child: ChildProcess;
+  let args: string[] = [];
+  const wrap = opts.wrap ?? [];
+  try {
+    args = m.args.map((a, i) => substituteOrThrow(a, values, m.name, `args[${i}]`, runId));
+    const env = buildEnv(p, values, opts.env);
+    if (m.setup !== undefined && m.setup.length > 0) await runSetup(p, m.setup, env, values);
+    child = await spawnSubject(p, args, env, wrap);
+  } catch (err) {
+    await discardHandover(p, KILL_WAIT_MS);
+    await upstream?.close();
+    throw err;
+  }
+
+  const subject = new Subject(p, child);
+  if (upstream) subject.addCleanup(() => upstream.close());
+  p.history.add('harness', 'tracking', { ...p.tracker.info }, undefined, launchIndex);
+  p.history.add(
+    'process',
+    'spawn',
+    {
+      pid: subject.pid,
+      command: m.command,
+      args,
+      ...(wrap.length > 0 ? { wrap } : {}),
+      cwd: m.cwd,
+      runId,
+      ports,
+      name: m.name,
+    },
+    undefined,
+    launchIndex,
+  );
+
+  if (opts.waitReady === false) return subject;
+  try {
+    await subject.waitReady(opts.readyTimeoutMs ?? m.readiness.timeoutMs);
+  } catch (err) {
+    await subject.teardown();
+    throw err;
+  }
+  return subject;
+}
