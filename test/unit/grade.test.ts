@@ -1,0 +1,174 @@
+/**
+ * The verifiers and the outcome rules on hand-built histories (no process), the typed requirement IDs,
+ * and the rule that a case's verdicts cite only the requirements it declares.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defineCase } from '../../harness/src/case.js';
+import { loadCases } from '../../harness/src/cases/index.js';
+import {
+  ALWAYS_ON,
+  durableSet,
+  exitMatches,
+  expectation,
+  gradeCase,
+  loadCount,
+  statementOf,
+  verdict,
+  verifyDrain,
+  verifyPersist,
+} from '../../harness/src/grade/index.js';
+import { REQUIREMENT_IDS } from '../../harness/src/grade/requirement-ids.js';
+import { loadManifest } from '../../harness/src/launch/index.js';
+import { loadRegistry } from '../../harness/src/spec.js';
+import type { HistoryEvent, Manifest } from '../../harness/src/types.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const reference = loadManifest(path.join(root, 'subjects/reference/manifest.json'));
+const blackBox: Manifest = { ...reference, capabilities: { ...reference.capabilities, probe: false } };
+
+let clock = 1_000_000_000n;
+function ev(
+  source: HistoryEvent['source'],
+  kind: string,
+  data: Record<string, unknown> = {},
+  launch?: number,
+): HistoryEvent {
+  clock += 1_000_000n;
+  return { ns: clock.toString(), t: 0, source, kind, data, ...(launch !== undefined ? { launch } : {}) };
+}
+const stopSent = () => ev('harness', 'signal-sent', { sig: 'SIGTERM' }, 0);
+const held = (label: string, extra: Record<string, unknown>) =>
+  ev('case', 'result', { label, ok: true, status: 200, body: 'held 800\n', expectBody: 'held 800\n', ...extra });
+
+describe('requirement IDs', () => {
+  it('the generated RequirementId list is the registry, in order (stale file fails)', () => {
+    expect([...REQUIREMENT_IDS]).toEqual(loadRegistry().requirements.map((r) => r.id));
+    execFileSync(process.execPath, [path.join(root, 'scripts/gen-requirement-ids.mjs'), '--check']);
+  });
+
+  it('an Expected text starts from the requirement statement', () => {
+    const e = expectation('STOP.DRAIN.IN_FLIGHT', '3 held requests');
+    expect(e.startsWith(statementOf('STOP.DRAIN.IN_FLIGHT'))).toBe(true);
+    expect(e).toContain('Here: 3 held requests');
+  });
+});
+
+describe('verifiers', () => {
+  it('drain: every in-flight request completes byte-exact, a cut one fails, a missing one fails', () => {
+    const ok = [stopSent(), held('a', {}), held('b', {})];
+    expect(verifyDrain(ok, reference, { count: 2, what: 'two' }).status).toBe('pass');
+    const cut = [stopSent(), held('a', {}), held('b', { ok: false, error: 'early-eof', body: '' })];
+    const v = verifyDrain(cut, reference, { count: 2, what: 'two' });
+    expect(v.status).toBe('fail');
+    expect(v.actual).toContain('b: failed (early-eof)');
+    expect(verifyDrain([stopSent(), held('a', {})], reference, { count: 2, what: 'two' }).status).toBe('fail');
+    expect(verifyDrain([stopSent(), held('a', { body: 'held 80\n' })], reference, { what: 'one' }).status).toBe('fail');
+  });
+
+  it('drain: a request that failed before any stop was sent is undecided, not a drain failure', () => {
+    const early = ev('case', 'result', { label: 'a', ok: false, error: 'reset', doneNs: (clock + 1n).toString() });
+    const events = [early, stopSent()];
+    expect(verifyDrain(events, reference, { labels: ['a'], what: 'one' }).status).toBe('unknown');
+  });
+
+  it('persist: needs a persisted probe event on the path; says nothing without a probe', () => {
+    expect(verifyPersist([stopSent()], reference, 'fast-stop')[0]?.status).toBe('fail');
+    const persisted = ev('probe', 'probe', { ev: 'persisted' }, 0);
+    expect(verifyPersist([stopSent(), persisted], reference, 'fast-stop')[0]?.status).toBe('pass');
+    expect(verifyPersist([stopSent()], blackBox, 'graceful')).toEqual([]);
+  });
+
+  it('durable set: lost and corrupt writes are counted from the clients own events', () => {
+    const events = [
+      ev('client', 'kv-invoke', { key: 'a', value: 'v-a' }),
+      ev('client', 'kv-ok', { key: 'a', value: 'v-a' }),
+      ev('client', 'kv-invoke', { key: 'b', value: 'v-b' }),
+      ev('client', 'kv-ok', { key: 'b', value: 'v-b' }),
+      ev('client', 'kv-read', { found: { a: 'v-a', b: null, c: 'garbage' } }),
+    ];
+    const d = durableSet(events);
+    expect(d.acknowledged).toHaveLength(2);
+    expect(d.lost.map((l) => l.key)).toEqual(['b']);
+    expect(d.corrupt).toEqual(['c']);
+    expect(durableSet(events.slice(0, 4)).readBack).toBe(false);
+  });
+
+  it('load: attempts and failures are counted from connect and http-done events', () => {
+    const events = [
+      ev('client', 'connect', { label: 'load', ok: true }),
+      ev('client', 'http-done', { label: 'load', ok: true, status: 200 }),
+      ev('client', 'connect', { label: 'load', ok: false, error: 'refused' }),
+      ev('client', 'http-done', { label: 'load', ok: true, status: 503, connection: 'close' }),
+      ev('client', 'http-done', { label: 'other', ok: false, error: 'reset' }),
+    ];
+    const n = loadCount(events, ['load']);
+    expect([n.sent, n.failed, n.connections]).toEqual([3, 2, 1]);
+    expect(n.kinds).toEqual({ refused: 1, 'status 503': 1 });
+  });
+
+  it('exit: a declared code matches only that code; `signal` matches death by the stop signal', () => {
+    expect(exitMatches({ code: 0, signal: null, ns: '1' }, 0)).toBe(true);
+    expect(exitMatches({ code: 1, signal: null, ns: '1' }, 0)).toBe(false);
+    expect(exitMatches({ code: null, signal: 'SIGQUIT', ns: '1' }, 'signal', 'SIGQUIT')).toBe(true);
+    expect(exitMatches({ code: null, signal: 'SIGKILL', ns: '1' }, 'signal', 'SIGQUIT')).toBe(false);
+    expect(exitMatches(null, 0)).toBe(false);
+  });
+});
+
+describe('outcome rules from the history', () => {
+  const c = defineCase({
+    id: 'fake.rules',
+    title: 'fake',
+    description: 'fake',
+    requirements: ['BUS.STATES'],
+    timeout: 'short',
+    run: async () => {},
+    grade: () => [verdict('BUS.STATES', true, 'fake', 'fake')],
+  });
+  const grade = (events: HistoryEvent[]) => gradeCase(c, { events, manifest: reference });
+
+  it('runner decisions recorded in the history decide the outcome', () => {
+    expect(grade([ev('harness', 'not-applicable', { reason: 'r' })]).outcome).toBe('not-applicable');
+    expect(grade([ev('harness', 'interrupted')]).outcome).toBe('skipped');
+    expect(grade([ev('harness', 'case-timeout', { budgetMs: 15 })]).outcome).toBe('timeout');
+    expect(grade([ev('harness', 'case-error', { kind: 'unsupported', error: 'x' })]).outcome).toBe('unsupported');
+    expect(grade([ev('harness', 'case-error', { kind: 'harness', error: 'x' })]).outcome).toBe('harness-error');
+    expect(grade([]).outcome).toBe('pass');
+  });
+
+  it('an error after an unexpected death is a crash of the subject, not a harness error', () => {
+    const g = grade([
+      ev('process', 'exit', { code: null, signal: 'SIGHUP' }, 0),
+      ev('harness', 'case-error', { kind: 'harness', error: 'the subject exited' }),
+    ]);
+    expect(g.outcome).toBe('crash');
+    expect(g.verdicts.map((v) => [v.requirement, v.status])).toEqual([['PROC.NO_CRASH_SIGNAL', 'fail']]);
+  });
+
+  it('a verdict on a requirement the case does not declare is a harness error', () => {
+    const sloppy = { ...c, grade: () => [verdict('STOP.EXIT_ZERO', true, 'x', 'y')] };
+    const g = gradeCase(sloppy, { events: [], manifest: reference });
+    expect(g.outcome).toBe('harness-error');
+    expect(g.reason).toContain('STOP.EXIT_ZERO');
+  });
+});
+
+describe('every case cites only what it declares', async () => {
+  const manifests = [
+    ...readdirSync(path.join(root, 'subjects')).map((d) => path.join(root, 'subjects', d, 'manifest.json')),
+    ...readdirSync(path.join(root, 'test/zoo')).map((d) => path.join(root, 'test/zoo', d, 'manifest.json')),
+  ]
+    .filter((f) => existsSync(f))
+    .map((f) => loadManifest(f));
+  const cases = await loadCases();
+  it.each(cases.map((k) => [k.id, k] as const))('%s', (_id, k) => {
+    const allowed = new Set<string>([...k.requirements, ...(k.alsoJudges ?? []), ...ALWAYS_ON]);
+    for (const m of manifests) {
+      for (const v of k.grade({ events: [], manifest: m }))
+        expect(allowed, `${k.id} on ${m.name}`).toContain(v.requirement);
+    }
+  });
+});
