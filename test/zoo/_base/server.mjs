@@ -144,6 +144,7 @@ function request(action, source) {
     case 'reload':
       return requestReload(source);
     case 'reopen-logs':
+      if (state === 'EXITING') return Promise.resolve(); // too late: ignored (spec 3.3)
       probe('request', { action, source });
       probe('reopen-logs'); // logs go to stdout/stderr, which the harness owns: nothing to reopen
       return Promise.resolve();
@@ -169,14 +170,31 @@ let reloading = null; // the running reload (a promise), or null
 let reloadAgain = false; // a request arrived during the running reload: merge them into one follow-up
 let reloadResult = null;
 
+let reloadAfterStart = null; // a reload requested during STARTING once the configuration was read
+
 function requestReload(source) {
   if (state === 'STARTING') {
-    // the configuration is read at the end of STARTING, after this signal: the reload is satisfied
     probe('request', { action: 'reload', source });
-    return Promise.resolve({ ok: true, generation: null });
+    // before the configuration is read (end of the slow initialisation) that read covers the request;
+    // after it, the reload is recorded and carried out once STARTED (spec 3.3)
+    if (config === null) return Promise.resolve({ ok: true, generation: null });
+    reloadAfterStart ??= deferred();
+    return reloadAfterStart.promise;
   }
   if (stopping()) return Promise.resolve({ ok: false, error: 'stopping' }); // a stop dominates
   probe('request', { action: 'reload', source });
+  return runReload();
+}
+
+function deferred() {
+  let resolve;
+  const promise = new Promise((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function runReload() {
   if (reloading) {
     reloadAgain = true; // merged into one follow-up reload, which reads the file after this request
     return reloading.then(() => reloadResult);
@@ -894,11 +912,15 @@ async function start() {
   writePidfile();
   setState('STARTED');
   probe('ready', { ports });
+  const recorded = reloadAfterStart;
+  reloadAfterStart = null;
+  if (recorded !== null) void runReload().then(recorded.resolve);
 }
 
 start().catch((e) => {
   if (stopping()) return; // the stop during STARTING abandoned the start
   log(`start failed: ${e.message}`);
+  setState('EXITING'); // a fatal startup error: STARTING -> EXITING (spec 3.3)
   probe('exiting', { code: 1 });
   process.exit(1);
 });
