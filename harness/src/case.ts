@@ -7,9 +7,10 @@
  *  - grade(input): a pure function from the stored history (plus the manifest) to verdicts with
  *    evidence. `sigcert analyze <run-dir>` calls it again on a stored history.
  */
+
+import type { RequirementId } from './grade/requirement-ids.js';
 import type { History } from './history.js';
 import type { LaunchOptions, Subject } from './launch/index.js';
-import type { RequirementId } from './grade/requirement-ids.js';
 import type { Action, Capability, HistoryEvent, Manifest, Platform, TimeoutClass, Verdict } from './types.js';
 
 export interface CaseApplies {
@@ -19,6 +20,8 @@ export interface CaseApplies {
   capabilities?: Capability[];
   /** actions that the declared signal map must reach through some signal */
   actions?: Action[];
+  /** endpoints the case drives: `hold` is GET /hold?ms=N, from the conformance endpoints or a slow upstream */
+  needs?: 'hold'[];
 }
 
 export interface GradeInput {
@@ -90,6 +93,9 @@ export function whyNotApplicable(c: CaseDef, m: Manifest, platform: Platform): s
   }
   for (const act of a.actions ?? []) {
     if (!signalFor(m, act)) return `the declared signal map has no signal for ${act}`;
+  }
+  if (a.needs?.includes('hold') && !m.capabilities.conformanceEndpoints && !m.upstream) {
+    return 'needs /hold (conformance endpoints or a slow upstream)';
   }
   return c.notApplicable?.(m) ?? null;
 }

@@ -15,9 +15,7 @@ export default defineCase({
   requirements: ['PROC.GROUP_DELIVERY', 'STOP.EXIT_ZERO', 'STOP.DRAIN.IN_FLIGHT'],
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E29'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

@@ -16,9 +16,7 @@ export default defineCase({
   description: `Hold two ${HOLD_MS} ms requests, run ${CLIENTS} clients opening new connections in a bounded loop, and send ${RELOADS} reload signals (each after the previous was acknowledged). Nothing may fail.`,
   requirements: ['RELOAD.IN_FLIGHT', 'RELOAD.LISTENER_KEPT'],
   edgeCases: ['E21'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['reload'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], needs: ['hold'] },
   timeout: 'normal',
   async run(ctx) {
     const s = await ctx.launch();

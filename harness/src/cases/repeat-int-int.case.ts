@@ -14,15 +14,13 @@ export default defineCase({
   description: `Hold a ${HOLD_MS} ms request, send SIGINT, wait for its acknowledgement, send SIGINT again. The subject must end quickly (long before the held request) with the declared fast-stop status and still persist.`,
   requirements: ['SIG.INT.SECOND_FAST', 'REPEAT.ESCALATION', 'SIG.INT.GRACEFUL'],
   edgeCases: ['E14'],
-  applies: { platforms: ['linux', 'darwin'] },
+  applies: { platforms: ['linux', 'darwin'], needs: ['hold'] },
   notApplicable: (m) =>
     m.signals.SIGINT !== 'stop'
       ? 'SIGINT is not declared as a graceful stop'
       : m.signalsRepeat.SIGINT !== 'fast-stop'
         ? 'a second SIGINT is not declared to escalate'
-        : m.capabilities.conformanceEndpoints || m.upstream
-          ? null
-          : 'needs /hold (conformance endpoints or a slow upstream)',
+        : null,
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

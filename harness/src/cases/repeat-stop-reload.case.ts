@@ -24,9 +24,7 @@ export default defineCase({
   requirements: ['REPEAT.STOP_DOMINATES', 'STOP.EXIT_ZERO'],
   alsoJudges: ['STOP.PERSIST_ALL_PATHS', 'SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E15', 'E24'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop', 'reload'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop', 'reload'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

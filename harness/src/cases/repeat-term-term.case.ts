@@ -25,9 +25,7 @@ export default defineCase({
   requirements: ['REPEAT.IDEMPOTENT', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E13'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

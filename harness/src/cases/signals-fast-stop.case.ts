@@ -24,13 +24,11 @@ export default defineCase({
   description: `Hold a ${HOLD_MS} ms request and send the signal declared for fast-stop. The subject ends within 2 s with the declared fast-stop status, closes the held request, and persists.`,
   requirements: ['SIG.QUIT.FAST', 'STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E14', 'E34'],
-  applies: { platforms: ['linux', 'darwin'] },
+  applies: { platforms: ['linux', 'darwin'], needs: ['hold'] },
   notApplicable: (m) =>
     m.signals.SIGQUIT !== 'fast-stop'
       ? `the declared map gives SIGQUIT: ${m.signals.SIGQUIT ?? '(nothing)'} (tested against its own map, E38)`
-      : m.capabilities.conformanceEndpoints || m.upstream
-        ? null
-        : 'needs /hold (conformance endpoints or a slow upstream)',
+      : null,
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

@@ -10,9 +10,7 @@ export default defineCase({
   title: 'SIGWINCH, SIGURG and SIGCHLD during in-flight requests are harmless',
   description: `Hold a ${HOLD_MS} ms request, send SIGWINCH, SIGURG and SIGCHLD. The request completes, the subject keeps serving and does not change state.`,
   requirements: ['SIG.HARMLESS'],
-  applies: { platforms: ['linux', 'darwin'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

@@ -14,9 +14,7 @@ export default defineCase({
   description: `On one keep-alive connection, a first request warms the connection, a second is held ${HOLD_MS} ms; the stop arrives while it is held. Its response must say Connection: close, the subject must close the connection, and a third request on it must not be served.`,
   requirements: ['STOP.CONNECTION_CLOSE'],
   edgeCases: ['E08'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

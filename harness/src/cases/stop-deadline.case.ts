@@ -24,9 +24,7 @@ export default defineCase({
   description: `Launch with a ${GRACE_MS} ms grace period (SIGCERT_GRACE_MS), hold a request far longer, stop. The subject must exit within the grace period plus slack, with the declared deadline code, after persisting.`,
   requirements: ['STOP.DEADLINE', 'STOP.DEADLINE_EXIT_CODE', 'STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E11', 'E12', 'E34'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     // A black-box subject enforces its own declared grace period; a cooperative one is told ours.

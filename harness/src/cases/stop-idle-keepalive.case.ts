@@ -15,9 +15,7 @@ export default defineCase({
   description: `Open ${IDLE} keep-alive connections that each served one request and are idle, hold one more request for ${HOLD_MS} ms, then stop. Each idle connection must be closed by the subject with FIN long before the held request ends.`,
   requirements: ['STOP.IDLE_KEEPALIVE_CLOSED', 'STOP.FIN_NOT_RST'],
   edgeCases: ['E07', 'E09'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

@@ -15,9 +15,7 @@ export default defineCase({
   description: `Start ${N} requests held for ${HOLD_MS} ms (headers flushed first), send the stop signal once all are in flight. Each must complete with its exact body and Connection: close; the subject then exits gracefully.`,
   requirements: ['STOP.DRAIN.IN_FLIGHT', 'STOP.CONNECTION_CLOSE', 'STOP.EXIT_ZERO', 'STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E04', 'E08'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

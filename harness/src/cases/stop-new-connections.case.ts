@@ -15,9 +15,7 @@ export default defineCase({
   description: `Hold a ${HOLD_MS} ms request, send the stop signal, then open new connections until the subject exits. Each must be refused or fully served; an accepted connection that is then reset or closed without a response fails. Reports the time until the first refusal.`,
   requirements: ['STOP.LISTENER_CLOSED'],
   edgeCases: ['E03'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'] },
-  notApplicable: (m) =>
-    m.capabilities.conformanceEndpoints || m.upstream ? null : 'needs /hold (conformance endpoints or a slow upstream)',
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();
