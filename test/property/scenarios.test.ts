@@ -52,6 +52,11 @@ const common: Scenario[] = [
   ],
   ['TERM, QUIT: escalation', [{ op: 'hold', ms: 300 }, { op: 'put' }, SIG('SIGTERM'), SIG('SIGQUIT')], 4],
   [
+    'TERM, then a first INT: the repeat map escalates, whatever started the stop (spec 4.2)',
+    [{ op: 'hold', ms: 400 }, SIG('SIGTERM'), SIG('SIGINT')],
+    4,
+  ],
+  [
     'a FIFO read blocked across a graceful stop completes once the line is written',
     [{ op: 'fifo-read' }, SIG('SIGTERM'), { op: 'connect-after-stop' }, { op: 'fifo-write' }],
     0,
