@@ -291,6 +291,15 @@ async function cmdDoctor(values: SubjectOptions): Promise<number> {
   return EXIT.compliant;
 }
 
+/**
+ * Where shrunk failing sequences go: the repository's regression corpus (replayed by `npm test`) in a
+ * checkout; `.sigcert/corpus` in the working directory when sigcert is an installed package.
+ */
+function defaultCorpus(): string {
+  const repo = path.join(repoRoot(), 'test', 'property');
+  return existsSync(repo) ? path.join(repo, 'corpus') : path.resolve('.sigcert', 'corpus');
+}
+
 async function cmdFuzz(o: FuzzOptions): Promise<number> {
   const manifestFile = path.resolve(o.subject ?? defaultManifest());
   loadManifest(manifestFile); // a bad manifest is a usage error before anything runs
@@ -302,7 +311,7 @@ async function cmdFuzz(o: FuzzOptions): Promise<number> {
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
     ...(o.maxCommands !== undefined ? { maxCommands: o.maxCommands } : {}),
-    corpusDir: path.resolve(o.corpus ?? path.join(repoRoot(), 'test', 'property', 'corpus')),
+    corpusDir: path.resolve(o.corpus ?? defaultCorpus()),
     timeoutScale: o.timeoutScale,
     out: (line) => process.stdout.write(`${line}\n`),
   });
