@@ -23,8 +23,9 @@
  * table's STOPPING (EXITING cannot be told apart between steps: the exit status checks account for a
  * request that came too late, see below). Where a cell allows several effects, the model takes the
  * one it can check: `restart` is a restart; `reopen-logs` during a stop is carried out. A `fast-stop`
- * during a stop that is already fast changes nothing. A request whose capability (reload, restart)
- * the manifest does not declare is ignored. A signal that is `ignore` or not in the declared map
+ * during a stop that is already fast changes nothing. A column whose capability the manifest does
+ * not declare is not graded: `restart` is then ignored; `reload` keeps the table's effect, which
+ * allows both outcomes. A signal that is `ignore` or not in the declared map
  * (SIGWINCH, SIGURG, SIGCHLD) does nothing.
  *
  * The repeat map applies to every delivery that arrives while a stop is in progress, whatever
@@ -225,8 +226,11 @@ function tableState(m: FuzzModel): LifecycleState {
 
 /** The model's effect of bus request `request` now: the table's cell, as the model can check it. */
 export function requestEffect(m: FuzzModel, request: BusRequest): Effect {
+  // A column that needs a capability the manifest does not declare is not graded: a restart then
+  // changes nothing the model checks, and a reload keeps its effect, which allows both outcomes
+  // (RELOADING means a reload may be running; the declared map says the signal asks for one).
   const capability = loadLifecycle().requests.find((r) => r.name === request)?.capability;
-  if (capability !== undefined && !m.spec[capability]) return 'ignored';
+  if (capability === 'restart' && !m.spec.restart) return 'ignored';
   const effects = lifecycleCell(tableState(m), request).effects;
   const kinds = new Set(effects.map((e) => e.kind));
   const toStopping = effects.find((e) => e.kind === 'transition' && e.to === 'STOPPING');
