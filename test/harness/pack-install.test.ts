@@ -80,14 +80,16 @@ describe('the packed package, installed into an empty project', () => {
     const script = path.join(project, 'lib.mjs');
     writeFileSync(
       script,
-      `import { fileURLToPath } from 'node:url';
+      `import { createRequire } from 'node:module';
 import { History, launch, loadManifest, gracefulExitVerdicts } from 'sigcert';
-const manifest = loadManifest(fileURLToPath(import.meta.resolve('sigcert/subjects/reference/manifest.json')));
+const reference = createRequire(import.meta.url).resolve('sigcert/subjects/reference/manifest.json');
+const manifest = loadManifest(reference);
 const history = new History();
 const s = await launch({ manifest, history, runDir: '.sigcert/lib-test' });
 try {
   s.signal('SIGTERM');
-  await s.waitExit(10000);
+  await s.waitProbe((e) => e.ev === 'persisted', 2000, 'persist');
+  await s.waitExit(5000);
   const verdicts = gracefulExitVerdicts(history.sorted(), manifest);
   console.log(JSON.stringify({ name: manifest.name, statuses: verdicts.map((v) => v.status) }));
 } finally {
