@@ -205,6 +205,18 @@ describe('sigcert CLI: what every CLI has', () => {
     expect(top.stdout).toMatch(/merge/);
   });
 
+  it.skipIf(process.platform === 'win32')('a reader that stops early (| head) is not an error', async () => {
+    // `true` exits at once, so every write of sigcert meets a closed pipe (EPIPE)
+    const r = await execa('bash', ['-c', `set -o pipefail; node ${JSON.stringify(bin)} list | true`], {
+      cwd: root,
+      reject: false,
+      env: { NO_COLOR: '1', CI: '1' },
+      timeout: 60_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
   it('did you mean: a misspelled command or option', async () => {
     const c = await sigcert('rnu');
     expect(c.code).toBe(2);
