@@ -35,6 +35,7 @@ import { LineSplitter, type ProbeEvent, parseProbeLine } from './probe.js';
 import type { ProcInfo } from './processes.js';
 import { httpOk, pollReady, tcpConnects } from './readiness.js';
 import { register, unregister } from './registry.js';
+import { fdAndThreadCounts, type Settled, type SettleOptions, settle } from './settle.js';
 import { undeliverableReason } from './signals.js';
 import { KILL_WAIT_MS, type Tracker, type TrackingInfo } from './tracking.js';
 
@@ -321,6 +322,17 @@ export class Subject {
    */
   descendants(): Promise<ProcInfo[]> {
     return this.tracker.list();
+  }
+
+  /**
+   * fds and threads of the subject's process (Linux /proc) and the number of its live processes, once
+   * they have settled (settle.ts: the same in several consecutive samples). Null counts when it is gone.
+   */
+  async settledCounts(opts?: SettleOptions): Promise<Settled<{ fds: number; threads: number; procs: number } | null>> {
+    return settle(async () => {
+      const c = this.isGone() ? null : fdAndThreadCounts(this.pid); // a reaped pid may be someone else's
+      return c === null ? null : { ...c, procs: (await this.tracker.list()).length };
+    }, opts);
   }
 
   /** How this launch's processes are tracked (also in the history as the `tracking` event). */
