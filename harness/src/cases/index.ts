@@ -1,6 +1,7 @@
 /**
  * Case discovery: every `*.case.ts` (or `.case.js` once built) file in this folder is one case, its
- * default export a CaseDef. Adding a case touches one file.
+ * default export a CaseDef; a generator file (`*.cases.ts`) default-exports an array of CaseDefs derived
+ * from data (the declared map, the lifecycle table). Adding a case touches one file.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -9,21 +10,24 @@ import type { CaseDef } from '../case.js';
 
 export async function loadCases(): Promise<CaseDef[]> {
   const dir = path.dirname(fileURLToPath(import.meta.url));
-  const ext = import.meta.url.endsWith('.ts') ? '.case.ts' : '.case.js';
+  const ts = import.meta.url.endsWith('.ts');
+  const exts = ts ? ['.case.ts', '.cases.ts'] : ['.case.js', '.cases.js'];
   const files = readdirSync(dir)
-    .filter((f) => f.endsWith(ext))
+    .filter((f) => exts.some((e) => f.endsWith(e)))
     .sort();
   const cases: CaseDef[] = [];
   const seen = new Set<string>();
   for (const f of files) {
-    const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { default?: CaseDef };
-    const c = mod.default;
-    if (!c || typeof c.run !== 'function' || typeof c.grade !== 'function') {
-      throw new Error(`${f}: the default export is not a case (defineCase({...}))`);
+    const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { default?: CaseDef | CaseDef[] };
+    const list = Array.isArray(mod.default) ? mod.default : [mod.default];
+    for (const c of list) {
+      if (!c || typeof c.run !== 'function' || typeof c.grade !== 'function') {
+        throw new Error(`${f}: the default export is not a case (defineCase({...})) or a list of cases`);
+      }
+      if (seen.has(c.id)) throw new Error(`${f}: duplicate case id ${c.id}`);
+      seen.add(c.id);
+      cases.push(c);
     }
-    if (seen.has(c.id)) throw new Error(`${f}: duplicate case id ${c.id}`);
-    seen.add(c.id);
-    cases.push(c);
   }
   return cases.sort((a, b) => a.id.localeCompare(b.id));
 }
