@@ -66,6 +66,9 @@ export function needTool(ctx: SkippableContext, tool: SystemTool): void {
   ctx.skip(reason);
 }
 
+/** The real servers of the matrix (subjects/), from Debian; .ci/run installs them. */
+export const REAL_SERVERS_INSTALL = 'apt-get install -y nginx caddy gunicorn python3-cherrypy3 python3-uvicorn';
+
 /** The first of `names` found on PATH (absolute path), or null. */
 export function findOnPath(names: readonly string[], envPath = process.env.PATH ?? ''): string | null {
   for (const dir of envPath.split(path.delimiter)) {
