@@ -181,7 +181,12 @@ async function cmdRun(o: RunOptions): Promise<number> {
     process.stdout.write(
       `sigcert ${toolVersion()}: certifying ${manifest.name} (ready in ${readyMs} ms)${lastFailedFrom ? `; the cases that failed in ${lastFailedFrom}` : ''}\n`,
     );
-    const board = new ProgressBoard((s) => process.stdout.write(s), live);
+    // the status line never wraps: \r only returns to the start of the last row
+    const board = new ProgressBoard(
+      (s) => process.stdout.write(s),
+      live,
+      Math.max(20, (process.stdout.columns ?? 120) - 1),
+    );
     const { results, partial } = await runCases({
       manifest,
       cases,
