@@ -165,7 +165,8 @@ export class ProgressBoard {
 
   /** The status line's text (without escape codes). */
   status(total: number, now = Date.now()): string {
-    const parts = [...this.running].map(([id, t]) => `${id} ${Math.round((now - t) / 1000)}s`);
+    // keys are `<case id>#<job index>` (a case can run more than once with --repeat); show the id
+    const parts = [...this.running].map(([key, t]) => `${key.replace(/#\d+$/, '')} ${Math.round((now - t) / 1000)}s`);
     const s = `[${this.done}/${total}] running ${parts.length}: ${parts.join(', ')}`;
     return s.length > this.width ? `${s.slice(0, this.width - 1)}…` : s;
   }
