@@ -197,3 +197,57 @@ export async function reloadAndWait(ctx: CaseContext, s: Subject): Promise<bigin
   if (ctx.manifest.capabilities.probe) await waitReloadOutcome(ctx, s, t, 'reload');
   return t;
 }
+
+/** How often the connect prober starts a new attempt: an accept-then-drop window longer than this is seen. */
+export const PROBE_CADENCE_MS = 10;
+
+/**
+ * New connection attempts at a fixed cadence, each on its own (a slow one never delays the next), from
+ * now until stop() or the subject's exit; bounded to `max` attempts and `maxMs`. Every attempt is a
+ * `late-connect` note with its start stamp and what happened (refused, served, reset, eof, timeout);
+ * grade/listener.ts judges them.
+ */
+export function startConnectProber(
+  ctx: CaseContext,
+  s: Subject,
+  opts: { port?: string; max?: number; maxMs: number },
+): { ended: Promise<void>; stop(): Promise<void> } {
+  const port = s.ports[opts.port ?? 'http']!;
+  const max = opts.max ?? 400;
+  const until = Date.now() + ctx.ms(opts.maxMs);
+  const pending: Promise<void>[] = [];
+  ctx.note('prober', { cadenceMs: PROBE_CADENCE_MS, max });
+  let i = 0;
+  const fire = () => {
+    const n = i++;
+    const startNs = process.hrtime.bigint().toString();
+    pending.push(
+      connectProbe(port, { history: ctx.history, path: '/', timeoutMs: ctx.ms(2000), label: `late-${n}` }).then((r) => {
+        ctx.note('late-connect', { i: n, outcome: r.outcome, status: r.status, startNs });
+      }),
+    );
+  };
+  fire();
+  let timer: NodeJS.Timeout | undefined;
+  let done!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const end = () => {
+    clearInterval(timer);
+    done();
+  };
+  timer = setInterval(() => {
+    if (s.exited || i >= max || Date.now() > until) end();
+    else fire();
+  }, PROBE_CADENCE_MS);
+  return {
+    /** resolves when the prober stops on its own (the subject exited, or a bound was reached) */
+    ended,
+    /** stop now and wait for every attempt in flight to settle */
+    async stop() {
+      end();
+      await Promise.all(pending);
+    },
+  };
+}

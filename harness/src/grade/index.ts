@@ -12,3 +12,4 @@ export * from './rules.js';
 export * from './signals.js';
 export * from './stop.js';
 export * from './verdict.js';
+export * from './listener.js';

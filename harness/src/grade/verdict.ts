@@ -25,6 +25,15 @@ export function expectation(id: RequirementId, detail?: string): string {
   return detail ? `${s} Here: ${detail}` : s;
 }
 
+/**
+ * For compact renderings (console, progress lines): what this observation had to show, without the
+ * statement every verdict of the requirement repeats.
+ */
+export function expectedHere(expected: string): string {
+  const i = expected.indexOf(' Here: ');
+  return i < 0 ? expected : expected.slice(i + ' Here: '.length);
+}
+
 function make(
   id: RequirementId,
   status: Verdict['status'],

@@ -3,6 +3,8 @@
  * counts and the final VERDICT line. ANSI colours only when asked (the CLI decides from the TTY and
  * NO_COLOR). Renders only: every judgement comes from the report.
  */
+
+import { expectedHere } from '../grade/verdict.js';
 import type { Outcome } from '../types.js';
 import { caseName, countsLine, OUTCOME_LABELS, STATUS_TONE, shortReason, type Tone, verdictLine } from './labels.js';
 import type { CaseResult, Report, RequirementRollup } from './model.js';
@@ -79,7 +81,9 @@ function caseLines(c: CaseResult, p: Palette, idWidth: number): string[] {
     if (c.outcome === 'flaky') lines.push(`${indent}${p.yellow(clip(shortReason(c), 200))}`);
     const failing = c.verdicts.filter((v) => v.status === 'fail');
     for (const v of failing.slice(0, 3)) {
-      lines.push(`${indent}${p.bold(v.requirement)}: expected ${clip(v.expected, 90)}; actual ${clip(v.actual, 90)}`);
+      lines.push(
+        `${indent}${p.bold(v.requirement)}: expected ${clip(expectedHere(v.expected), 90)}; actual ${clip(v.actual, 90)}`,
+      );
     }
     if (failing.length > 3) lines.push(`${indent}${p.dim(`(+${failing.length - 3} more failing verdicts)`)}`);
   } else if (c.outcome !== 'pass' && c.outcome !== 'informational') {

@@ -7,6 +7,7 @@
  */
 
 import { citedRequirements } from '../grade/rules.js';
+import { expectedHere } from '../grade/verdict.js';
 import type { Outcome, Verdict } from '../types.js';
 import { type CaseResult, OUTCOMES, type Report, type RequirementStatus } from './model.js';
 
@@ -71,7 +72,7 @@ export function shortReason(c: CaseResult): string {
       const first = failing[0];
       if ((c.outcome === 'fail' || c.outcome === 'non-strict') && first) {
         const more = failing.length > 1 ? ` (+${failing.length - 1} more)` : '';
-        return `${first.requirement}: expected ${first.expected}; actual ${first.actual}${more}`;
+        return `${first.requirement}: expected ${expectedHere(first.expected)}; actual ${first.actual}${more}`;
       }
       return c.reason ?? '';
     }

@@ -1,0 +1,64 @@
+/**
+ * STOP.LISTENER_CLOSED from outside: connection attempts started at a fixed cadence from just before
+ * the stop (`late-connect` notes, see workload.ts startConnectProber). Spec 6.2: the drain has started,
+ * and the listeners are closed, at the latest 100 ms after the stop request plus the pre-drain delay
+ * (with a probe: at `stop-accepting` if that came first).
+ */
+import type { HistoryEvent, Manifest, Verdict } from '../types.js';
+import { exitOf, ms, notes, probe } from './facts.js';
+import { verdict } from './verdict.js';
+
+/** The drain has begun by this long after the stop request plus the pre-drain delay (spec 6.2). */
+export const DRAIN_START_MS = 100;
+/**
+ * Scheduling slack for a listener that closes a little after the bound on a loaded machine: an attempt
+ * served more than this after the bound means the listener stayed open through the drain. Accepted and
+ * then reset, or closed without a response, is never allowed once the bound has passed.
+ */
+export const SERVE_SLACK_MS = 500;
+
+function summarise(xs: string[]): string {
+  const c = new Map<string, number>();
+  for (const x of xs) c.set(x, (c.get(x) ?? 0) + 1);
+  return [...c].map(([k, v]) => `${v} ${k}`).join(', ');
+}
+
+/** The listener verdict for the stop sent at `send` (a `signal-sent` event, or the stamp of a control request). */
+export function verifyListenerClosed(
+  events: readonly HistoryEvent[],
+  m: Manifest,
+  sendNs: string | undefined,
+  launch = 0,
+): Verdict {
+  if (!sendNs) return verdict('STOP.LISTENER_CLOSED', false, 'a stop was requested', 'no stop was sent');
+  const cadence = Number(notes(events, 'prober')[0]?.cadenceMs ?? 10);
+  const bound = BigInt(sendNs) + BigInt(m.preDrainDelayMs + DRAIN_START_MS) * 1_000_000n;
+  const closedAt = probe(events, 'stop-accepting', launch)[0];
+  const from = closedAt && BigInt(closedAt.ns) < bound ? BigInt(closedAt.ns) : bound;
+  const all = notes(events, 'late-connect');
+  const judged = all.filter((p) => BigInt(String(p.startNs)) >= from);
+  const lateServe = from + BigInt(SERVE_SLACK_MS) * 1_000_000n;
+  const served = judged.filter((p) => p.outcome === 'served' && BigInt(String(p.startNs)) >= lateServe);
+  const dropped = judged.filter((p) => p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout');
+  const refused = all
+    .filter((p) => p.outcome === 'refused' && BigInt(String(p.startNs)) >= BigInt(sendNs))
+    .sort((a, b) => (BigInt(String(a.startNs)) < BigInt(String(b.startNs)) ? -1 : 1))[0];
+  const metrics: Record<string, number> = {};
+  if (refused) metrics.timeToRefuseMs = ms(sendNs, String(refused.startNs));
+  const x = exitOf(events, launch);
+  const exitedBefore = x !== null && BigInt(x.ns) <= from;
+  const window = (ps: Record<string, unknown>[]) =>
+    ps.length
+      ? ` (${ms(sendNs, String(ps[0]!.startNs)).toFixed(0)}–${ms(sendNs, String(ps.at(-1)!.startNs)).toFixed(0)} ms after the stop)`
+      : '';
+  const ok = exitedBefore || (judged.length > 0 && served.length === 0 && dropped.length === 0);
+  return verdict(
+    'STOP.LISTENER_CLOSED',
+    ok,
+    `attempts start every ${cadence} ms; once the drain must have begun (${m.preDrainDelayMs + DRAIN_START_MS} ms after the stop${closedAt ? ', or at stop-accepting' : ''}) none is accepted and dropped, and none is still served ${SERVE_SLACK_MS} ms later (the listener stayed open)`,
+    exitedBefore && judged.length === 0
+      ? `the subject exited ${ms(sendNs, x.ns).toFixed(1)} ms after the stop, before the drain window; its listener closed with it`
+      : `${judged.length} attempts judged: ${judged.filter((p) => p.outcome === 'refused').length} refused, ${judged.filter((p) => p.outcome === 'served').length} served (${served.length} after the slack${window(served)}), ${dropped.length} accepted then dropped${window(dropped)}${dropped.length ? ` [${summarise(dropped.map((p) => String(p.outcome)))}]` : ''}; ${all.length - judged.length} before the drain window${x ? '' : '; the subject did not exit'}`,
+    metrics,
+  );
+}
