@@ -71,6 +71,26 @@ function isDead(state: string): boolean {
 }
 
 /**
+ * The state of a live process, or null when it is dead. A zombie thread-group leader whose other threads
+ * are still exiting is not dead yet: those threads may still hold the process's files (a listening
+ * socket), so it counts as alive, with the state of such a thread.
+ */
+function liveState(pid: number, state: string): string | null {
+  if (!isDead(state)) return state;
+  if (state !== 'Z') return null;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (Number(tid) === pid) continue;
+      const t = parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`).toString('utf8'));
+      if (t !== null && !isDead(t.state)) return t.state;
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return null;
+}
+
+/**
  * The session to match, or undefined when it cannot be trusted: once the leader (the subject, pid ==
  * session id) was reaped, a live process with that pid means the pid was reused, and the session id may
  * then name an unrelated session.
@@ -90,7 +110,8 @@ function trustedSession(session: { id: number; leaderReaped: boolean } | undefin
 function linuxEntry(pid: number, marker: string, read: (p: string) => Buffer, session?: number): ProcInfo | null {
   try {
     const st = parseStat(read(`/proc/${pid}/stat`).toString('utf8'));
-    if (st === null || isDead(st.state)) return null;
+    const state = st === null ? null : liveState(pid, st.state);
+    if (st === null || state === null) return null;
     const inSession = session !== undefined && st.sid === session;
     if (!inSession && !environHasMarker(read(`/proc/${pid}/environ`), marker)) return null;
     let cmdline = '';
@@ -99,7 +120,7 @@ function linuxEntry(pid: number, marker: string, read: (p: string) => Buffer, se
     } catch {
       // gone meanwhile: keep the entry, the caller re-checks before acting
     }
-    return { pid, ppid: st.ppid, pgid: st.pgid, state: st.state, cmdline };
+    return { pid, ppid: st.ppid, pgid: st.pgid, state, cmdline };
   } catch {
     return null; // gone, or not ours to read
   }
@@ -109,14 +130,15 @@ function linuxEntry(pid: number, marker: string, read: (p: string) => Buffer, se
 export function procInfo(pid: number): ProcInfo | null {
   try {
     const st = parseStat(readFileSync(`/proc/${pid}/stat`).toString('utf8'));
-    if (st === null || isDead(st.state)) return null;
+    const state = st === null ? null : liveState(pid, st.state);
+    if (st === null || state === null) return null;
     let cmdline = '';
     try {
       cmdline = cmdlineOf(readFileSync(`/proc/${pid}/cmdline`));
     } catch {
       // gone meanwhile: keep the entry, the caller re-checks before acting
     }
-    return { pid, ppid: st.ppid, pgid: st.pgid, state: st.state, cmdline };
+    return { pid, ppid: st.ppid, pgid: st.pgid, state, cmdline };
   } catch {
     return null;
   }
@@ -141,11 +163,12 @@ async function linuxScan(marker: string, session?: number): Promise<ProcInfo[]> 
       const pid = Number(name);
       try {
         const st = parseStat((await readFile(`/proc/${pid}/stat`)).toString('utf8'));
-        if (st === null || isDead(st.state)) return null;
+        const state = st === null ? null : liveState(pid, st.state);
+        if (st === null || state === null) return null;
         const inSession = session !== undefined && st.sid === session;
         if (!inSession && !environHasMarker(await readFile(`/proc/${pid}/environ`), marker)) return null;
         const cmdline = await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0));
-        const info: ProcInfo = { pid, ppid: st.ppid, pgid: st.pgid, state: st.state, cmdline: cmdlineOf(cmdline) };
+        const info: ProcInfo = { pid, ppid: st.ppid, pgid: st.pgid, state, cmdline: cmdlineOf(cmdline) };
         return info;
       } catch {
         return null;

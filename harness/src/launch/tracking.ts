@@ -82,6 +82,8 @@ function defaultMode(): TrackingMode {
 
 export class Tracker {
   private leader: { pid: number; isGone: () => boolean } | null = null;
+  /** pids seen in the cgroup (see cgroupProcs) */
+  private readonly seen = new Set<number>();
 
   private constructor(
     readonly runId: string,
@@ -119,12 +121,25 @@ export class Tracker {
     return { file: '/bin/sh', args: ['-c', CGROUP_ENTER_SCRIPT, this.cgroup.procsFile, file, ...args] };
   }
 
+  /**
+   * Members of the cgroup, plus every process seen as a member before that is still exiting: the kernel
+   * drops a process from `cgroup.procs` as soon as its last thread starts to exit, before its files (a
+   * listening socket) are closed; until it is a zombie it still counts as alive, as it does in /proc.
+   */
   private cgroupProcs(): ProcInfo[] {
+    const cg = this.cgroup;
+    if (cg === null) return [];
+    const members = new Set(cg.pids());
+    for (const pid of this.seen) {
+      if (!members.has(pid) && !cg.has(pid)) this.seen.delete(pid); // gone, or a reused pid elsewhere
+    }
+    for (const pid of members) this.seen.add(pid);
     const out: ProcInfo[] = [];
-    for (const pid of this.cgroup?.pids() ?? []) {
+    for (const pid of this.seen) {
       if (pid === process.pid) continue;
-      const p = procInfo(pid);
+      const p = procInfo(pid); // null for a zombie or a vanished process
       if (p !== null) out.push(p);
+      else if (!members.has(pid)) this.seen.delete(pid);
     }
     return out;
   }
