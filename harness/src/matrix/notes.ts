@@ -1,9 +1,12 @@
 /**
  * The requirement x subject table and its findings: each subject's requirement statuses from its
- * report, and for every failure the note of the subject folder's matrix.json that explains it (the
- * server's fault, or a harness misjudgment), or none (unexplained).
+ * report, and for every failure the note that explains it, or none (unexplained). A server's own faults
+ * come from the findings of its expectations.json (the ground truth the peers test asserts, written
+ * once), a harness misjudgment from the `harness` notes of its matrix.json.
  */
+import path from 'node:path';
 import type { Report, RequirementInfo, RequirementStatus } from '../report/index.js';
+import { findingNotes, loadExpectations } from './expectations.js';
 import type { MatrixFinding, MatrixRow, MatrixSubject, SubjectMatrixData, SubjectNote } from './model.js';
 
 /** The first note whose `when` matches one of the failing verdicts (a note without `when` always does). */
@@ -23,6 +26,9 @@ export function requirementTable(
   for (const s of subjects) {
     const report = reports.get(s.name);
     const data = dataOf(s.name);
+    const serverNotes = report ? findingNotes(loadExpectations(path.dirname(report.subject.manifestFile))) : {};
+    // harness notes first: each names the failure it explains (`when`), a server finding usually explains any
+    const notesOf = (id: string): SubjectNote[] => [...(data.notes?.[id] ?? []), ...(serverNotes[id] ?? [])];
     for (const row of rows) {
       if (!report) {
         row.cells[s.name] = s.status === 'error' ? 'error' : 'not-installed';
@@ -39,7 +45,7 @@ export function requirementTable(
       });
       // a note's `when` may point at any failing verdict of the same case (e.g. the exit that explains an escalation)
       const context = failing.flatMap((c) => c.verdicts.filter((v) => v.status === 'fail').map((v) => v.actual));
-      const note = pickNote(data.notes?.[row.id], [...observed, ...context]);
+      const note = pickNote(notesOf(row.id), [...observed, ...context]);
       const kind = note ? note.kind : 'unexplained';
       if (kind === 'harness') row.cells[s.name] = 'harness-misjudged';
       findings.push({
