@@ -1,7 +1,9 @@
 /**
- * The server's use of the durable store (`store/`): open it at startup (probe `recovery`), count
- * the puts in flight so the drain can wait for them, and persist its index on every stop path
- * (probe `persisted`), then close it.
+ * The server's use of the durable store (`store/`): open it at startup (probe `recovery`; after a
+ * recovery scan the index is written at once, a checkpoint), count the puts in flight so the drain
+ * can wait for them, and persist its index on every stop path (probe `persisted`), then close it.
+ * A stop after a session without puts finds the index current and writes nothing: the slow part
+ * of persisting (a write and three fsyncs) is paid only when something changed.
  *
  * `persist()` opens the store if startup never got that far (a stop during STARTING still
  * persists, requirement START.STOP_PERSISTS): the store directory is then left with a valid
@@ -37,6 +39,9 @@ export class DurableState {
         records: recovery.records,
         truncatedBytes: recovery.truncatedBytes,
       });
+      // A checkpoint after a recovery scan (or the first start): the index now matches the log, so
+      // a stop that follows no put has nothing to write, and a restart after it loads the index.
+      if (recovery.mode === 'scan') await store.persistIndex();
       return store;
     })();
     return this.opening;
@@ -69,13 +74,17 @@ export class DurableState {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Writes the index durably (after the puts in flight), announces `persisted`, closes the store. */
+  /**
+   * Makes the index on disk cover every durable record (after the puts in flight), announces
+   * `persisted`, closes the store. When the index file already covers them (no put since it was
+   * loaded or written) nothing is written and nothing is fsynced.
+   */
   async persist(): Promise<number> {
     this.closed = true; // later puts are refused; the ones in flight are covered by persistIndex()
     const store = await this.open();
-    const { records } = await store.persistIndex();
+    const { records, written } = await store.persistIndex();
     this.probe.emit('persisted', { records });
-    this.log.info(`store index persisted (${records} records)`);
+    this.log.info(`store index persisted (${records} records${written ? '' : ', unchanged: nothing written'})`);
     await store.close();
     return records;
   }

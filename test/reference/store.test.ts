@@ -115,35 +115,74 @@ describe('Store', () => {
     await clean.store.close();
   });
 
-  it('reopens clean after persistIndex, with all records, and removes the index at open', async () => {
+  it('reopens clean after persistIndex, with all records; the first put removes the index', async () => {
     const { store } = await open_();
     await fill(store, 50);
-    expect(await store.persistIndex()).toEqual({ records: 50 });
+    expect(await store.persistIndex()).toEqual({ records: 50, written: true });
     await store.close();
     expect(await exists(indexPath())).toBe(true);
 
     const reopened = await open_();
     expect(reopened.recovery).toEqual({ mode: 'clean', records: 50, truncatedBytes: 0 });
-    expect(await exists(indexPath())).toBe(false);
+    expect(await exists(indexPath())).toBe(true); // still valid: nothing appended yet
     await expectRecords(reopened.store, 50);
     expect(reopened.store.keys()).toHaveLength(50);
+    await reopened.store.put('k7', v('value-7, again'));
+    expect(await exists(indexPath())).toBe(false); // gone (durably) before the append
     await reopened.store.close();
 
     // Not persisted again: the next open must scan.
     const again = await open_();
     expect(again.recovery).toMatchObject({ mode: 'scan', records: 50, truncatedBytes: 0, reason: 'index missing' });
+    expect((await again.store.get('k7'))?.toString()).toBe('value-7, again');
     await again.store.close();
+  });
+
+  it('a session with no put keeps the index and persists without writing it', async () => {
+    const { store } = await open_();
+    await fill(store, 5);
+    expect(await store.persistIndex()).toEqual({ records: 5, written: true });
+    // Nothing appended since: a second persist writes nothing (no temp file, no rename).
+    const before = await stat(indexPath());
+    expect(await store.persistIndex()).toEqual({ records: 5, written: false });
+    await store.close();
+
+    for (let session = 0; session < 2; session++) {
+      const s = await open_();
+      expect(s.recovery).toEqual({ mode: 'clean', records: 5, truncatedBytes: 0 });
+      expect((await s.store.get('k3'))?.toString()).toBe('value-3');
+      expect(await s.store.persistIndex()).toEqual({ records: 5, written: false });
+      await s.store.close();
+    }
+    const after = await stat(indexPath());
+    expect(after.ino).toBe(before.ino); // the very file the first persist renamed into place
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('persist after a put writes the index again, and a put after that removes it again', async () => {
+    const { store } = await open_();
+    await fill(store, 2);
+    expect(await store.persistIndex()).toEqual({ records: 2, written: true });
+    await store.put('k2', v('value-2'));
+    expect(await exists(indexPath())).toBe(false);
+    expect(await store.persistIndex()).toEqual({ records: 3, written: true });
+    expect(await exists(indexPath())).toBe(true);
+    await store.close();
+    const reopened = await open_();
+    expect(reopened.recovery).toEqual({ mode: 'clean', records: 3, truncatedBytes: 0 });
+    await expectRecords(reopened.store, 3);
+    await reopened.store.close();
   });
 
   it('persists an empty index, and persistIndex() still works after close()', async () => {
     const empty = await open_();
-    expect(await empty.store.persistIndex()).toEqual({ records: 0 });
+    expect(await empty.store.persistIndex()).toEqual({ records: 0, written: true });
     await empty.store.close();
     const a = await open_();
     expect(a.recovery).toEqual({ mode: 'clean', records: 0, truncatedBytes: 0 });
     await a.store.put('k0', v('value-0'));
     await a.store.close();
-    expect(await a.store.persistIndex()).toEqual({ records: 1 });
+    expect(await a.store.persistIndex()).toEqual({ records: 1, written: true });
     const b = await open_();
     expect(b.recovery).toEqual({ mode: 'clean', records: 1, truncatedBytes: 0 });
     await expectRecords(b.store, 1);
@@ -295,9 +334,12 @@ describe('Store', () => {
     const { store } = await open_();
     await fill(store, 10);
     await store.persistIndex();
+    const saved = await readFile(indexPath());
     await store.put('late', v('after the index'));
     await store.put('k0', v('overwritten after the index'));
     await store.close();
+    // The store removed its index before the first append; put the old one back (say, a backup).
+    await writeFile(indexPath(), saved);
 
     const { store: reopened, recovery } = await open_();
     expect(recovery.mode).toBe('scan');
@@ -372,6 +414,20 @@ describe('Store', () => {
     const { store: reopened } = await open_();
     expect(reopened.size).toBe(8);
     await reopened.close();
+  });
+
+  it('close() during reads: the running reads complete, the descriptor closes after them', async () => {
+    const { store } = await open_();
+    const big = Buffer.alloc(4 * 1024 * 1024, 7);
+    await store.put('big', big);
+    await store.put('small', v('small'));
+    const reads = [store.get('big'), store.get('small'), store.get('big')];
+    await store.close();
+    const [a, b, c] = await Promise.all(reads);
+    expect(a?.equals(big)).toBe(true);
+    expect(b?.toString()).toBe('small');
+    expect(c?.equals(big)).toBe(true);
+    await expect(store.get('small')).rejects.toThrow(/closed/);
   });
 
   it('persistIndex() covers every put called before it, even if still in flight', async () => {

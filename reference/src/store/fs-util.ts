@@ -37,26 +37,6 @@ export async function writeAll(handle: FileHandle, buf: Uint8Array, position: nu
   }
 }
 
-/**
- * Reads `buf.length - offset` bytes at `position` into `buf[offset..]`, looping over short reads.
- * Returns how many bytes were read: less than asked only at end of file.
- */
-export async function readFully(
-  handle: FileHandle,
-  buf: Uint8Array,
-  offset: number,
-  position: number,
-): Promise<number> {
-  let done = 0;
-  const want = buf.length - offset;
-  while (done < want) {
-    const { bytesRead } = await handle.read(buf, offset + done, want - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }

@@ -8,7 +8,8 @@
  *                  (exact layout in `record.ts`). Last record for a key wins.
  * - `store.index`  a binary hash table key -> {offset, length} of the latest record, the log
  *                  length it covers and a CRC-32 over the whole file (layout in `index-file.ts`).
- *                  Present only between a clean `persistIndex()` and the next `open()`.
+ *                  Present from a clean `persistIndex()` until the next append to the log (in this
+ *                  session or a later one): a session that writes nothing keeps it as it is.
  * - `store.index.tmp`  transient, while `persistIndex()` runs; deleted at open.
  *
  * ## Write path (`put`)
@@ -28,8 +29,11 @@
  *    is verified and the index rebuilt; at the first torn or corrupt record the log is truncated
  *    there and fsynced. Everything after a corrupt record is dropped, because skipping it could
  *    resurrect an overwritten value (see `scan.ts`).
- * 3. The index file is deleted and the directory fsynced before `open()` resolves, so a crash
- *    during this session finds no index and scans; a clean stop calls `persistIndex()` again.
+ * 3. An index that was not used (stale, corrupt) is deleted and the directory fsynced before
+ *    `open()` resolves. A valid one stays: the first append of the session deletes it durably
+ *    before it writes (so a crash from then on finds no index and scans), and `persistIndex()`
+ *    writes nothing while it still covers exactly the log (a session with no put: the stop
+ *    neither writes nor fsyncs). A clean stop after puts calls `persistIndex()`, which writes it.
  *
  * ## Why an acknowledged put survives a crash (SIGKILL or power loss)
  *
@@ -41,10 +45,12 @@
  *   Only bytes of un-acked batches (a torn or half-persisted tail) are removed. Un-acked puts may
  *   or may not survive; acked ones always do. Replaying in log order restores last-writer-wins.
  * - Truncation is fsynced before any new append, so new records never follow old garbage.
- * - A stale index cannot be trusted by mistake: the log only grows during a session, the index is
- *   durably deleted at open before the first append, and `persistIndex()` records the exact length
- *   of the durable records it indexes (snapshotted together, synchronously). After a crash the log
- *   is either that long - then its bytes are exactly those indexed - or longer, which is detected.
+ * - A stale index cannot be trusted by mistake: the log only grows during a session and is truncated
+ *   only by a scan at open, which deletes the index durably before anything is appended; a valid
+ *   index is deleted durably before the first append after it was loaded or written; and
+ *   `persistIndex()` records the exact length of the durable records it indexes (snapshotted
+ *   together, synchronously). After a crash the log is either that long - then its bytes are
+ *   exactly those indexed - or longer, which is detected.
  * - The index file itself is replaced atomically (temp file, fsync, rename, directory fsync), so a
  *   reader sees a complete old file, a complete new file or none; the CRC catches anything else.
  *   Directory fsync is skipped on win32, where it is not possible.

@@ -51,6 +51,11 @@ export class Store {
   private writes = 0;
   /** Log length covered by `index`: advanced together with it, synchronously, after each fsync. */
   private indexedEnd: number;
+  /**
+   * The log length a valid `store.index` on disk covers, or undefined when there is none. While it
+   * equals `indexedEnd` the index file is current and `persistIndex()` has nothing to write.
+   */
+  private indexFileCovers: number | undefined;
   private readonly committer: GroupCommit<WriteItem>;
 
   private constructor(
@@ -58,8 +63,10 @@ export class Store {
     private readonly log: LogFile,
     private readonly index: KeyIndex,
     groupCommit: boolean,
+    indexFileCovers: number | undefined,
   ) {
     this.indexedEnd = log.end;
+    this.indexFileCovers = indexFileCovers;
     this.committer = new GroupCommit<WriteItem>({
       flush: (items) => this.flush(items),
       grouped: groupCommit,
@@ -68,8 +75,10 @@ export class Store {
   }
 
   /**
-   * Opens the store in `opts.dir` (created if missing), recovering as needed. The index file is
-   * removed before this resolves, so a crash from here on forces a scan at the next open.
+   * Opens the store in `opts.dir` (created if missing), recovering as needed. A valid index file
+   * (mode `clean`) stays where it is until the first append of this session removes it (`flush`);
+   * any other index file is removed before this resolves. Either way, from the first append on a
+   * crash finds no index and forces a scan at the next open.
    */
   static async open(opts: StoreOptions): Promise<{ store: Store; recovery: RecoveryReport }> {
     const dir = resolve(opts.dir);
@@ -97,12 +106,14 @@ export class Store {
         recovery = { mode: 'scan', records: index.size, truncatedBytes, reason };
       }
 
-      // From here on a crash must not find an index: only a clean persistIndex() writes it again.
-      if (await removeIfExists(join(dir, INDEX_FILE))) dirChanged = true;
+      // A clean index matches the log byte for byte and stays until the first append (`flush`);
+      // a stale or corrupt one goes now, before anything can truncate or grow the log further.
+      if (recovery.mode === 'scan' && (await removeIfExists(join(dir, INDEX_FILE)))) dirChanged = true;
       if (dirChanged) await fsyncDir(dir);
-      return { store: new Store(dir, log, index, opts.groupCommit ?? true), recovery };
+      const covers = recovery.mode === 'clean' ? logLength : undefined;
+      return { store: new Store(dir, log, index, opts.groupCommit ?? true, covers), recovery };
     } catch (err) {
-      await log.close();
+      log.close();
       throw err;
     }
   }
@@ -154,16 +165,24 @@ export class Store {
   /**
    * Atomically writes the index file covering every put() called before this call (it waits for
    * those to become durable). Puts made after it make the index stale, which the next open detects
-   * (log longer than covered) and answers with a scan. Allowed after `close()`.
+   * (log longer than covered) and answers with a scan. Allowed after `close()`. When the index file
+   * on disk already covers exactly those records (nothing was appended since it was loaded or last
+   * written) nothing is written: `written` is false.
    */
-  persistIndex(): Promise<{ records: number }> {
+  persistIndex(): Promise<{ records: number; written: boolean }> {
     const run = this.persisting.then(async () => {
       await this.committer.barrier();
       // Snapshot index and covered length in one synchronous step: no flush can interleave.
       const records = this.index.size;
-      const image = encodeIndex(this.index.entries(), records, this.indexedEnd);
+      const covers = this.indexedEnd;
+      // The index file on disk already covers exactly these records: nothing to write, no fsync.
+      if (this.indexFileCovers === covers) return { records, written: false };
+      const image = encodeIndex(this.index.entries(), records, covers);
       await writeIndexFile(this.dir, join(this.dir, INDEX_FILE), join(this.dir, INDEX_TMP_FILE), image);
-      return { records };
+      // A batch appended while the file was written makes it stale (detected at open: the log is
+      // longer than it covers); the next flush removes it all the same.
+      this.indexFileCovers = covers;
+      return { records, written: true };
     });
     this.persisting = run.catch(() => undefined);
     return run;
@@ -175,7 +194,7 @@ export class Store {
       this.closed = true;
       await this.committer.idle();
       await this.persisting;
-      await this.log.close();
+      this.log.close();
     })();
     return this.closing;
   }
@@ -185,8 +204,16 @@ export class Store {
     return { fsyncs: this.fsyncs, writes: this.writes };
   }
 
-  /** One batch: one write, one fdatasync, then the index learns about the now-durable records. */
+  /**
+   * One batch: one write, one fdatasync, then the index learns about the now-durable records. The
+   * first batch after an index file was loaded or written removes that file durably first: from
+   * then on until the next `persistIndex()` a crash finds no index and scans.
+   */
   private async flush(items: WriteItem[]): Promise<void> {
+    if (this.indexFileCovers !== undefined) {
+      if (await removeIfExists(join(this.dir, INDEX_FILE))) await fsyncDir(this.dir);
+      this.indexFileCovers = undefined;
+    }
     const bytes = items.length === 1 ? items[0]!.record : Buffer.concat(items.map((i) => i.record));
     const start = await this.log.append(bytes);
     this.fsyncs++;
