@@ -23,11 +23,15 @@ export interface AnalyzedRun {
   unknownCases: string[];
 }
 
-export function analyzeRunDir(dir: string, cases: readonly CaseDef[]): AnalyzedRun {
+/** The cases a stored run may hold, for its manifest (loadCases, or a fixed list in tests). */
+export type CatalogFor = (m: Manifest) => Promise<readonly CaseDef[]> | readonly CaseDef[];
+
+export async function analyzeRunDir(dir: string, catalog: CatalogFor): Promise<AnalyzedRun> {
   const root = path.resolve(dir);
   const mfile = path.join(root, 'manifest.json');
   if (!existsSync(mfile)) throw new RunDirError(`${dir}: not a run directory (no manifest.json)`);
   const manifest = JSON.parse(readFileSync(mfile, 'utf8')) as Manifest;
+  const cases = await catalog(manifest);
   const byId = new Map(cases.map((c) => [c.id, c] as const));
   const groups = new Map<string, { c: CaseDef; attempts: { n: number; r: CaseResult }[] }>();
   const unknownCases = new Set<string>();
@@ -74,8 +78,8 @@ export function analyzeRunDir(dir: string, cases: readonly CaseDef[]): AnalyzedR
  * started, how long it took, its options, the machine) taken from the stored report when there is one,
  * so an unchanged run directory gives back the same report.
  */
-export function reportOfRunDir(dir: string, cases: readonly CaseDef[]): Report {
-  const run = analyzeRunDir(dir, cases);
+export async function reportOfRunDir(dir: string, catalog: CatalogFor): Promise<Report> {
+  const run = await analyzeRunDir(dir, catalog);
   const stored = path.join(path.resolve(dir), 'report.json');
   const old = existsSync(stored) ? (JSON.parse(readFileSync(stored, 'utf8')) as Report) : null;
   const report = makeReport(

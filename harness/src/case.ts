@@ -42,6 +42,10 @@ export interface CaseDef {
    * probe. Without a verdict the case says nothing about them (it is not counted as testing them).
    */
   alsoJudges?: RequirementId[];
+  /** the (signal, action) pairs of the declared map this case delivers (generated cases say so) */
+  sends?: [string, Action][];
+  /** the (signal, repeat action) pairs of the repeat map this case delivers during a stop */
+  sendsRepeat?: [string, Action][];
   edgeCases?: string[];
   applies?: CaseApplies;
   /** extra applicability decided from the manifest; returns the reason when not applicable */

@@ -120,7 +120,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
   checkOutputFile('--html', o.html);
   checkOutputDir('--out', o.out);
   const grep = o.grep ? new RegExp(o.grep) : undefined;
-  let cases = await loadCases();
+  let cases = await loadCases(manifest);
   let lastFailedFrom: string | undefined;
   if (o.lastFailed) {
     const last = lastFailedIds(path.resolve('.sigcert', 'runs'), manifest.name);
@@ -222,9 +222,9 @@ async function cmdRun(o: RunOptions): Promise<number> {
 
 function cmdList(values: SubjectOptions): Promise<number> {
   return (async () => {
-    const cases = await loadCases();
-    const reg = loadRegistry();
     const manifest = values.subject ? loadManifest(path.resolve(values.subject)) : null;
+    const cases = await loadCases(manifest ?? undefined);
+    const reg = loadRegistry();
     const lines: string[] = ['CASES', ''];
     for (const c of cases) {
       const na = manifest ? whyNotApplicable(c, manifest, process.platform as Platform) : null;
@@ -257,7 +257,7 @@ async function cmdAnalyze(argv: string[]): Promise<number> {
   if (!dir) throw new UsageError('analyze needs a run directory');
   let report: Report;
   try {
-    report = reportOfRunDir(dir, await loadCases());
+    report = await reportOfRunDir(dir, loadCases);
   } catch (e) {
     if (e instanceof RunDirError) throw new UsageError(e.message);
     throw e;

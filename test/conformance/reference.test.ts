@@ -28,7 +28,7 @@ describe('reference server certification', () => {
     const manifest = loadManifest(path.join(root, `subjects/${name}/manifest.json`));
     const outDir = path.join(root, '.sigcert', 'test-runs', `${name}-${Date.now()}`);
     const started = new Date();
-    const { results, partial } = await runCases({ manifest, cases: await loadCases(), outDir, concurrency: 2 });
+    const { results, partial } = await runCases({ manifest, cases: await loadCases(manifest), outDir, concurrency: 2 });
     const reg = loadRegistry();
     const report = buildReport({
       toolVersion: 'test',

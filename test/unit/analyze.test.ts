@@ -78,7 +78,7 @@ afterAll(() => {
 const step = fc.constantFrom<Step>('pass', 'pass', 'fail', 'throw', 'hang', 'unsupported', 'interrupt');
 const caseArb = fc.record({
   plan: fc.array(step, { minLength: 1, maxLength: 3 }),
-  na: fc.boolean({}),
+  na: fc.boolean(),
   exclusive: fc.boolean(),
 });
 
@@ -108,7 +108,7 @@ describe('analyze reproduces the run', () => {
           });
           const report = makeReport(manifest, run.results, { retries, repeat }, startedAt, run.partial);
           writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(report));
-          const again = reportOfRunDir(outDir, cases);
+          const again = await reportOfRunDir(outDir, () => cases);
           expect(again.cases).toEqual(report.cases);
           expect(again.requirements).toEqual(report.requirements);
           expect(again.summary).toEqual(report.summary);
@@ -127,7 +127,7 @@ describe('analyze reproduces the run', () => {
     const cases = [fakeCase('fake.flaky', ['fail', 'pass'], abort, {}), fakeCase('fake.slow', ['hang'], abort, {})];
     writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest));
     const run = await runCases({ manifest, cases, outDir, retries: 1, timeoutScale: 0.001 });
-    const again = reportOfRunDir(outDir, cases);
+    const again = await reportOfRunDir(outDir, () => cases);
     expect(run.results.map((r) => [r.id, r.outcome, r.attempts])).toEqual([
       ['fake.flaky', 'flaky', 2],
       ['fake.slow', 'timeout', 2],

@@ -28,7 +28,7 @@ describe('the case catalog covers the spec', () => {
   });
 
   it('every MUST and SHOULD requirement has at least one case', () => {
-    const covered = new Set(cases.flatMap((c) => c.requirements));
+    const covered = new Set<string>(cases.flatMap((c) => c.requirements));
     const missing = registry.requirements.filter((r) => r.level !== 'MAY' && !covered.has(r.id)).map((r) => r.id);
     expect(missing).toEqual([]);
   });

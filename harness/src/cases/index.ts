@@ -7,8 +7,16 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CaseDef } from '../case.js';
+import type { Manifest } from '../types.js';
 
-export async function loadCases(): Promise<CaseDef[]> {
+/** A generator file's default export: a list of cases, or the cases a manifest's declared map calls for. */
+type CaseModule = CaseDef | CaseDef[] | ((m: Manifest) => CaseDef[]);
+
+/**
+ * The catalog. With a manifest, the generators that derive cases from a declared map (one case per
+ * declared signal and stop path) add that subject's cases; without one, only the fixed cases.
+ */
+export async function loadCases(manifest?: Manifest): Promise<CaseDef[]> {
   const dir = path.dirname(fileURLToPath(import.meta.url));
   const ts = import.meta.url.endsWith('.ts');
   const exts = ts ? ['.case.ts', '.cases.ts'] : ['.case.js', '.cases.js'];
@@ -18,8 +26,9 @@ export async function loadCases(): Promise<CaseDef[]> {
   const cases: CaseDef[] = [];
   const seen = new Set<string>();
   for (const f of files) {
-    const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { default?: CaseDef | CaseDef[] };
-    const list = Array.isArray(mod.default) ? mod.default : [mod.default];
+    const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { default?: CaseModule };
+    const d = mod.default;
+    const list = typeof d === 'function' ? (manifest ? d(manifest) : []) : Array.isArray(d) ? d : [d];
     for (const c of list) {
       if (!c || typeof c.run !== 'function' || typeof c.grade !== 'function') {
         throw new Error(`${f}: the default export is not a case (defineCase({...})) or a list of cases`);

@@ -20,6 +20,7 @@ import {
 } from '../report/index.js';
 import { runCases } from '../runner.js';
 import { loadRegistry } from '../spec.js';
+import type { CaseDef } from '../case.js';
 import type { Manifest } from '../types.js';
 import { listSubjects, prepareSubject, versionOf } from './discovery.js';
 import { renderMatrixMarkdown } from './markdown.js';
@@ -53,9 +54,9 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   if (unknown.length > 0) throw new Error(`no such subject in ${opts.subjectsDir}: ${unknown.join(', ')}`);
 
   const candidates = await Promise.all(names.map((n) => prepareSubject(opts.subjectsDir, n)));
-  const catalog = (opts.cases ?? (await loadCases())).filter(
-    (c) => !opts.grep || opts.grep.test(c.id) || c.requirements.some((r) => opts.grep!.test(r)),
-  );
+  const selected = (c: CaseDef) => !opts.grep || opts.grep.test(c.id) || c.requirements.some((r) => opts.grep!.test(r));
+  // the fixed cases; each subject adds the cases its declared map calls for (loadCases(manifest))
+  const catalog = (opts.cases ?? (await loadCases())).filter(selected);
 
   // preflight the installed subjects one at a time (a start-up failure is reported, not run)
   const runnable: number[] = [];
@@ -81,12 +82,13 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   for (const i of runnable) {
     const cand = candidates[i]!;
     const manifest = cand.manifest!;
+    const subjectCases = (opts.cases ?? (await loadCases(manifest))).filter(selected);
     const startedAt = new Date();
     const leaked: string[] = [];
     let done = 0;
     const { results, partial } = await runCases({
       manifest,
-      cases: catalog,
+      cases: subjectCases,
       outDir: path.join(outDir, cand.name),
       timeoutScale: scale,
       concurrency,
@@ -98,7 +100,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
           out(`${cand.name}: ${msg}`);
         }
         done++;
-        out(`${cand.name.padEnd(10)} ${progressLine(done, catalog.length, r)}`);
+        out(`${cand.name.padEnd(10)} ${progressLine(done, subjectCases.length, r)}`);
       },
     });
     const options = {
@@ -107,7 +109,7 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
       timeoutScale: scale,
       ...(opts.grep ? { grep: opts.grep.source } : {}),
     };
-    const incomplete = partial || results.length < catalog.length;
+    const incomplete = partial || results.length < subjectCases.length;
     reports.set(i, makeReport(manifest, results, options, startedAt, incomplete));
     leaks.set(i, leaked);
   }

@@ -1,0 +1,222 @@
+/**
+ * The declared map's verifiers: every stop path against every guarantee that applies to it, and every
+ * other declared action carried out with the subject still serving. The guarantees are the shared
+ * verifiers (exit, drain, Connection: close, persist, listener); this module only says which apply to
+ * which path and reads the path's own events.
+ */
+import type { Action, HistoryEvent, Manifest, Verdict } from '../types.js';
+import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
+import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
+import { verifyListenerClosed } from './listener.js';
+import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
+import { type RequirementId, verdict } from './verdict.js';
+
+/** How a stop was requested: a signal of the map, a repeat-map delivery during a stop, the control channel. */
+export type PathKind = 'signal' | 'repeat' | 'control';
+
+export interface StopPath {
+  kind: PathKind;
+  /** the signal (or `control`) */
+  via: string;
+  /** a graceful stop (declared `stop`), else a fast stop */
+  graceful: boolean;
+  /** repeat paths: the stop signal sent first */
+  first?: string | undefined;
+}
+
+/** The guarantee columns of the path x guarantee table, and the requirement that states each. */
+export const PATH_GUARANTEES: ReadonlyArray<{ column: string; requirements: readonly RequirementId[] }> = [
+  {
+    column: 'declared action',
+    requirements: [
+      'SIG.MAP.DECLARED',
+      'CONTROL.EQUIVALENT',
+      'REPEAT.IDEMPOTENT',
+      'REPEAT.ESCALATION',
+      'SIG.TERM.GRACEFUL',
+      'SIG.INT.GRACEFUL',
+      'SIG.QUIT.FAST',
+      'SIG.INT.SECOND_FAST',
+    ],
+  },
+  { column: 'exit status', requirements: ['STOP.EXIT_ZERO', 'STOP.DEADLINE_EXIT_CODE'] },
+  { column: 'drain', requirements: ['STOP.DRAIN.IN_FLIGHT'] },
+  { column: 'Connection: close', requirements: ['STOP.CONNECTION_CLOSE'] },
+  { column: 'persist', requirements: ['STOP.PERSIST_ALL_PATHS'] },
+  { column: 'pidfile removed', requirements: ['PIDFILE.REMOVED'] },
+  { column: 'listener closed', requirements: ['STOP.LISTENER_CLOSED'] },
+  { column: 'no orphans', requirements: ['PROC.NO_ORPHANS'] },
+];
+
+/** The stamp at which the stop of a path was requested. */
+function requestedAt(events: readonly HistoryEvent[], p: StopPath): string | undefined {
+  if (p.kind === 'control') return events.find((e) => e.source === 'case' && e.kind === 'control-sent')?.ns;
+  return sent(events, 0, p.kind === 'repeat' ? p.first : p.via)[0]?.ns;
+}
+
+function heldResult(events: readonly HistoryEvent[]): Record<string, unknown> | undefined {
+  return results(events).find((r) => r.label === 'held');
+}
+
+function stoppingCount(events: readonly HistoryEvent[]): number {
+  return probe(events, 'state').filter((e) => e.data.state === 'STOPPING').length;
+}
+
+export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p: StopPath): Verdict[] {
+  const name =
+    p.kind === 'control'
+      ? `control ${p.graceful ? 'stop' : 'fast-stop'}`
+      : `${p.via} (${p.graceful ? 'stop' : 'fast-stop'})`;
+  const x = exitOf(events);
+  const held = heldResult(events);
+  const hasProbe = m.capabilities.probe === true;
+  const out: Verdict[] = [];
+
+  // the declared action, and the exit it ends with
+  const gracefulOk = x !== null && x.signal === null && (!hasProbe || stoppingCount(events) >= 1);
+  const fastSpec = m.exitCodes.fastStop;
+  const fastSignal = p.kind === 'control' ? undefined : p.via;
+  const fastOk = exitMatches(x, fastSpec, fastSignal) && held?.ok !== true;
+  const what = p.graceful
+    ? `a graceful stop: the subject exits by itself, not by the signal${hasProbe ? ', through STOPPING' : ''}`
+    : `a fast stop: ${describeSpec(fastSpec)} without answering the request in flight`;
+  const actual = `${describeExit(x)}${hasProbe ? `, ${stoppingCount(events)} STOPPING transition(s)` : ''}${
+    held ? `; the held request ${held.ok === true ? 'was answered' : `was cut (${String(held.error)})`}` : ''
+  }`;
+  const ok = p.graceful ? gracefulOk : fastOk;
+  if (p.kind === 'control')
+    out.push(verdict('CONTROL.EQUIVALENT', ok, `the control channel's ${name}: ${what}`, actual));
+  else out.push(verdict('SIG.MAP.DECLARED', ok, `${name}: ${what}`, actual));
+
+  if (p.kind === 'repeat') {
+    if (p.graceful) {
+      const persisted = probe(events, 'persisted').length;
+      out.push(
+        verdict(
+          'REPEAT.IDEMPOTENT',
+          gracefulOk && (!hasProbe || (stoppingCount(events) === 1 && persisted <= 1)),
+          `${p.via} during the stop ${p.first} started begins no second stop sequence and persists once`,
+          `${actual}${hasProbe ? `, ${persisted} persist(s)` : ''}`,
+        ),
+      );
+    } else {
+      out.push(verdict('REPEAT.ESCALATION', fastOk, `${p.via} during a graceful stop turns it into ${what}`, actual));
+      if (p.via === 'SIGINT')
+        out.push(verdict('SIG.INT.SECOND_FAST', fastOk, `SIGINT during the stop ${p.first} started: ${what}`, actual));
+    }
+  }
+  if (p.kind === 'signal' && p.graceful && (p.via === 'SIGTERM' || p.via === 'SIGINT')) {
+    // with a held request, the graceful stop includes its drain (black box too)
+    const drained = !held || (held.ok === true && held.body === held.expectBody);
+    out.push(
+      verdict(
+        p.via === 'SIGTERM' ? 'SIG.TERM.GRACEFUL' : 'SIG.INT.GRACEFUL',
+        gracefulOk && drained && exitMatches(x, 0),
+        `${p.via} starts a graceful stop that ${held ? 'drains the request in flight and ' : ''}ends with exit 0`,
+        actual,
+      ),
+    );
+  }
+  if (p.kind === 'signal' && !p.graceful && p.via === 'SIGQUIT') {
+    out.push(verdict('SIG.QUIT.FAST', fastOk, `SIGQUIT: ${what}`, actual));
+  }
+  if (p.graceful) {
+    out.push(verifyExitZero(events));
+    if (held) {
+      out.push(verifyDrain(events, m, { labels: ['held'], what: `the held request (${name})` }));
+      out.push(verifyConnectionClose(events, m));
+    }
+  }
+  out.push(...verifyPersist(events, m, name));
+  if (m.capabilities.pidfile) {
+    const after = notes(events, 'pidfile-after')[0];
+    out.push(
+      verdict(
+        'PIDFILE.REMOVED',
+        x !== null && after?.exists === false,
+        `the pidfile is gone after the ${name} path`,
+        x === null ? 'the subject did not exit' : after?.exists ? 'the pidfile is still there' : 'removed',
+      ),
+    );
+  }
+  out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
+  if (p.kind === 'signal' && p.via === 'SIGHUP') {
+    out.push(
+      verdict(
+        'SIG.HUP.NEVER_FATAL',
+        false,
+        'a signal map never gives SIGHUP a stop action',
+        `the map gives SIGHUP: ${p.graceful ? 'stop' : 'fast-stop'}`,
+      ),
+    );
+  }
+  return out;
+}
+
+/** A declared action other than a stop: carried out, and the subject keeps running and serving. */
+export function mapActionVerdicts(
+  events: readonly HistoryEvent[],
+  m: Manifest,
+  sig: string,
+  action: Action,
+): Verdict[] {
+  const send = sent(events, 0, sig)[0];
+  const cutoff = teardownAt(events);
+  const x = exitOf(events);
+  const held = heldResult(events);
+  const after = results(events).filter((r) => r.after === true);
+  const lastAfter = after.at(-1);
+  const stopBegan = probe(events, 'state').filter(
+    (e) =>
+      (e.data.state === 'STOPPING' || e.data.state === 'EXITING') &&
+      (!send || BigInt(e.ns) >= BigInt(send.ns)) &&
+      (cutoff === null || BigInt(e.ns) < cutoff),
+  );
+  const serving = x === null && lastAfter?.ok === true && (!held || held.ok === true);
+  const probeEv = action === 'reload' ? 'reload-done' : action === 'restart' ? 'restart-done' : null;
+  const done = probeEv ? probe(events, probeEv).some((e) => !send || BigInt(e.ns) >= BigInt(send.ns)) : true;
+  const generation = /"generation":\s*(\d+)/.exec(String(lastAfter?.body ?? ''))?.[1];
+  const reloaded =
+    action !== 'reload'
+      ? true
+      : m.capabilities.probe
+        ? done
+        : m.capabilities.conformanceEndpoints
+          ? generation === '2'
+          : true;
+  const carriedOut = action === 'reload' ? reloaded : m.capabilities.probe ? done : true;
+  const ok = serving && stopBegan.length === 0 && carriedOut;
+  const actual = `${x ? `the subject ended (${describeExit(x)})` : 'still running'}; ${
+    lastAfter
+      ? lastAfter.ok
+        ? `serving (${String(lastAfter.status)})`
+        : `a new request failed (${String(lastAfter.error)})`
+      : 'no request after the signal'
+  }${held ? `; the held request ${held.ok === true ? 'completed' : `failed (${String(held.error)})`}` : ''}; ${stopBegan.length} stop transition(s)${
+    action === 'reload'
+      ? `; reload ${reloaded ? 'done' : 'not seen'}${generation ? ` (serving generation ${generation})` : ''}`
+      : ''
+  }${probeEv && m.capabilities.probe && action !== 'reload' ? `; ${probeEv} ${done ? 'seen' : 'not seen'}` : ''}`;
+  const out: Verdict[] = [
+    verdict(
+      'SIG.MAP.DECLARED',
+      ok,
+      `${sig} (declared: ${action}) is carried out; the subject keeps running and serving`,
+      actual,
+    ),
+  ];
+  const named: Partial<Record<string, [RequirementId, boolean, string]>> = {
+    'SIGHUP:reload': [
+      'SIG.HUP.RELOAD',
+      serving && reloaded,
+      'SIGHUP reloads the configuration and the subject stays up',
+    ],
+    'SIGPIPE:ignore': ['SIG.PIPE.IGNORED', ok, 'SIGPIPE sent with kill ends no process and changes nothing'],
+    'SIGUSR2:restart': ['SIG.USR2.RESTART', ok, 'SIGUSR2 starts a restart and the subject keeps serving'],
+  };
+  const n = named[`${sig}:${action}`];
+  if (n) out.push(verdict(n[0], n[1], n[2], actual));
+  if (sig === 'SIGHUP')
+    out.push(verdict('SIG.HUP.NEVER_FATAL', x === null, 'SIGHUP ends no process of the subject', actual));
+  return out;
+}
