@@ -15,6 +15,8 @@ import asyncio
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import time
 from urllib.parse import parse_qs
 
@@ -70,12 +72,38 @@ async def _read_body(receive):
     return total, h.hexdigest()
 
 
+def _startup_delay_ms():
+    try:
+        return max(0, int(os.environ.get("SIGCERT_STARTUP_DELAY_MS", "0")))
+    except ValueError:
+        return 0
+
+
 async def _lifespan(receive, send):
+    """The ASGI lifespan protocol: startup, then shutdown after the server's drain.
+
+    With SIGCERT_STARTUP_DELAY_MS > 0 (capability slowStartup) the startup is a slow initialisation
+    that acquires a resource its shutdown releases, as an application's startup opens a pool or starts
+    a helper: it starts a helper process, then takes the delay. The lifespan shutdown stops the helper.
+    A server that skips the lifespan shutdown therefore leaves the helper running, which the harness
+    sees from outside (startup.stop-while-starting-black-box, E02). uvicorn installs its signal
+    handlers before the lifespan startup, so the delay is "after the handlers, before the bind".
+    """
+    helper = None
     while True:
         msg = await receive()
         if msg["type"] == "lifespan.startup":
+            delay = _startup_delay_ms()
+            if delay > 0:
+                helper = subprocess.Popen(
+                    [sys.executable, "-c", "import signal; signal.pause()"], stdin=subprocess.DEVNULL
+                )
+                await asyncio.sleep(delay / 1000)
             await send({"type": "lifespan.startup.complete"})
         elif msg["type"] == "lifespan.shutdown":
+            if helper is not None:
+                helper.terminate()
+                await asyncio.get_running_loop().run_in_executor(None, helper.wait)
             await send({"type": "lifespan.shutdown.complete"})
             return
 
