@@ -57,6 +57,35 @@ function marked(prefix: string): string[] {
   return out;
 }
 
+/**
+ * Resolves once the run printed its first finished case ("[1/N] ..."); rejects, with what the run said,
+ * if it exits first or nothing finishes within 60 s (the run is then interrupted).
+ */
+function firstCaseDone(sub: ReturnType<typeof execa>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      process.kill(sub.pid!, 'SIGINT');
+      reject(new Error(`no case finished within 60 s; stdout: ${out.slice(-500)} stderr: ${err.slice(-500)}`));
+    }, 60_000);
+    sub.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    sub.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/\[\s*1\/\d+\]/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void sub.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`the run ended (exit ${r.exitCode}) before a case finished; stderr: ${err.slice(-1000)}`));
+    });
+  });
+}
+
 function oneLineError(stderr: string): void {
   const lines = stderr.trim().split('\n');
   expect(lines[0]).toMatch(/^sigcert: /);
@@ -119,17 +148,7 @@ describe('sigcert CLI', () => {
       buffer: false,
     });
     // interrupt once the first case has finished (observed on stdout, not guessed by time)
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no case finished within 60 s')), 60_000);
-      let out = '';
-      sub.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/\[\s*1\/\d+\]/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await firstCaseDone(sub);
     process.kill(sub.pid!, 'SIGINT');
     const r = await sub;
     expect(r.exitCode).toBe(130);
@@ -397,17 +416,7 @@ describe('sigcert CLI: what every CLI has', () => {
       ],
       { cwd: root, reject: false, env: { NO_COLOR: '1', CI: '1' }, buffer: false },
     );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no case finished within 60 s')), 60_000);
-      let out = '';
-      sub.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/\[\s*1\/\d+\]/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await firstCaseDone(sub);
     process.kill(sub.pid!, 'SIGHUP');
     const r = await sub;
     expect(r.exitCode).toBe(130);
