@@ -19,7 +19,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HttpConnection } from '../harness/src/clients/http.js';
 import { History } from '../harness/src/history.js';
-import { installInterruptHandler, launch, loadManifest, repoRoot, type Subject } from '../harness/src/launch/index.js';
+import {
+  describeExit,
+  installInterruptHandler,
+  launch,
+  loadManifest,
+  repoRoot,
+  type Subject,
+} from '../harness/src/launch/index.js';
+import { lastLine } from '../harness/src/launch/setup.js';
 
 export interface SoakOptions {
   kills: number;
@@ -46,6 +54,8 @@ export interface SoakResult {
   examples: string[];
   /** spawn-to-ready of every launch after a kill, ms */
   recoveryMs: number[];
+  /** launches that exited by themselves before their kill: how, and the last stderr line */
+  selfExits: string[];
   durationMs: number;
 }
 
@@ -146,11 +156,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const recoveryMs: number[] = [];
   let ports: Record<string, number> | undefined;
   let killsBeforeReady = 0;
+  const selfExits: string[] = [];
+  let keep = true; // until the read-back says there is nothing to look at
 
-  const start = async (i: number): Promise<{ s: Subject; ready: Promise<number | null> }> => {
+  let launches = 0;
+  const start = async (): Promise<{ s: Subject; ready: Promise<number | null>; runDir: string }> => {
+    const runDir = join(dir, `launch-${launches++}`);
     const s = await launch({
       manifest,
-      runDir: join(dir, `launch-${i}`),
+      runDir,
       history: new History(),
       stateDir,
       ...(ports ? { ports } : {}),
@@ -162,11 +176,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       () => performance.now() - t0,
       () => null, // killed (or failed) before ready
     );
-    return { s, ready };
+    return { s, ready, runDir };
   };
 
   for (let i = 0; i < opts.kills; i++) {
-    const { s, ready } = await start(i);
+    const { s, ready, runDir } = await start();
     try {
       const delayMs = Math.floor(rand() * opts.maxDelayMs);
       let killed = false;
@@ -183,6 +197,20 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       // the kill moment: a random point in time, not a synchronisation
       await new Promise((r) => setTimeout(r, delayMs));
       killed = true;
+      if (s.exited !== null) {
+        // it stopped by itself (a finding, not a kill): say how, and use fresh ports next time in case
+        // another process took one of ours while the reference was down
+        await s.teardown();
+        const tail = lastLine(join(runDir, 'stderr.log'));
+        selfExits.push(`launch ${i}: exited by itself (${describeExit(s.exited)}); stderr: ${tail ?? '(empty)'}`);
+        log(selfExits[selfExits.length - 1]!);
+        ports = undefined;
+        await Promise.all(writers);
+        if (selfExits.length > 10)
+          throw new Error(`the reference exited by itself ${selfExits.length} times (see ${dir})`);
+        i--; // this round killed nothing: run it again
+        continue;
+      }
       if (readyAt === null) killsBeforeReady++;
       s.signal('SIGKILL');
       await s.waitExit(10_000);
@@ -195,12 +223,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     if ((i + 1) % 10 === 0) log(`${i + 1} kills, ${acked.size} acknowledged writes`);
   }
 
-  const { s, ready } = await start(opts.kills);
+  const { s, ready } = await start();
   try {
     const ms = await ready;
     if (ms === null) throw new Error(`the reference did not become ready after the last kill (see ${dir})`);
     recoveryMs.push(ms);
     const { lost, corrupt } = await readBack(s.ports.http!, acked, 8);
+    keep = lost.length > 0 || corrupt.length > 0 || selfExits.length > 0; // evidence stays on disk
     return {
       seed: opts.seed,
       kills: opts.kills,
@@ -211,11 +240,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       corrupt: corrupt.length,
       examples: [...lost.slice(0, 5).map((k) => `lost ${k}`), ...corrupt.slice(0, 5).map((k) => `corrupt ${k}`)],
       recoveryMs,
+      selfExits,
       durationMs: performance.now() - started,
     };
   } finally {
     await s.teardown();
-    if (opts.dir === undefined && process.env.SOAK_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+    if (opts.dir === undefined && process.env.SOAK_KEEP === undefined && !keep) {
+      rmSync(dir, { recursive: true, force: true });
+    } else {
+      log(`run directory kept: ${dir}`);
+    }
   }
 }
 
@@ -232,6 +266,7 @@ export function formatSoak(r: SoakResult, writers: number): string[] {
     `acknowledged ${r.acknowledged}, lost ${r.lost}, corrupt ${r.corrupt} (indeterminate, not counted: ${r.indeterminate})`,
     `recovery (spawn to ready, ${rec.length} launches after a kill): p50 ${f(pct(rec, 50))} ms, p95 ${f(pct(rec, 95))} ms, max ${f(rec[rec.length - 1] ?? Number.NaN)} ms`,
     ...r.examples,
+    ...(r.selfExits.length > 0 ? [`launches that exited by themselves: ${r.selfExits.length}`, ...r.selfExits] : []),
   ];
 }
 
