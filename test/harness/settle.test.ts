@@ -1,9 +1,11 @@
 /**
- * Counts that do not race (RELOAD.NO_LEAKS): a subject that opens 4 more fds 300 ms after it said ready
- * (like a worker thread coming online late). A single reading at readiness misses them, so a later one
- * would report growth that is no leak; the settled reading waits until the count stops changing.
+ * Counts that do not race (RELOAD.NO_LEAKS): a subject that opens 4 more fds shortly after it said ready
+ * (like a worker thread coming online late; here 100 ms after the test's trigger). A single reading at
+ * readiness misses them, so a later one would report growth that is no leak; the settled reading waits
+ * until the count stops changing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +27,12 @@ describe.skipIf(process.platform !== 'linux')('settled counts', () => {
     });
     try {
       const atReady = fdAndThreadCounts(s.pid)!; // what the case used to take
+      // the trigger: 100 ms after this connection the subject opens 4 more fds
+      await new Promise<void>((resolve, reject) => {
+        const c = connect({ host: '127.0.0.1', port: s.ports.http! }, () => resolve());
+        c.on('error', reject);
+        c.on('close', () => c.destroy());
+      });
       const settled = await s.settledCounts();
       const late = await s.waitProbe((e) => e.ev === 'late-open', 5_000, 'late-open');
       expect(settled.stable).toBe(true);
