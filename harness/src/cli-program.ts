@@ -50,17 +50,20 @@ export interface MatrixOptions {
   html?: string;
 }
 
-export interface MergeOptions {
+/** The report files a command writes when asked. */
+export interface ReportFiles {
   json?: string;
   junit?: string;
   html?: string;
 }
 
+export type MergeOptions = ReportFiles;
+
 export interface Handlers {
   run(o: RunOptions): Promise<number>;
   list(o: SubjectOptions): Promise<number>;
-  /** analyze parses its own arguments (everything after `analyze`) */
-  analyze(argv: string[]): Promise<number>;
+  /** analyze parses its own arguments: `argv` is `<run-dir> [--json F] [--junit F] [--html F]`, checked */
+  analyze(argv: string[], o: ReportFiles): Promise<number>;
   doctor(o: SubjectOptions): Promise<number>;
   fuzz(o: FuzzOptions): Promise<number>;
   matrix(o: MatrixOptions): Promise<number>;
@@ -146,11 +149,7 @@ export function commanderMessage(e: CommanderError): string {
  * ran. Parse with `program.parseAsync(argv, { from: 'user' })`; commander errors are thrown (exitOverride),
  * not printed, so the caller turns them into one line.
  */
-export function buildProgram(
-  handlers: Handlers,
-  version: string,
-  argv: readonly string[],
-): { program: Command; result: { code: number } } {
+export function buildProgram(handlers: Handlers, version: string): { program: Command; result: { code: number } } {
   const result = { code: 0 };
   const program = new Command('sigcert');
   program
@@ -198,14 +197,16 @@ export function buildProgram(
   program
     .command('analyze')
     .description('re-grade a stored run directory without re-running it')
-    .usage('<run-dir> [--json FILE] [--junit FILE] [--html FILE]')
-    .argument('[args...]', 'the run directory and the report options')
-    .allowUnknownOption()
-    .helpOption('-h, --help', 'show help')
-    .action(async (args: string[]) => {
-      // analyze parses its own options: hand over exactly what followed the command name
-      const at = argv.indexOf('analyze');
-      result.code = await handlers.analyze(at >= 0 ? argv.slice(at + 1) : args);
+    .argument('<run-dir>', 'a run directory (.sigcert/runs/<time>)')
+    .option('--json <file>', 'write the canonical JSON report')
+    .option('--junit <file>', 'write a JUnit XML report')
+    .option('--html <file>', 'write a self-contained HTML report')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .action(async (dir: string, o: ReportFiles) => {
+      // analyze reads its arguments itself (cli.ts): hand it the checked ones in its own form
+      const argv = [dir];
+      for (const k of ['json', 'junit', 'html'] as const) if (o[k] !== undefined) argv.push(`--${k}`, o[k]);
+      result.code = await handlers.analyze(argv, o);
     });
 
   program

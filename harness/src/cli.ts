@@ -396,14 +396,18 @@ export async function main(argv: string[]): Promise<number> {
     {
       run: cmdRun,
       list: cmdList,
-      analyze: cmdAnalyze,
+      analyze: (argv, o) => {
+        checkOutputFile('--json', o.json);
+        checkOutputFile('--junit', o.junit);
+        checkOutputFile('--html', o.html);
+        return cmdAnalyze(argv);
+      },
       doctor: cmdDoctor,
       fuzz: cmdFuzz,
       matrix: cmdMatrix,
       merge: cmdMerge,
     },
     toolVersion(),
-    argv,
   );
   try {
     if (argv.length === 0) {

@@ -244,6 +244,12 @@ describe('sigcert CLI: what every CLI has', () => {
     expect(o.code).toBe(2);
     expect(o.stderr).toMatch(/unknown option '--jsn' \(did you mean --json\?\)/);
     oneLineError(o.stderr);
+    const a = await sigcert('analyze', 'some-run', '--hmtl', 'r.html');
+    expect(a.code).toBe(2);
+    expect(a.stderr.trim()).toBe("sigcert: unknown option '--hmtl' (did you mean --html?)");
+    const n = await sigcert('analyze');
+    expect(n.code).toBe(2);
+    expect(n.stderr.trim()).toBe("sigcert: missing required argument 'run-dir'");
   });
 
   it('values out of range exit 2 with one line naming the option', async () => {
