@@ -42,6 +42,11 @@ const BUGS = {
   'orphan-worker': 'the worker process is never stopped and ignores the death of its supervisor',
   'fd-leak-per-reload': 'every reload opens the configuration file and never closes it',
   'control-no-auth': 'the control channel does not check the bearer token',
+  'reload-during-reload-dropped':
+    'a reload requested while a reload runs is dropped (no follow-up reload): the newest configuration is never loaded',
+  'stop-ignored-while-reloading': 'a stop requested while a reload runs is ignored: the subject keeps serving',
+  'handlers-after-bind':
+    'the signal handlers are installed after the listeners are bound, at the end of a post-bind initialisation (ZOO_POSTBIND_MS), before readiness',
 };
 const BUG = process.env.ZOO_BUG || 'none';
 if (!Object.hasOwn(BUGS, BUG)) {
@@ -110,10 +115,13 @@ const SIGNALS = {
 const SIGNALS_REPEAT = { SIGINT: 'fast-stop' };
 
 probe('hello', { protocol: '1', bug: BUG });
-for (const [sig, action] of Object.entries(SIGNALS)) {
-  if (action !== 'ignore') process.on(sig, onSignal);
+function installHandlers() {
+  for (const [sig, action] of Object.entries(SIGNALS)) {
+    if (action !== 'ignore') process.on(sig, onSignal);
+  }
+  probe('handlers', { signals: Object.keys(SIGNALS) });
 }
-probe('handlers', { signals: Object.keys(SIGNALS) });
+if (!bug('handlers-after-bind')) installHandlers();
 
 let state = 'STARTING';
 probe('state', { state, from: null });
@@ -196,7 +204,7 @@ function deferred() {
 
 function runReload() {
   if (reloading) {
-    reloadAgain = true; // merged into one follow-up reload, which reads the file after this request
+    if (!bug('reload-during-reload-dropped')) reloadAgain = true; // merged into one follow-up reload, which reads the file after this request
     return reloading.then(() => reloadResult);
   }
   reloading = runReloads();
@@ -751,6 +759,7 @@ let stopRuns = 0;
 
 function requestStop(fast, source) {
   if (state === 'EXITING' || stopMode === 'fast') return Promise.resolve();
+  if (bug('stop-ignored-while-reloading') && state === 'RELOADING') return Promise.resolve();
   if (stopMode === 'graceful') {
     if (fast) {
       probe('request', { action: 'fast-stop', source });
@@ -909,6 +918,10 @@ async function start() {
   if (stopping()) return; // a stop arrived while binding: exitSequence owns the process now
   if (WITH_WORKER) await startWorker();
   if (stopping()) return;
+  if (bug('handlers-after-bind')) {
+    await new Promise((resolve) => setTimeout(resolve, intEnv('ZOO_POSTBIND_MS', 500))); // the post-bind initialisation
+    installHandlers();
+  }
   writePidfile();
   setState('STARTED');
   probe('ready', { ports });
