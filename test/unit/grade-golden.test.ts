@@ -25,7 +25,6 @@ const golden = readdirSync(dir, { withFileTypes: true })
       expected: read<{ case: string; outcome: string; requirements: Record<string, string> }>('expected.json'),
     };
   });
-const cases = new Map((await loadCases()).map((c) => [c.id, c] as const));
 
 describe('graders on golden histories', () => {
   it('has at least 20 histories from real runs, each of the current history format', () => {
@@ -33,10 +32,10 @@ describe('graders on golden histories', () => {
     for (const g of golden) expect(g.history.historyVersion, g.name).toBe(2);
   });
 
-  it.each(golden.map((g) => [g.name, g] as const))('%s grades as recorded', (_name, g) => {
+  it.each(golden.map((g) => [g.name, g] as const))('%s grades as recorded', async (_name, g) => {
     const events = History.fromJSON(g.history).sorted();
     expect(attemptOf(events)?.case).toBe(g.expected.case);
-    const c = cases.get(g.expected.case);
+    const c = (await loadCases(g.manifest)).find((k) => k.id === g.expected.case);
     expect(c, `case ${g.expected.case} exists`).toBeDefined();
     const r = caseResult(c!, events, g.manifest);
     expect({ outcome: r.outcome, requirements: verdictStatuses(r.verdicts) }).toEqual({
@@ -45,7 +44,7 @@ describe('graders on golden histories', () => {
     });
   });
 
-  it('a zoo server fails only what it declares it breaks; a correct server fails nothing', () => {
+  it('a zoo server fails only what it declares it breaks; the reference fails nothing', () => {
     for (const g of golden) {
       const failed = Object.entries(g.expected.requirements)
         .filter(([, s]) => s === 'fail')
@@ -54,15 +53,18 @@ describe('graders on golden histories', () => {
       if (g.manifest.name.startsWith('zoo-')) {
         expect(failed.length, `${g.name} catches its defect`).toBeGreaterThan(0);
         for (const id of failed) expect(breaks, `${g.name}: ${id} is a declared defect`).toContain(id);
-      } else {
+      } else if (g.manifest.name.startsWith('reference')) {
         expect(failed, g.name).toEqual([]);
       }
     }
   });
 
-  it('grades every history in well under a second', () => {
+  it('grades every history in well under a second', async () => {
+    const cases = await Promise.all(
+      golden.map(async (g) => (await loadCases(g.manifest)).find((k) => k.id === g.expected.case)!),
+    );
     const t0 = performance.now();
-    for (const g of golden) caseResult(cases.get(g.expected.case)!, History.fromJSON(g.history).sorted(), g.manifest);
+    golden.forEach((g, i) => caseResult(cases[i]!, History.fromJSON(g.history).sorted(), g.manifest));
     const ms = performance.now() - t0;
     // a generous ceiling so a loaded CI machine never flakes; the figure itself is printed
     expect(ms).toBeLessThan(5000);

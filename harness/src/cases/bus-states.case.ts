@@ -1,16 +1,16 @@
 import { defineCase, signalFor } from '../case.js';
 import { exitOf, probe, verdict } from '../grade/index.js';
+import { type LifecycleState, legalTransitions, loadLifecycle } from '../spec-lifecycle.js';
 import { stopBudget, waitAck, waitExit, waitReloadOutcome } from '../workload.js';
 
-/** Allowed transitions of the lifecycle (spec section "Lifecycle and the process bus"). */
-const ALLOWED: Record<string, string[]> = {
-  '': ['STARTING', 'STARTED'], // the initial STARTING is a state, not a transition: it may go unreported
-  STARTING: ['STARTED', 'STOPPING', 'EXITING'],
-  STARTED: ['RELOADING', 'STOPPING', 'EXITING'],
-  RELOADING: ['STARTED', 'STOPPING', 'EXITING'],
-  STOPPING: ['EXITING'],
-  EXITING: [],
-};
+/**
+ * Allowed transitions: the lifecycle table's (spec/lifecycle.json). The initial state is a state, not a
+ * transition: it may go unreported, so the first report is the initial state or one it can reach.
+ */
+function allowedFrom(prev: LifecycleState | null): readonly LifecycleState[] {
+  const t = loadLifecycle();
+  return prev === null ? [t.initial, ...legalTransitions()[t.initial]] : legalTransitions()[prev];
+}
 
 /**
  * Spec: "lifecycle states and transitions are the spec's and are observable", and "exactly one
@@ -37,11 +37,11 @@ export default defineCase({
     await waitExit(ctx, s, stopBudget(ctx));
   },
   grade({ events }) {
-    const states = probe(events, 'state').map((e) => String(e.data.state));
+    const states = probe(events, 'state').map((e) => String(e.data.state) as LifecycleState);
     const bad: string[] = [];
-    let prev = '';
+    let prev: LifecycleState | null = null;
     for (const st of states) {
-      if (!(ALLOWED[prev] ?? []).includes(st)) bad.push(`${prev || '(start)'}→${st}`);
+      if (!allowedFrom(prev).includes(st)) bad.push(`${prev ?? '(start)'}→${st}`);
       prev = st;
     }
     const exiting = probe(events, 'exiting');

@@ -1,4 +1,4 @@
-import { defineCase, signalFor } from '../case.js';
+import { defineCase } from '../case.js';
 import {
   exitOf,
   gracefulExitVerdicts,
@@ -10,6 +10,7 @@ import {
   verdict,
   verifyDrain,
 } from '../grade/index.js';
+import type { Manifest } from '../types.js';
 import { recordResult, startHeld, stopBudget, waitAck, waitExit, waitRefused } from '../workload.js';
 
 const HOLD_MS = 900;
@@ -18,6 +19,17 @@ const HOLD_MS = 900;
  * Spec: "a repeated graceful signal is idempotent: one stop sequence, one persist" (E13, E29).
  * The second signal is sent only after the first was acknowledged, so both really arrive.
  */
+/**
+ * A stop signal whose second delivery the repeat map leaves a plain stop (an escalating one is judged by
+ * map.repeat.*); SIGTERM first when it is one, as systemd and Kubernetes send it.
+ */
+function idempotentStop(m: Manifest): string | undefined {
+  const stops = Object.entries(m.signals)
+    .filter(([sig, a]) => a === 'stop' && (m.signalsRepeat[sig] ?? 'stop') === 'stop')
+    .map(([sig]) => sig);
+  return stops.find((s) => s === 'SIGTERM') ?? stops[0];
+}
+
 export default defineCase({
   id: 'repeat.stop-stop',
   title: 'The stop signal twice: idempotent, one persist, in-flight work still completes',
@@ -26,12 +38,15 @@ export default defineCase({
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E13'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
+  notApplicable: (m) =>
+    idempotentStop(m)
+      ? null
+      : 'every stop signal escalates on its second delivery (the repeat map; judged by map.repeat.*)',
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
-    // prefer SIGTERM when it is a stop signal: that is the case systemd and Kubernetes create
-    const sig = ctx.manifest.signals.SIGTERM === 'stop' ? 'SIGTERM' : signalFor(ctx.manifest, 'stop')!;
+    const sig = idempotentStop(ctx.manifest) as NodeJS.Signals;
     const t1 = s.signal(sig);
     const acked = await waitAck(ctx, s, sig, t1, 2000);
     if (!acked && !ctx.manifest.capabilities.probe) {

@@ -24,13 +24,19 @@ const json = JSON.parse(readFileSync(path.join(caseDir, 'history.json'), 'utf8')
 const manifest = JSON.parse(readFileSync(path.join(caseDir, '..', 'manifest.json'), 'utf8')) as Manifest;
 const events = History.fromJSON(json).sorted();
 const id = attemptOf(events)?.case;
-const c = (await loadCases()).find((x) => x.id === id);
+const c = (await loadCases(manifest)).find((x) => x.id === id);
 if (!c) throw new Error(`no case ${id}`);
 const r = caseResult(c, events, manifest);
 const out = path.join(import.meta.dirname, name);
 mkdirSync(out, { recursive: true });
 copyFileSync(path.join(caseDir, 'history.json'), path.join(out, 'history.json'));
 writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
-const expected = { case: c.id, subject: manifest.name, why, outcome: r.outcome, requirements: verdictStatuses(r.verdicts) };
+const expected = {
+  case: c.id,
+  subject: manifest.name,
+  why,
+  outcome: r.outcome,
+  requirements: verdictStatuses(r.verdicts),
+};
 writeFileSync(path.join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
 process.stdout.write(`${name}: ${r.outcome} ${JSON.stringify(expected.requirements)}\n`);
