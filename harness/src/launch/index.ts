@@ -10,6 +10,7 @@ export {
 } from './errors.js';
 export type { LaunchOptions } from './handover.js';
 export { launch } from './launch.js';
+export { LOG_KEEP_BYTES } from './logs.js';
 export {
   ALL_PLATFORMS,
   DEFAULT_EXIT_CODES,
