@@ -26,14 +26,9 @@ import { renameSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { type CaseContext, type CaseDef, defineCase } from '../case.js';
-import { request as httpRequest } from '../clients/http.js';
 import { openFifoWriter } from '../clients/fifo.js';
-import {
-  actionIn,
-  type HeldState,
-  ROW_OF,
-  verifyLifecycleCells,
-} from '../grade/lifecycle.js';
+import { request as httpRequest } from '../clients/http.js';
+import { actionIn, type HeldState, ROW_OF, verifyLifecycleCells } from '../grade/lifecycle.js';
 import type { RequirementId } from '../grade/requirement-ids.js';
 import { nowNs } from '../history.js';
 import { LOOPBACK, type Subject } from '../launch/index.js';
@@ -76,22 +71,30 @@ function heldNotApplicable(m: Manifest, held: HeldState): string | null {
   const cells = (row: string) => `the ${row} cells are not tested`;
   switch (held) {
     case 'starting':
-      if (!probe) return `${cells('STARTING (before the listener is bound)')}: in black-box mode nothing shows that a request arrived before the listener was bound`;
-      if (!m.capabilities.slowStartup) return `${cells('STARTING (before the listener is bound)')}: the subject declares no slowStartup capability, so STARTING cannot be held`;
+      if (!probe)
+        return `${cells('STARTING (before the listener is bound)')}: in black-box mode nothing shows that a request arrived before the listener was bound`;
+      if (!m.capabilities.slowStartup)
+        return `${cells('STARTING (before the listener is bound)')}: the subject declares no slowStartup capability, so STARTING cannot be held`;
       return null;
     case 'reloading':
       if (!probe) return `${cells('RELOADING')}: in black-box mode a reload cannot be seen to be running`;
       if (!m.capabilities.reload) return `${cells('RELOADING')}: the subject declares no reload capability`;
-      if (pathsFor(m, 'reload', 'STARTED').length === 0) return `${cells('RELOADING')}: no declared path asks for a reload`;
+      if (pathsFor(m, 'reload', 'STARTED').length === 0)
+        return `${cells('RELOADING')}: no declared path asks for a reload`;
       return null;
     case 'stopping':
-      if (!probe) return `${cells('STOPPING')}: in black-box mode the harness cannot tell when the stop has begun, so a request cannot be placed inside it`;
-      if (!m.capabilities.conformanceEndpoints) return `${cells('STOPPING')}: holding a stop needs GET /fifo (conformance endpoints)`;
-      if (pathsFor(m, 'stop', 'STARTED').length === 0) return `${cells('STOPPING')}: no declared path asks for a graceful stop`;
+      if (!probe)
+        return `${cells('STOPPING')}: in black-box mode the harness cannot tell when the stop has begun, so a request cannot be placed inside it`;
+      if (!m.capabilities.conformanceEndpoints)
+        return `${cells('STOPPING')}: holding a stop needs GET /fifo (conformance endpoints)`;
+      if (pathsFor(m, 'stop', 'STARTED').length === 0)
+        return `${cells('STOPPING')}: no declared path asks for a graceful stop`;
       return null;
     case 'fast-stopping':
-      if (!probe) return `${cells('STOPPING (fast)')}: in black-box mode the harness cannot tell which signals arrived during the fast stop`;
-      if (Object.keys(m.signals).every((s) => m.signals[s] !== 'fast-stop')) return `${cells('STOPPING (fast)')}: no signal is declared for fast-stop`;
+      if (!probe)
+        return `${cells('STOPPING (fast)')}: in black-box mode the harness cannot tell which signals arrived during the fast stop`;
+      if (Object.keys(m.signals).every((s) => m.signals[s] !== 'fast-stop'))
+        return `${cells('STOPPING (fast)')}: no signal is declared for fast-stop`;
       return null;
     default:
       return null;
@@ -103,7 +106,8 @@ function judged(held: HeldState, request: BusRequest): { requirements: Requireme
   const rows: LifecycleState[] = held === 'starting-bound' ? ['STARTING', 'STARTED'] : [ROW_OF[held]];
   const ids = new Set<RequirementId>();
   for (const row of rows) {
-    for (const id of lifecycleCell(row, request).requirements) if (!NOT_JUDGED_HERE.has(id)) ids.add(id as RequirementId);
+    for (const id of lifecycleCell(row, request).requirements)
+      if (!NOT_JUDGED_HERE.has(id)) ids.add(id as RequirementId);
     if (row === 'STARTED' || row === 'STOPPING') {
       ids.add('SIG.MAP.DECLARED');
       ids.add('CONTROL.EQUIVALENT');
@@ -117,7 +121,8 @@ function judged(held: HeldState, request: BusRequest): { requirements: Requireme
 
 const HOW: Record<HeldState, string> = {
   starting: `launched with SIGCERT_STARTUP_DELAY_MS=${STARTUP_DELAY_MS}, from the probe's \`handlers\` event, before the listener is bound`,
-  'starting-bound': 'the moment the listener accepts connections (probe `listening`, or the first accepted connect), before readiness',
+  'starting-bound':
+    'the moment the listener accepts connections (probe `listening`, or the first accepted connect), before readiness',
   started: 'once ready',
   reloading: 'while a reload blocks reading its configuration file (a FIFO the case writes to release it)',
   stopping: 'during a graceful stop held by a GET /fifo in flight (released by writing the FIFO)',
@@ -168,7 +173,12 @@ function cellCase(held: HeldState, request: BusRequest): CaseDef {
 }
 
 function fastStoppingCase(): CaseDef {
-  const alsoJudges: RequirementId[] = ['REPEAT.IDEMPOTENT', 'REPEAT.STOP_DOMINATES', 'REPEAT.ESCALATION', 'SIG.MAP.DECLARED'];
+  const alsoJudges: RequirementId[] = [
+    'REPEAT.IDEMPOTENT',
+    'REPEAT.STOP_DOMINATES',
+    'REPEAT.ESCALATION',
+    'SIG.MAP.DECLARED',
+  ];
   return defineCase({
     id: 'lifecycle.fast-stopping.any',
     title: 'Lifecycle STOPPING (fast) x every request: nothing undoes or restarts a fast stop',
@@ -250,7 +260,7 @@ function control(s: Subject, action: BusRequest, timeoutMs: number) {
   });
 }
 
-async function bring(ctx: CaseContext, held: HeldState, request: BusRequest, first: string): Promise<Held> {
+async function bring(ctx: CaseContext, held: HeldState, first: string): Promise<Held> {
   const m = ctx.manifest;
   switch (held) {
     case 'starting': {
@@ -263,7 +273,11 @@ async function bring(ctx: CaseContext, held: HeldState, request: BusRequest, fir
       const s = await ctx.launch({ waitReady: false });
       const port = s.ports[m.readiness.port] ?? s.ports.http!;
       if (m.capabilities.probe) {
-        await s.waitProbe((e) => e.ev === 'listening' && Number(e.port) === port, ctx.ms(m.readiness.timeoutMs), 'listening');
+        await s.waitProbe(
+          (e) => e.ev === 'listening' && Number(e.port) === port,
+          ctx.ms(m.readiness.timeoutMs),
+          'listening',
+        );
       } else if (!(await untilAccepting(ctx, s, port, m.readiness.timeoutMs))) {
         throw new Error(`the ${m.readiness.port} port never accepted a connection`);
       }
@@ -344,7 +358,13 @@ async function bring(ctx: CaseContext, held: HeldState, request: BusRequest, fir
 const newest = new WeakMap<Subject, number>();
 
 /** Deliver `request` through `p`, note it, and wait (bounded) for the acknowledgement. */
-async function deliver(ctx: CaseContext, s: Subject, held: HeldState, request: BusRequest, p: string): Promise<{ answer: Promise<void> }> {
+async function deliver(
+  ctx: CaseContext,
+  s: Subject,
+  held: HeldState,
+  request: BusRequest,
+  p: string,
+): Promise<{ answer: Promise<void> }> {
   const note: Record<string, unknown> = { launch: s.launchIndex, held, request, path: p };
   if (request === 'reload') {
     const g = (newest.get(s) ?? 1) + 1;
@@ -382,7 +402,7 @@ async function deliver(ctx: CaseContext, s: Subject, held: HeldState, request: B
 /** One launch: hold, deliver every path, release, then wait for what the cell predicts. */
 async function runLaunch(ctx: CaseContext, held: HeldState, request: BusRequest, paths: string[]): Promise<void> {
   const m = ctx.manifest;
-  const { s, release } = await bring(ctx, held, request, paths[0]!);
+  const { s, release } = await bring(ctx, held, paths[0]!);
   const answers: Promise<void>[] = [];
   for (const p of paths) {
     if (s.exited) break;
@@ -404,7 +424,8 @@ async function runLaunch(ctx: CaseContext, held: HeldState, request: BusRequest,
   if (ends) {
     await s.waitExit(ctx.ms(stopBudget(ctx))).catch(() => ctx.note('no-exit', { launch: s.launchIndex }));
   } else if (held === 'starting' || held === 'starting-bound') {
-    if (!s.exited) await s.waitReady(ctx.ms(m.readiness.timeoutMs)).catch(() => ctx.note('not-ready', { launch: s.launchIndex }));
+    if (!s.exited)
+      await s.waitReady(ctx.ms(m.readiness.timeoutMs)).catch(() => ctx.note('not-ready', { launch: s.launchIndex }));
     if (request === 'reload') await noteServed(ctx, s);
     if (request === 'reopen-logs' && m.capabilities.probe && !s.exited) {
       await s.waitProbe((e) => e.ev === 'reopen-logs', ctx.ms(ACK_MS), 'reopen-logs').catch(() => undefined);
@@ -422,7 +443,11 @@ async function runLaunch(ctx: CaseContext, held: HeldState, request: BusRequest,
     // back in STARTED: a further (wrong) reload would begin before this
     if (done) {
       await s
-        .waitProbe((e) => e.ev === 'state' && e.state === 'STARTED' && BigInt(e.t) >= BigInt(done.t), ctx.ms(ACK_MS), 'STARTED')
+        .waitProbe(
+          (e) => e.ev === 'state' && e.state === 'STARTED' && BigInt(e.t) >= BigInt(done.t),
+          ctx.ms(ACK_MS),
+          'STARTED',
+        )
         .catch(() => undefined);
     }
   } else if (held === 'started' && !s.exited) {
