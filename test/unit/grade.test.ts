@@ -172,3 +172,29 @@ describe('every case cites only what it declares', async () => {
     }
   });
 });
+
+describe('the path x guarantee table', () => {
+  it('one row per stop path, a cell per guarantee: fail beats pass, n/a where nothing was judged', async () => {
+    const { pathTable } = await import('../../harness/src/grade/paths.js');
+    const v = (requirement: string, status: 'pass' | 'fail') => ({ requirement, status, expected: 'e', actual: 'a' });
+    const rows = pathTable([
+      {
+        id: 'map.stop.SIGTERM',
+        outcome: 'fail',
+        verdicts: [v('STOP.EXIT_ZERO', 'pass'), v('STOP.PERSIST_ALL_PATHS', 'fail')],
+      },
+      { id: 'map.fast-stop.SIGQUIT', outcome: 'pass', verdicts: [v('SIG.MAP.DECLARED', 'pass')] },
+      { id: 'map.reload.SIGHUP', outcome: 'pass', verdicts: [v('SIG.MAP.DECLARED', 'pass')] },
+      { id: 'stop.deadline', outcome: 'timeout', verdicts: [] },
+    ]);
+    expect(rows.map((r) => r.case)).toEqual(['stop.deadline', 'map.fast-stop.SIGQUIT', 'map.stop.SIGTERM']);
+    const term = rows.find((r) => r.case === 'map.stop.SIGTERM')!.guarantees;
+    expect([term['exit status'], term.persist, term.drain, term['no orphans']]).toEqual([
+      'pass',
+      'fail',
+      'n/a',
+      'pass',
+    ]);
+    expect(rows.find((r) => r.case === 'stop.deadline')!.guarantees.persist).toBe('not-tested');
+  });
+});

@@ -366,7 +366,7 @@ describe('report assembly helpers', () => {
   });
   it('buildReport derives summary, rollups and verdict', () => {
     const r = report(replace(allGood(), 't.a', kase('t.a', 'fail', [v('T.MUST_A', 'fail')])));
-    expect(r.reportVersion).toBe('1.0.0');
+    expect(r.reportVersion).toBe('1.1.0');
     expect(r.summary.total).toBe(4);
     expect(r.summary.counts.fail).toBe(1);
     expect(r.verdict.mustFailures).toEqual(['T.MUST_A']);
@@ -480,7 +480,7 @@ describe('JSON report and schema', () => {
     const file = path.join(tmp, 'nested', 'report.json');
     await writeJsonReport(r, file);
     const text = readFileSync(file, 'utf8');
-    expect(text.startsWith('{\n  "reportVersion": "1.0.0",')).toBe(true);
+    expect(text.startsWith('{\n  "reportVersion": "1.1.0",')).toBe(true);
     expect(text.indexOf('"verdict"')).toBeLessThan(text.indexOf('"cases"'));
     expect(await readJsonReport(file)).toEqual(JSON.parse(serializeReport(r)));
   });

@@ -4,7 +4,8 @@
  * verifiers (exit, drain, Connection: close, persist, listener); this module only says which apply to
  * which path and reads the path's own events.
  */
-import type { Action, HistoryEvent, Manifest, Verdict } from '../types.js';
+import type { PathRow } from '../report/model.js';
+import type { Action, HistoryEvent, Manifest, Outcome, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
 import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed } from './listener.js';
@@ -219,4 +220,41 @@ export function mapActionVerdicts(
   if (sig === 'SIGHUP')
     out.push(verdict('SIG.HUP.NEVER_FATAL', x === null, 'SIGHUP ends no process of the subject', actual));
   return out;
+}
+
+/** Which cases are stop paths, and how each is named in the table. */
+function pathName(id: string): string | null {
+  if (id === 'stop.deadline') return 'deadline';
+  const m = /^map\.(stop|fast-stop|repeat)\.(.+)$/.exec(id);
+  if (!m) return null;
+  return m[1] === 'repeat' ? `${m[2]} during a stop (repeat map)` : `${m[2]} (${m[1]})`;
+}
+
+/**
+ * The path x guarantee table from graded stop-path cases: a cell is fail when a verdict of its
+ * requirements failed, pass when one passed, n/a when none was given (the guarantee does not apply to
+ * the path, or cannot be observed for this subject), not-tested when the case did not complete.
+ */
+export function pathTable(
+  cases: ReadonlyArray<{ id: string; outcome: Outcome; verdicts: readonly Verdict[] }>,
+): PathRow[] {
+  const rows: PathRow[] = [];
+  for (const c of cases) {
+    const name = pathName(c.id);
+    if (!name || c.outcome === 'not-applicable' || c.outcome === 'skipped') continue;
+    const ran = !['timeout', 'harness-error', 'unsupported'].includes(c.outcome);
+    const guarantees: PathRow['guarantees'] = {};
+    for (const g of PATH_GUARANTEES) {
+      const vs = c.verdicts.filter((v) => g.requirements.includes(v.requirement as RequirementId));
+      guarantees[g.column] = vs.some((v) => v.status === 'fail')
+        ? 'fail'
+        : !ran
+          ? 'not-tested'
+          : vs.some((v) => v.status === 'pass') || g.column === 'no orphans'
+            ? 'pass'
+            : 'n/a';
+    }
+    rows.push({ path: name, case: c.id, outcome: c.outcome, guarantees });
+  }
+  return rows.sort((a, b) => a.path.localeCompare(b.path));
 }

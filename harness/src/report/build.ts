@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { percentiles } from '../grade/latency.js';
+import { pathTable } from '../grade/paths.js';
 import { computeVerdict, rollupRequirements } from '../grade/rules.js';
 import type { HistoryEvent, Outcome } from '../types.js';
 import {
@@ -50,6 +51,8 @@ export function buildReport(input: BuildReportInput): Report {
     verdict: computeVerdict(rollups, input.cases),
   };
   if (input.latency && input.latency.length > 0) report.latency = input.latency;
+  const paths = pathTable(input.cases);
+  if (paths.length > 0) report.paths = paths;
   if (input.partial) report.partial = true;
   return report;
 }

@@ -154,6 +154,18 @@ export function renderConsole(report: Report, opts: ConsoleOptions): string {
   out.push(...requirementRows(report.requirements, p));
   out.push('');
 
+  if (report.paths && report.paths.length > 0) {
+    out.push(p.bold('Stop paths x guarantees'));
+    const columns = Object.keys(report.paths[0]!.guarantees);
+    const rows = report.paths.map((r) => [r.path, ...columns.map((c) => r.guarantees[c] ?? 'n/a')]);
+    out.push(
+      ...table(['PATH', ...columns.map((c) => c.toUpperCase())], rows, p, (_row, col, cell) =>
+        col === 0 ? cell : cell.trim() === 'fail' ? p.red(cell) : cell.trim() === 'pass' ? p.green(cell) : p.dim(cell),
+      ),
+    );
+    out.push('');
+  }
+
   if (report.latency && report.latency.length > 0) {
     out.push(p.bold('Latency (ms)'));
     const rows = report.latency.map((l) => [

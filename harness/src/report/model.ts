@@ -5,7 +5,8 @@
  */
 import type { HistoryEvent, Level, Outcome, Verdict } from '../types.js';
 
-export const REPORT_VERSION = '1.0.0' as const;
+/** 1.1.0: the path x guarantee table (`paths`). */
+export const REPORT_VERSION = '1.1.0' as const;
 
 /** Longest timeline excerpt a case result may carry (the full history stays in its run folder). */
 export const MAX_TIMELINE_EVENTS = 200;
@@ -132,6 +133,16 @@ export interface Report {
   summary: { counts: Record<Outcome, number>; total: number };
   verdict: ReportVerdict;
   latency?: LatencyTable[];
+  /** the stop paths of the declared map against every guarantee (grade/paths.ts) */
+  paths?: PathRow[];
   /** true when the run was interrupted (Ctrl-C) */
   partial?: boolean;
+}
+
+/** One stop path, one cell per guarantee: pass, fail, or n/a (does not apply, or not observable here). */
+export interface PathRow {
+  path: string;
+  case: string;
+  outcome: Outcome;
+  guarantees: Record<string, 'pass' | 'fail' | 'n/a' | 'not-tested'>;
 }

@@ -144,6 +144,26 @@ ${rows.join('\n') || '<tr><td colspan="5" class="dim">No requirements in the rep
 </tbody></table></section>`;
 }
 
+/** The path x guarantee table: every stop path of the declared map against every guarantee. */
+export function renderPaths(report: Report, a: Anchors): string {
+  const rows = report.paths ?? [];
+  if (rows.length === 0) return '';
+  const columns = Object.keys(rows[0]!.guarantees);
+  const tone = (v: string): Tone => (v === 'pass' ? 'good' : v === 'fail' ? 'bad' : 'muted');
+  const body = rows.map(
+    (r) =>
+      `<tr><td>${caseLink(a, r.case)}<div class="dim">${esc(r.path)}</div></td>${columns
+        .map((c) => `<td>${pill(r.guarantees[c] ?? 'n/a', tone(r.guarantees[c] ?? 'n/a'))}</td>`)
+        .join('')}</tr>`,
+  );
+  return `<section id="paths-section"><h2>Stop paths x guarantees <span class="h-aside dim">n/a: the guarantee does not apply to the path, or cannot be observed for this subject</span></h2>
+<table id="paths" class="grid">
+<thead><tr><th>Path</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>
+${body.join('\n')}
+</tbody></table></section>`;
+}
+
 export function renderLatency(report: Report, a: Anchors): string {
   const rows = report.latency ?? [];
   if (rows.length === 0) return '';
