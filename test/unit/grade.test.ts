@@ -198,3 +198,16 @@ describe('the path x guarantee table', () => {
     expect(rows.find((r) => r.case === 'stop.deadline')!.guarantees.persist).toBe('not-tested');
   });
 });
+
+describe('PROC.NO_ORPHANS and the tracking mechanism', () => {
+  it('nothing found is a pass only where escaped descendants could be seen', async () => {
+    const { verifyNoOrphansLeft } = await import('../../harness/src/grade/process.js');
+    const cgroup = ev('harness', 'tracking', { mechanism: 'cgroup', escapesVisible: true }, 0);
+    const marker = ev('harness', 'tracking', { mechanism: 'marker', escapesVisible: false, reason: 'no cgroup v2' }, 0);
+    expect(verifyNoOrphansLeft([cgroup], []).status).toBe('pass');
+    const blind = verifyNoOrphansLeft([marker], []);
+    expect(blind.status).toBe('unknown');
+    expect(blind.actual).toContain('no cgroup v2');
+    expect(verifyNoOrphansLeft([marker], [{ pid: 42, cmdline: 'worker' }]).status).toBe('fail');
+  });
+});

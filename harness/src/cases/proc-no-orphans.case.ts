@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { notes, verdict } from '../grade/index.js';
+import { notes, verdict, verifyNoOrphansLeft } from '../grade/index.js';
 import { stopBudget, waitExit } from '../workload.js';
 
 /**
@@ -29,12 +29,7 @@ export default defineCase({
     const after = (notes(events, 'after')[0]?.left ?? []) as { pid: number; cmdline: string }[];
     const during = notes(events, 'during')[0];
     return [
-      verdict(
-        'PROC.NO_ORPHANS',
-        after.length === 0,
-        'nothing carrying the run marker is alive after the exit',
-        after.length ? after.map((p) => `${p.pid} ${p.cmdline}`).join('; ') : 'none left',
-      ),
+      verifyNoOrphansLeft(events, after),
       verdict(
         'PROC.REAP',
         Number(during?.zombies ?? 0) === 0,

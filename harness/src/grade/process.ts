@@ -7,7 +7,7 @@
 import type { HistoryEvent, Manifest, Verdict } from '../types.js';
 import { teardownAt } from './facts.js';
 import type { RequirementId } from './verdict.js';
-import { verdict } from './verdict.js';
+import { unknown, verdict } from './verdict.js';
 
 /** Requirements every case may judge without declaring them. */
 export const ALWAYS_ON: readonly RequirementId[] = ['PROC.NO_CRASH_SIGNAL', 'PROC.NO_ORPHANS'];
@@ -64,4 +64,33 @@ export function orphanVerdicts(events: readonly HistoryEvent[]): Verdict[] {
         `${list.length} process(es) left after exit: ${list.map((p) => `${p.pid} ${p.cmdline ?? ''}`.trim()).join('; ')}`,
       );
     });
+}
+
+/**
+ * Why escaped descendants could not be seen for some launch (`tracking` events with escapesVisible
+ * false: no cgroup could be made, the run marker is the only trace), or null when every launch was
+ * tracked by a mechanism a process cannot leave.
+ */
+export function escapesInvisible(events: readonly HistoryEvent[]): string | null {
+  const t = events.find((e) => e.source === 'harness' && e.kind === 'tracking' && e.data.escapesVisible === false);
+  return t
+    ? `${String(t.data.mechanism)} tracking: ${String(t.data.reason ?? 'a process that leaves the run marker behind cannot be seen')}`
+    : null;
+}
+
+/**
+ * PROC.NO_ORPHANS from what was found alive after the exit. Nothing found is a pass only where the
+ * tracking could have seen an escaped descendant; elsewhere the requirement is not tested, with the reason.
+ */
+export function verifyNoOrphansLeft(
+  events: readonly HistoryEvent[],
+  left: readonly { pid: number; cmdline?: string }[],
+): Verdict {
+  const detail = 'nothing of the subject is alive after its exit';
+  if (left.length > 0) {
+    return verdict('PROC.NO_ORPHANS', false, detail, left.map((p) => `${p.pid} ${p.cmdline ?? ''}`.trim()).join('; '));
+  }
+  const blind = escapesInvisible(events);
+  if (blind) return unknown('PROC.NO_ORPHANS', detail, `none found, but not tested for escaped descendants: ${blind}`);
+  return verdict('PROC.NO_ORPHANS', true, detail, 'none left');
 }

@@ -7,7 +7,8 @@
  * Case outcome from its verdicts (outcomeFromVerdicts), first match wins:
  *   1. no verdicts at all                      -> harness-error (a case must produce evidence)
  *   2. a `fail` verdict on a MUST requirement   -> fail   (an ID missing from the registry counts as MUST)
- *   3. an `unknown` verdict                     -> harness-error (the history cannot decide)
+ *   3. (an `unknown` verdict does not decide the case: its requirement rolls up as not tested; the
+ *      history could not decide, which is neither the subject's fault nor, by itself, the harness's)
  *   4. `fail` verdicts only on SHOULD/MAY       -> non-strict
  *   5. only `info` verdicts                     -> informational
  *   6. otherwise (pass, possibly with info)     -> pass
@@ -60,9 +61,8 @@ export function outcomeFromVerdicts(verdicts: readonly Verdict[], levels: Readon
   if (verdicts.length === 0) return 'harness-error';
   const fails = verdicts.filter((v) => v.status === 'fail');
   if (fails.some((v) => levelOf(levels, v.requirement) === 'MUST')) return 'fail';
-  if (verdicts.some((v) => v.status === 'unknown')) return 'harness-error';
   if (fails.length > 0) return 'non-strict';
-  if (verdicts.every((v) => v.status === 'info')) return 'informational';
+  if (verdicts.every((v) => v.status === 'info' || v.status === 'unknown')) return 'informational';
   return 'pass';
 }
 
