@@ -133,9 +133,12 @@ export async function runServer({ probe, signals, settings = readSettings() }: S
   const pidfile = join(settings.stateDir, PIDFILE_NAME);
   let pidfileWritten = false;
 
-  // Readiness and `Connection: close` follow the bus state, from the instant of the stop request.
+  // Readiness and `Connection: close` follow the bus state, from the instant of the stop request;
+  // the CPU threads start ending then too (idle ones at once), in parallel with the drain.
   bus.onState((to) => {
-    if (to === 'STOPPING') tracker.beginStop();
+    if (to !== 'STOPPING') return;
+    tracker.beginStop();
+    cpu.retire();
   });
 
   // --- start ---------------------------------------------------------------------------------
@@ -162,6 +165,7 @@ export async function runServer({ probe, signals, settings = readSettings() }: S
   });
   bus.subscribe('start', 'store', () => durable.open(), { order: 30 });
   bus.subscribe('start', 'config', () => config.loadInitial(), { order: 40 });
+  // Ready only once the CPU thread runs: a thread still starting would hold resources later.
   bus.subscribe('start', 'cpu-pool', () => cpu.warm(), { order: 50 });
   bus.subscribe(
     'start',

@@ -3,7 +3,8 @@
  * to run signal listeners (a Node signal listener runs only when the main thread's JavaScript
  * stack is empty; a 1-second loop there would delay SIGTERM by up to a second, edge case E26).
  *
- * Protocol (see `pool.ts`): in `{ type: 'cpu', id, ms }`, out `{ type: 'cpu-done', id }`.
+ * Protocol (see `pool.ts`): out `{ type: 'cpu-ready' }` once, when it listens; then in
+ * `{ type: 'cpu', id, ms }`, out `{ type: 'cpu-done', id }`.
  */
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
@@ -12,6 +13,11 @@ export interface CpuJobMessage {
   type: 'cpu';
   id: number;
   ms: number;
+}
+
+/** Sent once, when the script has run and listens for jobs. */
+export interface CpuReadyMessage {
+  type: 'cpu-ready';
 }
 
 export interface CpuDoneMessage {
@@ -53,4 +59,6 @@ if (port !== null) {
     const done: CpuDoneMessage = { type: 'cpu-done', id: msg.id, result: burn(msg.ms) };
     port.postMessage(done);
   });
+  const ready: CpuReadyMessage = { type: 'cpu-ready' };
+  port.postMessage(ready);
 }

@@ -7,10 +7,17 @@
  * the process bus for an action (`onWorker`, see `../worker-bus-bridge.ts`).
  *
  * A job's AbortSignal (the client went away) terminates its worker; a new one is started on
- * demand. Workers are created lazily up to `size`; jobs beyond that queue.
+ * demand. Workers are created lazily up to `size`; jobs beyond that queue. `warm()` starts the
+ * first one ahead of any job and resolves once its script runs (the server says ready only then:
+ * a thread still opening its event loop would be counted by a leak check as a new resource).
+ *
+ * At a stop, `retire()` ends the workers as early as possible and all at once: an idle worker is
+ * terminated at once (its thread tears down in parallel with the rest of the stop), a busy one
+ * as soon as its job is done. A job that still arrives (a request in flight during the drain)
+ * gets a worker as before. So by the time the process exits no thread is left to be joined.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import type { CpuDoneMessage, CpuJobMessage } from './cpu-worker.js';
+import type { CpuDoneMessage, CpuJobMessage, CpuReadyMessage } from './cpu-worker.js';
 
 export class PoolClosedError extends Error {
   constructor(message = 'the CPU pool was terminated') {
@@ -30,6 +37,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   job: Job | undefined;
+  /** Its script has run (`cpu-ready`): it takes jobs and holds every resource it will hold. */
+  ready: Promise<void>;
 }
 
 export interface CpuPoolOptions {
@@ -47,6 +56,11 @@ export class CpuPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  /** `retire()` was called: no warm-up, and a worker ends as soon as it has nothing to do. */
+  private retiring = false;
+  /** Threads started and not yet exited (including the ones being terminated). */
+  private alive = 0;
+  private goneWaiters: Array<() => void> = [];
   private readonly workerUrl: URL;
 
   constructor(private readonly opts: CpuPoolOptions) {
@@ -58,9 +72,34 @@ export class CpuPool {
     return this.queue.length + this.slots.filter((s) => s.job !== undefined).length;
   }
 
-  /** Starts one worker ahead of the first job (thread start-up takes some 20-40 ms). */
-  warm(): void {
-    if (!this.closed && this.slots.length === 0) this.spawn();
+  /**
+   * Starts one worker ahead of the first job (thread start-up takes some 20-40 ms). Resolves once
+   * a worker's script runs; rejects if it exits or fails first.
+   */
+  warm(): Promise<void> {
+    if (this.closed || this.retiring) return Promise.resolve();
+    const slot = this.slots[0] ?? this.spawn();
+    return slot.ready;
+  }
+
+  /**
+   * The stop: idle workers are terminated now, busy ones when their job is done (jobs that still
+   * come get a worker, which ends the same way). Idempotent.
+   */
+  retire(): void {
+    this.retiring = true;
+    for (const slot of [...this.slots]) if (slot.job === undefined) this.end(slot);
+  }
+
+  /** Worker threads started and not yet exited. */
+  get threads(): number {
+    return this.alive;
+  }
+
+  /** Resolves once no worker thread is alive. */
+  whenNoThreads(): Promise<void> {
+    if (this.alive === 0) return Promise.resolve();
+    return new Promise((resolve) => this.goneWaiters.push(resolve));
   }
 
   /** Runs `ms` milliseconds of CPU work on a worker thread. */
@@ -86,11 +125,19 @@ export class CpuPool {
     for (const slot of this.slots.splice(0)) {
       if (slot.job !== undefined) {
         slot.job.reject(new PoolClosedError());
+        slot.job = undefined;
         cut++;
       }
       void slot.worker.terminate();
     }
     return cut;
+  }
+
+  /** Removes an idle worker from the pool and terminates its thread. */
+  private end(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    void slot.worker.terminate();
   }
 
   private dispatch(): void {
@@ -109,23 +156,39 @@ export class CpuPool {
 
   private spawn(): Slot {
     const worker = startWorker(this.workerUrl);
-    const slot: Slot = { worker, job: undefined };
+    let online!: () => void;
+    let failed!: (err: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      online = resolve;
+      failed = reject;
+    });
+    ready.catch(() => {}); // observed by warm()'s caller when there is one
+    const slot: Slot = { worker, job: undefined, ready };
     this.slots.push(slot);
-    worker.on('message', (msg: CpuDoneMessage) => {
+    this.alive++;
+    worker.on('message', (msg: CpuDoneMessage | CpuReadyMessage) => {
+      if (msg?.type === 'cpu-ready') return online();
       if (msg?.type !== 'cpu-done' || slot.job?.id !== msg.id) return;
       const job = slot.job;
       slot.job = undefined;
       job.resolve();
       this.dispatch();
+      if (this.retiring && slot.job === undefined) this.end(slot);
     });
-    worker.on('error', (err) => this.opts.onError?.(err));
-    worker.on('exit', () => {
+    worker.on('error', (err) => {
+      failed(err);
+      this.opts.onError?.(err);
+    });
+    worker.on('exit', (code) => {
+      failed(new Error(`the CPU worker exited (code ${code}) before it was ready`));
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
       if (slot.job !== undefined) {
         slot.job.reject(new PoolClosedError('the CPU worker exited'));
         slot.job = undefined;
       }
+      this.alive--;
+      if (this.alive === 0) for (const wake of this.goneWaiters.splice(0)) wake();
       if (!this.closed) this.dispatch();
     });
     this.opts.onWorker?.(worker);

@@ -269,6 +269,7 @@ export async function runWorker(): Promise<void> {
     leaving = true;
     openAbort.abort();
     tracker.beginStop();
+    cpu.retire(); // idle CPU threads end now, in parallel with the drain
   };
   const exitAfter = async (msg: FromWorker | undefined) => {
     if (msg !== undefined) await link.send(msg);
@@ -343,7 +344,9 @@ export async function runWorker(): Promise<void> {
     }
   });
 
-  cpu.warm();
+  // The CPU thread starts while the listeners open; we say ready only once it runs (a thread
+  // still starting would hold new resources after readiness, which a leak check would count).
+  const cpuOnline = cpu.warm();
   const ports: Record<string, number> = {};
   const open = async (name: string, server: typeof http | HttpsServer, port: number) => {
     const actual = await listeners.open(name, server, port, settings.host, openAbort.signal);
@@ -358,5 +361,6 @@ export async function runWorker(): Promise<void> {
     tracker.track(https, 'secureConnection');
     await open('tls', https, settings.tlsPort);
   }
+  await cpuOnline;
   if (!openAbort.signal.aborted) await link.send({ type: 'ready', ports, version });
 }
