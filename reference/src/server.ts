@@ -220,8 +220,8 @@ export async function runServer({ probe, signals, settings = readSettings() }: S
   injectFault(bus, settings.fault);
   bus.subscribe('abort', 'connections', () => drain.abort());
   bus.subscribe('persist', 'store-index', () => durable.persist());
-  bus.subscribe('exit', 'pidfile', async () => {
-    if (pidfileWritten) await removePidfile(pidfile);
+  bus.subscribe('exit', 'pidfile', () => {
+    if (pidfileWritten) removePidfile(pidfile);
   });
   bus.subscribe('exit', 'log-file', () => log.close(), { order: 90 });
 

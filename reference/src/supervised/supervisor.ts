@@ -227,8 +227,8 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
     },
     { order: 10, deadlineMs: 2500 },
   );
-  bus.subscribe('exit', 'pidfile', async () => {
-    if (pidfileWritten) await removePidfile(pidfile);
+  bus.subscribe('exit', 'pidfile', () => {
+    if (pidfileWritten) removePidfile(pidfile);
   });
   bus.subscribe('exit', 'log-file', () => log.close(), { order: 90 });
 
