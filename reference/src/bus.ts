@@ -149,6 +149,12 @@ export interface BusOptions {
   emit?: (ev: string, fields: Record<string, unknown>) => void;
   /** Per-channel default subscriber deadlines, overriding the built-in ones. */
   deadlines?: Partial<Record<Channel, number>>;
+  /**
+   * Stamps for the stop breakdown (`SIGCERT_TRACE=1`, `bench/stop-breakdown.ts`): called with
+   * `channel/name` and `begin` or `end` around every subscriber call, after each transition and
+   * after a stop request was announced. Absent: nothing is stamped.
+   */
+  trace?: (step: string, phase?: 'begin' | 'end') => void;
 }
 
 interface Subscription {
@@ -278,6 +284,7 @@ export class Bus {
       return { status: 'ignored', reason: why };
     }
     this.announce(action, source);
+    this.opts.trace?.(`request ${action}`);
     this.beginStop(kind);
     return { status: 'accepted' };
   }
@@ -519,6 +526,7 @@ export class Bus {
       }
     }
     this.opts.emit?.('state', { state: to, from });
+    this.opts.trace?.(`state ${to}`);
   }
 
   private announce(action: Action, source: Source, extra: Record<string, unknown> = {}): void {
@@ -559,12 +567,15 @@ export class Bus {
       sub.deadlineMs ??
       this.opts.deadlines?.[sub.channel] ??
       (sub.channel === 'stop' ? this.opts.graceMs : DEFAULT_DEADLINES[sub.channel]);
+    const trace = this.opts.trace;
+    trace?.(`${sub.channel}/${sub.name}`, 'begin');
     return new Promise((resolve) => {
       let settled = false;
       const settle = (error: Error | undefined) => {
         if (settled) return;
         settled = true;
         cancel();
+        trace?.(`${sub.channel}/${sub.name}`, 'end');
         if (error !== undefined) this.opts.log.error(`${sub.channel} subscriber ${sub.name}: ${error.message}`);
         resolve(error);
       };

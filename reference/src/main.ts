@@ -46,6 +46,7 @@ The sigcert reference server (spec/subject-protocol.md). Settings, all optional:
   SIGCERT_CODE_VERSION      what /version reports
   SIGCERT_FAULT             test-only: stop-subscriber-throws | stop-subscriber-hangs
   SIGCERT_CPU_NICE=0        keep the CPU worker thread at normal priority (default: nice 19, Linux)
+  SIGCERT_TRACE=1           probe "trace" events around every lifecycle step (bench/stop-breakdown.ts)
 
 Signals: TERM/INT graceful stop (a second INT: fast stop), QUIT fast stop, HUP reload,
 USR1 reopen logs, USR2 restart (with --workers: a new generation from the code on disk;

@@ -98,6 +98,23 @@ export class FdProbe implements Probe {
   }
 }
 
+/**
+ * Stamps for the stop breakdown: a `trace {step, phase, cpuUs}` event each, where `cpuUs` is the
+ * process's CPU time so far (user + system, microseconds): unlike the wall clock it does not grow
+ * while other processes hold the CPU, so a step's cost can be read on a busy machine too.
+ */
+export type Trace = (step: string, phase?: 'begin' | 'end') => void;
+
+/** `SIGCERT_TRACE=1`: a trace that writes probe events; otherwise undefined (nothing is stamped). */
+export function traceTo(probe: Probe, enabled: boolean): Trace | undefined {
+  if (!enabled || !probe.enabled) return undefined;
+  return (step, phase) => {
+    const t = process.hrtime.bigint();
+    const { user, system } = process.cpuUsage();
+    probe.emitAt(t, 'trace', { step, ...(phase === undefined ? {} : { phase }), cpuUs: user + system });
+  };
+}
+
 /** The probe when no fd was given: every call is a no-op. */
 export const noProbe: Probe = {
   enabled: false,

@@ -41,7 +41,7 @@ import { createRequestListener } from './http/endpoints.js';
 import { Listeners } from './http/listeners.js';
 import { LineLogger } from './log.js';
 import { PIDFILE_NAME, removePidfile, writePidfile } from './pidfile.js';
-import type { Probe } from './probe.js';
+import { type Probe, traceTo } from './probe.js';
 import { readSettings, type Settings } from './settings.js';
 import type { SignalPlugin } from './signals.js';
 import { type CertOutcome, type CertRequest, installFromThread, resolveCertPaths } from './tls/cert-thread.js';
@@ -60,13 +60,16 @@ export interface ServerDeps {
 export async function runServer({ probe, signals, settings = readSettings() }: ServerDeps): Promise<void> {
   const log = new LineLogger(settings.logFile);
   const clock = realClock;
+  const trace = traceTo(probe, settings.trace);
 
   const bus = new Bus({
     graceMs: settings.graceMs,
     clock,
     log,
     emit: (ev, fields) => probe.emit(ev, fields),
+    trace,
     exit: (code) => {
+      trace?.('process.exit');
       probe.flushSync();
       process.exit(code);
     },
@@ -102,6 +105,7 @@ export async function runServer({ probe, signals, settings = readSettings() }: S
     log,
     clock,
     predrainMs: settings.predrainMs,
+    trace,
   });
   const onRequest = createRequestListener(
     {

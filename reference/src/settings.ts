@@ -31,6 +31,8 @@ export interface Settings {
   fault: Fault | undefined;
   /** Supervised mode: this many worker processes per generation (`--workers N`); undefined: one process. */
   workers: number | undefined;
+  /** `SIGCERT_TRACE=1`: probe `trace {step, phase}` events around every bus step (the stop breakdown bench). */
+  trace: boolean;
 }
 
 export const MAX_WORKERS = 64;
@@ -100,6 +102,7 @@ export function readSettings(
     codeVersion: env.SIGCERT_CODE_VERSION || undefined,
     fault,
     workers,
+    trace: env.SIGCERT_TRACE === '1',
   };
   if (problems.length > 0) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
   return settings;

@@ -17,7 +17,7 @@ import type { CpuPool } from '../cpu/pool.js';
 import type { DurableState } from '../durable.js';
 import type { FifoReader } from '../fifo.js';
 import type { Logger } from '../log.js';
-import type { Probe } from '../probe.js';
+import type { Probe, Trace } from '../probe.js';
 import type { ConnectionTracker } from './connections.js';
 import type { Listeners } from './listeners.js';
 
@@ -31,6 +31,8 @@ export interface DrainParts {
   log: Logger;
   clock: Clock;
   predrainMs: number;
+  /** Stop breakdown stamps (`SIGCERT_TRACE=1`). */
+  trace?: Trace;
 }
 
 export class Drain {
@@ -53,6 +55,7 @@ export class Drain {
     this.p.listeners.stopAccepting();
     this.p.probe.emit('stop-accepting', {});
     const idle = this.p.tracker.closeIdle();
+    this.p.trace?.(`idle keep-alives ended (${idle})`);
     this.p.log.info(
       `listeners closed; ${idle} idle connection(s) ended, ${this.p.tracker.requestsInFlight} request(s) in flight`,
     );

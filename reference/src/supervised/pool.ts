@@ -37,7 +37,7 @@ import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { siblingScript } from '../cpu/pool.js';
 import type { Logger } from '../log.js';
-import type { Probe } from '../probe.js';
+import type { Probe, Trace } from '../probe.js';
 import {
   type Command,
   type FromWorker,
@@ -100,6 +100,8 @@ export interface PoolOptions {
   /** A worker thread's bus request, and the certificate that comes before a reload. */
   busRequest(msg: Extract<FromWorker, { type: 'bus-request' }>): void;
   installCertificate(msg: Extract<FromWorker, { type: 'install-certificate' }>): void;
+  /** Stop breakdown stamps (`SIGCERT_TRACE=1`): a worker's `retired` message and its exit. */
+  trace?: Trace;
 }
 
 /** An old worker's idle keep-alive connections get this long to carry one more request. */
@@ -325,6 +327,7 @@ export class WorkerPool {
     });
     worker.on('error', (err) => this.opts.log.warn(`worker ${rec.pid}: ${err.message}`));
     worker.on('exit', (code, signal) => {
+      this.opts.trace?.(`worker ${rec.pid} exit seen`);
       const info: ExitInfo = { code, signal };
       rec.exitInfo = info;
       this.live.delete(rec);
@@ -390,6 +393,7 @@ export class WorkerPool {
         this.opts.log[msg.level](`worker ${rec.pid} (generation ${rec.generation.number}): ${msg.msg}`);
         return;
       case 'retired':
+        this.opts.trace?.(`worker ${rec.pid} retired`);
         this.opts.log.info(
           `worker ${rec.pid} (generation ${rec.generation.number}) drained${msg.forced ? ` at the deadline, ${msg.aborted} aborted` : ''}`,
         );

@@ -44,7 +44,7 @@ import { injectFault } from '../faults.js';
 import { Listeners } from '../http/listeners.js';
 import { LineLogger } from '../log.js';
 import { PIDFILE_NAME, removePidfile, writePidfile } from '../pidfile.js';
-import type { Probe } from '../probe.js';
+import { type Probe, traceTo } from '../probe.js';
 import type { Settings } from '../settings.js';
 import type { SignalPlugin } from '../signals.js';
 import { KEY_PATTERN } from '../store/index.js';
@@ -66,13 +66,16 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
   if (process.platform === 'win32') throw new Error('--workers needs POSIX signals and process groups (not Windows)');
   const log = new LineLogger(settings.logFile);
   const clock = realClock;
+  const trace = traceTo(probe, settings.trace);
 
   const bus = new Bus({
     graceMs: settings.graceMs,
     clock,
     log,
     emit: (ev, fields) => probe.emit(ev, fields),
+    trace,
     exit: (code) => {
+      trace?.('process.exit');
       probe.flushSync();
       process.exit(code);
     },
@@ -100,6 +103,7 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
       if (isAction(msg.action)) void bus.request(msg.action, 'thread');
     },
     installCertificate: (msg) => config.installCertificate(toTlsMaterial(msg.tls)),
+    trace,
   });
   const pidfile = join(settings.stateDir, PIDFILE_NAME);
   let pidfileWritten = false;
