@@ -15,10 +15,12 @@
  * Exit status: 0 graceful, 1 startup failed, 3 stop deadline expired, 4 fast stop, 5 persist failed.
  *
  * Import order matters. ES modules evaluate their static imports first, in order, so this file
- * imports only the two tiny modules it needs to install the signal handlers; everything else is
+ * imports only the tiny modules it needs to install the signal handlers; everything else is
  * loaded afterwards with a dynamic import(). Until a listener exists a SIGTERM or SIGHUP would
- * kill the process outright (edge case E01).
+ * kill the process outright (edge case E01). The dynamic imports compile our code up front
+ * (`eager.ts`), so the stop sequence does not pay for compiling itself when it runs.
  */
+import { loadCompiled } from './eager.js';
 import { probeFromEnv } from './probe.js';
 import { installSignalHandlers } from './signals.js';
 
@@ -63,11 +65,15 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   try {
     const { readSettings } = await import('./settings.js');
     const settings = readSettings();
+    // Our modules are compiled as they load (eager.ts): the stop sequence must not compile itself.
     if (settings.workers === undefined) {
-      const { runServer } = await import('./server.js');
+      const { runServer } = await loadCompiled(async () => {
+        await import('./store/index.js'); // loaded by the store step; compiled now
+        return import('./server.js');
+      });
       await runServer({ probe, signals, settings });
     } else {
-      const { runSupervisor } = await import('./supervised/supervisor.js');
+      const { runSupervisor } = await loadCompiled(() => import('./supervised/supervisor.js'));
       await runSupervisor({ probe, signals, settings: { ...settings, workers: settings.workers } });
     }
   } catch (err) {

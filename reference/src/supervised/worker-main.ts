@@ -10,6 +10,7 @@
  * flight while the supervisor is starting a graceful stop. With one, the worker ignores the
  * signal; the supervisor got it too and tells the worker what to do over IPC (edge case E29).
  */
+import { loadCompiled } from '../eager.js';
 import { POSIX_MAP } from '../signals.js';
 
 /** Deliberately nothing: the supervisor received the same signal and decides. */
@@ -17,7 +18,7 @@ const supervisorDecides = () => {};
 for (const sig of Object.keys(POSIX_MAP)) process.on(sig as NodeJS.Signals, supervisorDecides);
 
 try {
-  const { runWorker } = await import('./worker.js');
+  const { runWorker } = await loadCompiled(() => import('./worker.js')); // compiled now, not at the stop
   await runWorker();
 } catch (err) {
   // A startup failure (a port in use, no init): one line; the supervisor reports the exit.
