@@ -11,13 +11,19 @@
  * | W → S     | `hello`                                 | listening for messages now                                       |
  * | S → W     | `init {generation, config, ready, stopping, cpuThreads}` | the configuration in use, the bus's readiness    |
  * | W → S     | `listening {name, port}`, `ready {ports, version}` | a listener is open; all are (the version it read at start) |
- * | S → W     | `state {ready, stopping}`               | the bus changed state (readiness; `Connection: close` from a stop on) |
+ * | S → W     | `state {ready, stopping, drain}`        | the bus changed state (readiness; `Connection: close` from a stop on); `drain`: stop now (below) |
  * | S → W     | `cmd {id, cmd, ...}`                    | `config`, `stop-accepting`, `drain`, `abort`, `retire`; answered by `ack {id, data}` |
  * | W → S     | `kv {id, op, key, value}`               | a `/kv` request for the store (the supervisor is its one writer)  |
  * | S → W     | `kv-result {id, ok, value, keys, error}`| its answer (a put answers after fsync)                           |
  * | W → S     | `install-certificate {tls}`, then `bus-request {action}` | a worker thread's request (`POST /cert`)        |
  * | W → S     | `log {level, msg}`                      | a log line (the supervisor owns the log file)                    |
- * | W → S     | `retired {forced, aborted}`             | an old generation's worker finished its drain and exits now      |
+ * | W → S     | `retired {forced, aborted}`             | a worker finished its drain (a retirement, or a `drain` stop) and exits now |
+ *
+ * `state {stopping: true, drain: true}` is sent when a stop has no pre-drain delay: the worker
+ * closes its listeners, ends its idle connections and exits once no request is in flight, at once,
+ * without waiting for the `stop-accepting` and `drain` commands (which it then answers as no-ops,
+ * or not at all once it is gone: the supervisor counts an exited worker as done). It saves the
+ * worker two round trips to a supervisor that is busy with its own stop at that moment.
  */
 import type { Action } from '../bus.js';
 import type { Config } from '../config.js';
@@ -41,7 +47,7 @@ export type KvAnswer = { ok: true; value?: Uint8Array | null; keys?: string[] } 
 
 export type ToWorker =
   | { type: 'init'; generation: number; config: WireConfig; ready: boolean; stopping: boolean; cpuThreads: number }
-  | { type: 'state'; ready: boolean; stopping: boolean }
+  | { type: 'state'; ready: boolean; stopping: boolean; drain: boolean }
   | ({ type: 'cmd'; id: number } & Command)
   | ({ type: 'kv-result'; id: number } & KvAnswer);
 

@@ -84,6 +84,11 @@ export interface PoolOptions {
   cpuThreads: number;
   /** An old generation's drain deadline (the stop deadline). */
   graceMs: number;
+  /**
+   * A stop has no pre-drain delay: the `state` message that tells the workers of the stop also
+   * tells them to drain and exit at once (`ipc.ts`).
+   */
+  drainAtStop: boolean;
   /** How long a new generation may take to be ready. */
   readyTimeoutMs: number;
   probe: Probe;
@@ -187,20 +192,22 @@ export class WorkerPool {
   broadcastState(): void {
     const ready = this.opts.ready();
     const stopping = this.opts.stopping();
+    const drain = stopping && this.opts.drainAtStop;
     for (const rec of this.live) {
       if (stopping) rec.phase = 'leaving';
-      if (rec.greeted) this.send(rec, { type: 'state', ready, stopping });
+      if (rec.greeted) this.send(rec, { type: 'state', ready, stopping, drain });
     }
   }
 
   /**
    * A stop signal just arrived (before the bus has even seen it, `signals.ts` `onEntry`): every worker
-   * fails `/ready` and sends `Connection: close` from now on. The bus's own STOPPING broadcast follows.
+   * fails `/ready` and sends `Connection: close` from now on, and with no pre-drain delay starts its
+   * drain (`drainAtStop`). The bus's own STOPPING broadcast follows.
    */
   notifyStopping(): void {
     for (const rec of this.live) {
       rec.phase = 'leaving';
-      if (rec.greeted) this.send(rec, { type: 'state', ready: false, stopping: true });
+      if (rec.greeted) this.send(rec, { type: 'state', ready: false, stopping: true, drain: this.opts.drainAtStop });
     }
   }
 

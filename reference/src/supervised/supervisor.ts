@@ -91,6 +91,7 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
     size: settings.workers,
     cpuThreads: Math.max(1, Math.min(4, Math.floor(availableParallelism() / settings.workers))),
     graceMs: settings.graceMs,
+    drainAtStop: settings.predrainMs <= 0,
     readyTimeoutMs: READY_TIMEOUT_MS,
     probe,
     log,

@@ -13,7 +13,9 @@
  *   group (a terminal's Ctrl-C, systemd's control-group kill) reaches us too; the supervisor got the
  *   same signal and decides. We must not die by it, and must not act on it twice;
  * - the stop: `stop-accepting` (close our copy of the listeners, FIN idle keep-alives), `drain`
- *   (answer when no request is in flight, then exit 0), `abort` (destroy, terminate, exit 0);
+ *   (answer when no request is in flight, then exit 0), `abort` (destroy, terminate, exit 0); with
+ *   no pre-drain delay the `state` message of the stop already carries `drain`, and we do the
+ *   first two at once, on our own (`ipc.ts`);
  * - a restart retires us: `retire` closes our listeners (the new generation is already accepting on
  *   the same sockets), gives idle keep-alive connections a short linger to carry one last request
  *   with `Connection: close` (`ConnectionTracker.closeIdleAfter`), drains within the grace period
@@ -301,10 +303,24 @@ export async function runWorker(): Promise<void> {
     await exitAfter({ type: 'retired', forced: !clean, aborted });
   };
 
+  /** A stop with no pre-drain delay (`state {drain: true}`): close, end idle connections, exit when idle. */
+  let drainStarted = false;
+  const drainNow = () => {
+    if (drainStarted) return;
+    drainStarted = true;
+    listeners.stopAccepting();
+    const idle = tracker.closeIdle();
+    log.info(
+      `stop: listeners closed, ${idle} idle connection(s) ended, ${tracker.requestsInFlight} request(s) in flight`,
+    );
+    void tracker.whenIdle().then(() => exitAfter({ type: 'retired', forced: false, aborted: 0 }));
+  };
+
   link.serve((msg) => {
     if (msg.type === 'state') {
       supervisorReady = msg.ready;
       if (msg.stopping) leave();
+      if (msg.drain) drainNow();
       return;
     }
     const ack = (data: Record<string, unknown> = {}) => link.send({ type: 'ack', id: msg.id, data });
