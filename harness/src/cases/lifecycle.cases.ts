@@ -264,7 +264,10 @@ async function bring(ctx: CaseContext, held: HeldState, first: string): Promise<
   const m = ctx.manifest;
   switch (held) {
     case 'starting': {
-      const s = await ctx.launch({ waitReady: false, env: { SIGCERT_STARTUP_DELAY_MS: String(STARTUP_DELAY_MS) } });
+      const s = await ctx.launch({
+        waitReady: false,
+        env: { SIGCERT_STARTUP_DELAY_MS: String(ctx.ms(STARTUP_DELAY_MS)) },
+      });
       await s.waitProbe((e) => e.ev === 'handlers', ctx.ms(5000), 'handlers installed');
       if (first === 'control') await untilAccepting(ctx, s, s.ports.admin!, 2000);
       return { s, release: none };
@@ -403,6 +406,7 @@ async function deliver(
 async function runLaunch(ctx: CaseContext, held: HeldState, request: BusRequest, paths: string[]): Promise<void> {
   const m = ctx.manifest;
   const { s, release } = await bring(ctx, held, paths[0]!);
+  const since = nowNs();
   const answers: Promise<void>[] = [];
   for (const p of paths) {
     if (s.exited) break;
@@ -421,6 +425,18 @@ async function runLaunch(ctx: CaseContext, held: HeldState, request: BusRequest,
   }
   await release();
   const ends = terminal(held, request) || held === 'stopping';
+  if (request === 'restart' && !ends && m.capabilities.probe && !s.exited) {
+    // a restart starts new code: its end is the probe `restart-done` (or `restart-failed`)
+    if (held === 'starting' || held === 'starting-bound')
+      await s.waitReady(ctx.ms(m.readiness.timeoutMs)).catch(() => undefined);
+    await s
+      .waitProbe(
+        (e) => (e.ev === 'restart-done' || e.ev === 'restart-failed') && BigInt(e.t) >= since,
+        ctx.ms(10_000),
+        'restart-done',
+      )
+      .catch(() => ctx.note('no-restart-outcome', { launch: s.launchIndex }));
+  }
   if (ends) {
     await s.waitExit(ctx.ms(stopBudget(ctx))).catch(() => ctx.note('no-exit', { launch: s.launchIndex }));
   } else if (held === 'starting' || held === 'starting-bound') {

@@ -24,7 +24,7 @@ import {
 } from '../spec-lifecycle.js';
 import type { Action, HistoryEvent, Manifest, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches } from './exit.js';
-import { exitOf, hasProbe, notes, probe } from './facts.js';
+import { exitOf, hasProbe, notes, probe, teardownAt } from './facts.js';
 import type { RequirementId } from './verdict.js';
 import { info, verdict } from './verdict.js';
 
@@ -141,6 +141,7 @@ function observe(events: readonly HistoryEvent[], m: Manifest, send: CellSend): 
   const answered = send.path === 'control' && send.status !== undefined && send.answeredNs !== undefined;
   const ack = ackEvent ? big(ackEvent.ns) : withProbe && answered ? big(send.answeredNs!) : null;
   const from = ack ?? big(send.ns);
+  const until = teardownAt(events); // what follows the harness's teardown is not the subject's doing
   const gens = (notes(events, 'cell-send') as unknown as CellSend[])
     .filter((x) => x.launch === send.launch && x.newest !== undefined)
     .map((x) => x.newest!);
@@ -149,7 +150,8 @@ function observe(events: readonly HistoryEvent[], m: Manifest, send: CellSend): 
     ...(gens.length ? { newest: Math.max(...gens) } : {}),
     ack,
     state: ack === null ? null : stateAt(events, send.launch, ack),
-    after: (ev) => probe(events, ev, send.launch).filter((e) => big(e.ns) >= from),
+    after: (ev) =>
+      probe(events, ev, send.launch).filter((e) => big(e.ns) >= from && (until === null || big(e.ns) < until)),
     exit: exitOf(events, send.launch),
     probe: withProbe,
   };
