@@ -42,6 +42,11 @@ export interface CaseDef {
    * probe. Without a verdict the case says nothing about them (it is not counted as testing them).
    */
   alsoJudges?: RequirementId[];
+  /**
+   * The requirement a subject violates when it never reaches a phase this case waits for (a deadlock in
+   * a handler, a lost signal, a FIFO never opened); default: the first of `requirements`.
+   */
+  stalls?: RequirementId;
   /** the (signal, action) pairs of the declared map this case delivers (generated cases say so) */
   sends?: [string, Action][];
   /** the (signal, repeat action) pairs of the repeat map this case delivers during a stop */
@@ -70,6 +75,21 @@ export interface CaseContext {
   note(kind: string, data?: Record<string, unknown>): void;
   /** a deadline in ms, scaled */
   ms(ms: number): number;
+}
+
+/**
+ * The subject did not do what the case was waiting for (a request failed before any signal, a phase
+ * never came): a failure of the subject, graded under `requirement` (default: the case's `stalls`, else
+ * its first requirement), never a harness error.
+ */
+export class SubjectFaultError extends Error {
+  override readonly name = 'SubjectFaultError';
+  constructor(
+    message: string,
+    readonly requirement?: RequirementId,
+  ) {
+    super(message);
+  }
 }
 
 /** Identity helper that keeps case files typed. */

@@ -10,10 +10,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CaseContext, type CaseDef, whyNotApplicable } from './case.js';
+import { type CaseContext, type CaseDef, SubjectFaultError, whyNotApplicable } from './case.js';
 import { caseResult, combineAttempts, compareResults } from './grade/result.js';
 import { History } from './history.js';
-import { LaunchError, launch, SignalUnsupportedError, type Subject } from './launch/index.js';
+import {
+  LaunchError,
+  launch,
+  SignalUnsupportedError,
+  type Subject,
+  SubjectExitedError,
+  WaitTimeoutError,
+} from './launch/index.js';
 import type { CaseResult } from './report/model.js';
 import { type Manifest, type Outcome, type Platform, TIMEOUT_MS } from './types.js';
 
@@ -183,9 +190,22 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
     ]);
   } catch (e) {
     if (!(e instanceof CaseTimeout)) {
+      // the subject not doing what the case waited for is the subject's failure, not the harness's
+      const subject =
+        e instanceof WaitTimeoutError || e instanceof SubjectExitedError || e instanceof SubjectFaultError;
       const kind =
-        e instanceof SignalUnsupportedError ? 'unsupported' : e instanceof LaunchError ? 'launch' : 'harness';
-      history.add('harness', 'case-error', { kind, error: e instanceof Error ? e.message : String(e) });
+        e instanceof SignalUnsupportedError
+          ? 'unsupported'
+          : e instanceof LaunchError
+            ? 'launch'
+            : subject
+              ? 'subject'
+              : 'harness';
+      history.add('harness', 'case-error', {
+        kind,
+        error: e instanceof Error ? e.message : String(e),
+        ...(e instanceof SubjectFaultError && e.requirement ? { requirement: e.requirement } : {}),
+      });
     }
   } finally {
     clearTimeout(timer);

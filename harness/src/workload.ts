@@ -3,7 +3,7 @@
  * the subject with its declared signal, wait for its exit with a deadline. They record observations;
  * they never judge.
  */
-import { type CaseContext, signalFor } from './case.js';
+import { type CaseContext, SubjectFaultError, signalFor } from './case.js';
 import { HttpConnection, type HttpResult, type RequestOptions, request } from './clients/http.js';
 import { connectProbe } from './clients/probe-connect.js';
 import { type Subject, WaitTimeoutError } from './launch/index.js';
@@ -53,7 +53,9 @@ export async function startHeld(
   if (first === 'done') {
     const r = await done;
     if (!r.ok)
-      throw new Error(`held request ${opts.path} failed before it was in flight: ${r.error} ${r.errorMessage ?? ''}`);
+      throw new SubjectFaultError(
+        `failed the request ${opts.path} before any signal: ${r.error} ${r.errorMessage ?? ''}`.trim(),
+      );
   }
   return { conn, done };
 }

@@ -211,3 +211,37 @@ describe('PROC.NO_ORPHANS and the tracking mechanism', () => {
     expect(verifyNoOrphansLeft([marker], [{ pid: 42, cmdline: 'worker' }]).status).toBe('fail');
   });
 });
+
+describe('blame the right party', () => {
+  const c = defineCase({
+    id: 'fake.blame',
+    title: 'fake',
+    description: 'fake',
+    requirements: ['LATENCY.BLOCKING_IO', 'STOP.EXIT_ZERO'],
+    stalls: 'LATENCY.BLOCKING_IO',
+    timeout: 'short',
+    run: async () => {},
+    grade: () => [],
+  });
+  it('a subject that never reaches an awaited phase fails the requirement it violates, with the evidence', () => {
+    const g = gradeCase(c, {
+      events: [ev('harness', 'case-error', { kind: 'subject', error: 'never opened the FIFO within 5000 ms' })],
+      manifest: reference,
+    });
+    expect(g.outcome).toBe('non-strict'); // LATENCY.BLOCKING_IO is a SHOULD
+    expect(g.verdicts[0]).toMatchObject({ requirement: 'LATENCY.BLOCKING_IO', status: 'fail' });
+    expect(g.verdicts[0]?.actual).toContain('never opened the FIFO');
+  });
+  it('a fault naming its requirement is graded under it; a harness fault stays a harness error', () => {
+    const named = gradeCase(c, {
+      events: [ev('harness', 'case-error', { kind: 'subject', error: 'x', requirement: 'STOP.EXIT_ZERO' })],
+      manifest: reference,
+    });
+    expect([named.outcome, named.verdicts[0]?.requirement]).toEqual(['fail', 'STOP.EXIT_ZERO']);
+    const ours = gradeCase(c, {
+      events: [ev('harness', 'case-error', { kind: 'harness', error: 'bug' })],
+      manifest: reference,
+    });
+    expect(ours.outcome).toBe('harness-error');
+  });
+});

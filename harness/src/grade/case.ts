@@ -8,7 +8,10 @@
  *   2. `interrupted` event                     -> skipped: an interrupted case is never graded
  *   3. `case-timeout` event                    -> timeout
  *   4. `case-error` of kind `unsupported`      -> unsupported
- *   5. `case-error` otherwise                  -> crash when a launch died unexpectedly, else harness-error
+ *   5. `case-error` otherwise                  -> crash when a launch died unexpectedly; else, when the
+ *      subject did not do what the case waited for (kind `subject`), a failure of the requirement it
+ *      violates (the case's `stalls`, else its first requirement) with the message as evidence; else
+ *      harness-error
  *   6. the case's own grader, plus the always-on process checks (crash signal, orphans); a verdict on a
  *      requirement the case does not declare is a harness error (a bug of the case)
  */
@@ -17,6 +20,7 @@ import { requirementLevels } from '../spec.js';
 import type { HistoryEvent, Outcome, Verdict } from '../types.js';
 import { ALWAYS_ON, crashVerdicts, orphanVerdicts, unexpectedDeaths } from './process.js';
 import { outcomeFromVerdicts } from './rules.js';
+import { type RequirementId, verdict } from './verdict.js';
 
 export interface Graded {
   outcome: Outcome;
@@ -57,6 +61,14 @@ export function gradeCase(c: CaseDef, input: GradeInput): Graded {
         `${deaths.map((d) => `died by ${d.signal}`).join('; ')} (then: ${reason})`,
         crashVerdicts(deaths),
       );
+    }
+    if (error.data.kind === 'subject') {
+      const id = (error.data.requirement as RequirementId | undefined) ?? c.stalls ?? c.requirements[0];
+      if (id) {
+        const v = verdict(id, false, 'the subject reaches each phase the case waits for', `the subject ${msg}`);
+        const verdicts = [v, ...orphanVerdicts(events)];
+        return graded(outcomeFromVerdicts(verdicts, requirementLevels()), `${id}: the subject ${msg}`, verdicts);
+      }
     }
     return graded('harness-error', reason);
   }
