@@ -201,6 +201,35 @@ describe('lifecycle verifier: the startup window (START.HANDLERS_BEFORE_READY)',
     ]);
   });
 
+  it('a reload recorded in STARTING runs once; a later request acknowledged in STARTED may add its own', () => {
+    const h = history();
+    h.state('STARTING');
+    h.probe('listening', { port: 1 });
+    h.send('starting-bound', 'reload', 'SIGHUP', { newest: 2 });
+    h.state('STARTED');
+    h.probe('reload-begin', { generation: 1 });
+    h.probe('reload-done', { generation: 2 });
+    h.send('starting-bound', 'reload', 'SIGUSR1', { newest: 3 });
+    h.probe('reload-begin', { generation: 2 });
+    h.probe('reload-done', { generation: 3 });
+    h.note('served', { launch: 0, generation: 3 });
+    const vs = verifyLifecycleCells(h.events, m, ALL);
+    expect(vs.filter((v) => v.status !== 'pass')).toEqual([]);
+    const twice = history();
+    twice.state('STARTING');
+    twice.send('starting', 'reload', 'SIGHUP', { newest: 2 });
+    twice.state('STARTED');
+    twice.probe('reload-begin', { generation: 1 });
+    twice.probe('reload-done', { generation: 2 });
+    twice.probe('reload-begin', { generation: 2 });
+    twice.probe('reload-done', { generation: 2 });
+    twice.note('served', { launch: 0, generation: 2 });
+    expect(statuses(verifyLifecycleCells(twice.events, m, ALL))).toEqual([
+      'START.SIGNALS_RECORDED:fail',
+      'BUS.STATES:pass',
+    ]);
+  });
+
   it('a stop in STARTING followed by readiness fails START.STOP_NO_LISTENER', () => {
     const h = history();
     h.state('STARTING');
