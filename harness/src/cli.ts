@@ -60,7 +60,6 @@ import { runCases, selectCases } from './runner.js';
 import { loadRegistry } from './spec.js';
 import type { Manifest, Platform } from './types.js';
 
-export { latencyTables } from './report/assemble.js';
 
 export const EXIT = { compliant: 0, notCompliant: 1, usage: 2, harness: 3, interrupted: 130 } as const;
 

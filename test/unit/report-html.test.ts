@@ -19,8 +19,9 @@ import {
   type RequirementInfo,
   validateReport,
 } from '../../harness/src/report/index.js';
-import { dumpDom, findChromium, processesMentioning, screenshot } from '../browser/chromium.js';
+import { chromiumTool, dumpDom, findChromium, processesMentioning, screenshot } from '../browser/chromium.js';
 import { findReferenceReport, HOSTILE, syntheticReport } from '../browser/synthetic-report.js';
+import { needTool } from '../harness/system-tools.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sigcert-html-'));
@@ -318,12 +319,8 @@ function pngSize(file: string): { width: number; height: number } {
 describe('the HTML report in headless Chromium', () => {
   it.skipIf(process.platform !== 'linux')(
     'renders the verdict, requirement rows, timelines and histograms (linux; CI installs chromium)',
-    async () => {
-      if (!chromium) {
-        throw new Error(
-          'chromium is not installed: this test needs headless Chromium (Debian: apt-get install -y chromium; .ci/run installs it)',
-        );
-      }
+    async (ctx) => {
+      needTool(ctx, chromiumTool());
       const report = syntheticReport();
       const file = path.join(tmp, 'report.html');
       writeFileSync(file, renderHtml(report));
