@@ -11,5 +11,7 @@ graceful_timeout = int(os.environ.get("SIGCERT_GRACE_MS", "5000")) / 1000
 pid_path = os.path.join(os.environ["SIGCERT_STATE_DIR"], "server.pid")
 errorlog = "-"
 accesslog = None
+# idle keep-alive connections stay open this long (the default, 5 s, would close them before the harness stops the server)
+keep_alive_timeout = 30
 workers = 1
 worker_class = "asyncio"

@@ -52,6 +52,13 @@ async def _start(send, status, ctype, length):
     )
 
 
+async def _flush_headers(send):
+    """An empty body chunk: uvicorn writes the headers at http.response.start already, Hypercorn
+    (subjects/hypercorn serves this app too) only with the first body chunk; the protocol's /hold and
+    /cpu must have their status and headers on the wire before the wait."""
+    await send({"type": "http.response.body", "body": b"", "more_body": True})
+
+
 async def _respond(send, status, body, ctype=b"text/plain"):
     await _start(send, status, ctype, len(body))
     await send({"type": "http.response.body", "body": body})
@@ -124,12 +131,14 @@ async def app(scope, receive, send):
         ms = _int(query, "ms")
         body = b"held %d\n" % ms
         await _start(send, 200, b"text/plain", len(body))
+        await _flush_headers(send)
         await asyncio.sleep(ms / 1000)
         await send({"type": "http.response.body", "body": body})
     elif path == "/cpu":
         ms = _int(query, "ms")
         body = b"cpu %d\n" % ms
         await _start(send, 200, b"text/plain", len(body))
+        await _flush_headers(send)
         end = time.monotonic() + ms / 1000
         while time.monotonic() < end:  # CPU work on the event loop, as a careless handler would do
             pass
