@@ -12,8 +12,8 @@
  * Failures outside the expectations are printed, not asserted: the selection is not a certificate.
  *
  * Selection: the file's `cases`, passed to runCases as a `--grep`-style anchored alternation; the cases
- * run two at a time per server and the servers one after another (about 2 minutes on two cores, most of
- * it the deadline cases of CherryPy and uvicorn, which wait for an 11 s request).
+ * run two at a time per server and the servers one after another: about 75 s on two cores for the eight
+ * real servers, most of it the deadline cases of CherryPy and uvicorn, which wait for an 11 s request.
  *
  * A server that is not installed is skipped with the Debian package that installs it; under
  * SIGCERT_REQUIRE_TOOLS=1 (.ci/run) that skip is a failure.
