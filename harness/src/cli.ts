@@ -37,8 +37,8 @@ import {
 } from './cli-support.js';
 import { History } from './history.js';
 import {
+  availableTracking,
   canDeliver,
-  descendantScanSupported,
   LaunchError,
   launch,
   loadManifest,
@@ -59,7 +59,6 @@ import {
 import { runCases, selectCases } from './runner.js';
 import { loadRegistry } from './spec.js';
 import type { Manifest, Platform } from './types.js';
-
 
 export const EXIT = { compliant: 0, notCompliant: 1, usage: 2, harness: 3, interrupted: 130 } as const;
 
@@ -285,7 +284,12 @@ async function cmdDoctor(values: SubjectOptions): Promise<number> {
     `signals this OS can deliver: ${sigs.filter((s) => canDeliver(s)).join(' ') || 'none'}; cannot: ${sigs.filter((s) => !canDeliver(s)).join(' ') || 'none'}`,
   );
   out.push(
-    `descendant tracking: ${descendantScanSupported() ? 'by run marker (finds processes that left the group)' : 'direct child only on this platform'}`,
+    `descendant tracking: ${(() => {
+      const t = availableTracking();
+      return t.escapesVisible
+        ? `${t.mechanism} (a process cannot leave it)`
+        : `${t.mechanism}: ${t.reason ?? ''}; escaped descendants are not tested`;
+    })()}`,
   );
   for (const [sig, action] of Object.entries(manifest.signals)) out.push(`declared: ${sig} -> ${action}`);
   const dir = path.resolve('.sigcert', 'doctor');
