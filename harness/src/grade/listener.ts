@@ -51,13 +51,15 @@ export function verifyListenerClosed(
     ps.length
       ? ` (${ms(sendNs, String(ps[0]!.startNs)).toFixed(0)}–${ms(sendNs, String(ps.at(-1)!.startNs)).toFixed(0)} ms after the stop)`
       : '';
-  const ok = exitedBefore || (judged.length > 0 && served.length === 0 && dropped.length === 0);
+  // an exit closes every listener: with no attempt inside the window (a loaded machine can starve the
+  // cadence) the exit itself is the evidence, as long as nothing was accepted and dropped or served late
+  const ok = served.length === 0 && dropped.length === 0 && (judged.length > 0 || x !== null);
   return verdict(
     'STOP.LISTENER_CLOSED',
     ok,
     `attempts start every ${cadence} ms; once the drain must have begun (${m.preDrainDelayMs + DRAIN_START_MS} ms after the stop${closedAt ? ', or at stop-accepting' : ''}) none is accepted and dropped, and none is still served ${SERVE_SLACK_MS} ms later (the listener stayed open)`,
-    exitedBefore && judged.length === 0
-      ? `the subject exited ${ms(sendNs, x.ns).toFixed(1)} ms after the stop, before the drain window; its listener closed with it`
+    x !== null && judged.length === 0
+      ? `the subject exited ${ms(sendNs, x.ns).toFixed(1)} ms after the stop${exitedBefore ? ', before the drain window' : ''}; no attempt fell inside the window; its listener closed with the exit`
       : `${judged.length} attempts judged: ${judged.filter((p) => p.outcome === 'refused').length} refused, ${judged.filter((p) => p.outcome === 'served').length} served (${served.length} after the slack${window(served)}), ${dropped.length} accepted then dropped${window(dropped)}${dropped.length ? ` [${summarise(dropped.map((p) => String(p.outcome)))}]` : ''}; ${all.length - judged.length} before the drain window${x ? '' : '; the subject did not exit'}`,
     metrics,
   );
