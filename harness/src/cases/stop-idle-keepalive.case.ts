@@ -1,5 +1,5 @@
 import { defineCase } from '../case.js';
-import { ms, notes, sent, verdict } from '../grade/index.js';
+import { ms, notes, sent, unknown, verdict } from '../grade/index.js';
 import { recordResult, sendAction, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 2000;
@@ -36,31 +36,55 @@ export default defineCase({
     await waitExit(ctx, s, stopBudget(ctx));
   },
   grade({ events }) {
-    const closes = notes(events, 'idle-close');
     const send = sent(events)[0];
-    const closeEvents = events.filter(
-      (e) =>
-        e.source === 'client' &&
-        e.kind === 'conn-closed' &&
-        String(e.data.label).startsWith('idle-') &&
-        e.data.how !== 'local',
-    );
-    const slowest = send && closeEvents.length ? Math.max(...closeEvents.map((e) => ms(send.ns, e.ns))) : Number.NaN;
-    const closed = closes.filter((c) => c.how === 'fin' || c.how === 'rst');
-    const fin = closes.filter((c) => c.how === 'fin');
+    const closeOf = (i: number) =>
+      events.find(
+        (e) =>
+          e.source === 'client' && e.kind === 'conn-closed' && e.data.label === `idle-${i}` && e.data.how !== 'local',
+      );
+    const closes = notes(events, 'idle-close');
+    // a connection the subject closed before the signal (its own idle timeout) says nothing about the stop
+    const before = closes.filter((c) => {
+      const e = closeOf(Number(c.i));
+      return send !== undefined && e !== undefined && BigInt(e.ns) < BigInt(send.ns);
+    });
+    const judged = closes.filter((c) => !before.includes(c));
+    const closed = judged.filter((c) => c.how === 'fin' || c.how === 'rst');
+    const fin = closed.filter((c) => c.how === 'fin');
+    const times = judged
+      .map((c) => closeOf(Number(c.i)))
+      .filter((e) => e !== undefined && send !== undefined)
+      .map((e) => ms(send!.ns, e!.ns));
+    const slowest = times.length ? Math.max(...times) : Number.NaN;
+    const beforeNote = before.length ? `; ${before.length} closed on their own before the signal (not judged)` : '';
+    const detail = `all ${IDLE} idle keep-alive connections open at the signal are closed by the subject while a request is still draining`;
+    if (judged.length === 0) {
+      return [
+        unknown(
+          'STOP.IDLE_KEEPALIVE_CLOSED',
+          detail,
+          `every idle connection was already closed before the signal${beforeNote}`,
+        ),
+        unknown(
+          'STOP.FIN_NOT_RST',
+          'idle connections are closed with FIN, not reset',
+          'no connection was open at the signal',
+        ),
+      ];
+    }
     return [
       verdict(
         'STOP.IDLE_KEEPALIVE_CLOSED',
-        closes.length === IDLE && closed.length === IDLE,
-        `all ${IDLE} idle keep-alive connections are closed by the subject while a request is still draining`,
-        `${closed.length} of ${closes.length} closed (${closes.map((c) => c.how).join(', ')})${Number.isFinite(slowest) ? `; last close ${slowest.toFixed(1)} ms after the signal` : ''}`,
+        closes.length === IDLE && closed.length === judged.length,
+        detail,
+        `${closed.length} of ${judged.length} closed (${judged.map((c) => c.how).join(', ')})${Number.isFinite(slowest) ? `; last close ${slowest.toFixed(1)} ms after the signal` : ''}${beforeNote}`,
         Number.isFinite(slowest) ? { idleCloseMs: slowest } : undefined,
       ),
       verdict(
         'STOP.FIN_NOT_RST',
         closed.length > 0 && fin.length === closed.length,
         'idle connections are closed with FIN, not reset',
-        `${fin.length} FIN, ${closed.length - fin.length} RST`,
+        `${fin.length} FIN, ${closed.length - fin.length} RST${beforeNote}`,
       ),
     ];
   },
