@@ -4,7 +4,11 @@
  * plus JSON (reports/bench/) with the machine in the header. Every figure is a median over
  * repeated trials with p99 and the trial count; comparisons are also given as ratios.
  *
- *   npm run bench [-- --trials N] [--only reference,nginx] [--quick]
+ *   npm run bench [-- --trials N] [--only reference,nginx] [--quick] [--stop-only]
+ *
+ * `--only` names subjects (folders of subjects/); `reference` also selects `reference-supervised`,
+ * the same server in its supervised mode. The section "The reference against the fastest peer"
+ * gives each stop figure of both as a ratio to the fastest other server of the run.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -33,6 +37,8 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const quick = args.includes('--quick');
+/** Only the stop figures and their ratios (the first three sections): for iterating on the stop. */
+const stopOnly = args.includes('--stop-only');
 const TRIALS = Number(arg('trials') ?? (quick ? 5 : 20));
 const only = arg('only')?.split(',');
 const work = mkdtempSync(path.join(os.tmpdir(), 'sigcert-bench-'));
@@ -42,7 +48,7 @@ function subjects(): Manifest[] {
   const dir = path.join(root, 'subjects');
   return readdirSync(dir)
     .filter((d) => existsSync(path.join(dir, d, 'manifest.json')))
-    .filter((d) => !only || only.includes(d))
+    .filter((d) => !only || only.includes(d) || (d === 'reference-supervised' && only.includes('reference')))
     .sort((a, b) => (a === 'reference' ? -1 : b === 'reference' ? 1 : a.localeCompare(b)))
     .map((d) => loadManifest(path.join(dir, d, 'manifest.json')));
 }
@@ -53,41 +59,65 @@ async function start(m: Manifest): Promise<Subject> {
 
 const livePath = (m: Manifest) => (m.capabilities.conformanceEndpoints ? '/live' : m.readiness.path);
 
-/** Stop reaction: handler latency (probe), time until new connections are refused, time to exit. */
-async function stopReaction(m: Manifest, trials: number) {
-  const ack: number[] = [];
-  const refuse: number[] = [];
-  const exit: number[] = [];
-  const sig = signalFor(m, 'stop')!;
+/**
+ * Runs `trials` rounds; each round runs `one` once for every subject, in turn. On a shared machine
+ * the load drifts over minutes: interleaving gives every subject the same conditions, where running
+ * one subject's trials and then the next one's would compare different moments.
+ */
+async function interleaved<T>(
+  list: Manifest[],
+  trials: number,
+  one: (m: Manifest) => Promise<T>,
+): Promise<Map<string, T[]>> {
+  const out = new Map<string, T[]>(list.map((m) => [m.name, []]));
   for (let i = 0; i < trials; i++) {
-    const s = await start(m);
-    try {
-      const t0 = s.signal(sig);
-      if (m.capabilities.probe) {
-        const e = await s.waitProbe((x) => x.ev === 'signal' && BigInt(x.t) >= t0, 5000, 'ack').catch(() => null);
-        if (e) ack.push(Number(BigInt(e.t) - t0) / 1e6);
-      }
-      for (let k = 0; k < 2000 && !s.exited; k++) {
-        const r = await connectProbe(s.ports.http!, { timeoutMs: 1000, path: livePath(m) });
-        if (r.outcome === 'refused') {
-          refuse.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          break;
-        }
-      }
-      const x = await s.waitExit(m.gracePeriodMs + 5000).catch(() => null);
-      if (x) exit.push(Number(BigInt(x.ns) - t0) / 1e6);
-    } finally {
-      await s.teardown();
-    }
+    for (const m of list) out.get(m.name)!.push(await one(m));
   }
-  return { ack: stat(ack), refuse: stat(refuse), exit: stat(exit) };
+  return out;
 }
 
-/** Graceful stop with 1,000 idle keep-alive connections (each served one request first). */
-async function keepaliveStop(m: Manifest, trials: number, conns: number) {
-  const exit: number[] = [];
+interface ReactionTrial {
+  ack?: number;
+  refuse?: number;
+  exit?: number;
+}
+
+/** Stop reaction: handler latency (probe), time until new connections are refused, time to exit. */
+async function stopReactionTrial(m: Manifest): Promise<ReactionTrial> {
+  const sig = signalFor(m, 'stop')!;
+  const out: ReactionTrial = {};
+  const s = await start(m);
+  try {
+    const t0 = s.signal(sig);
+    if (m.capabilities.probe) {
+      const e = await s.waitProbe((x) => x.ev === 'signal' && BigInt(x.t) >= t0, 5000, 'ack').catch(() => null);
+      if (e) out.ack = Number(BigInt(e.t) - t0) / 1e6;
+    }
+    for (let k = 0; k < 2000 && !s.exited; k++) {
+      const r = await connectProbe(s.ports.http!, { timeoutMs: 1000, path: livePath(m) });
+      if (r.outcome === 'refused') {
+        out.refuse = Number(process.hrtime.bigint() - t0) / 1e6;
+        break;
+      }
+    }
+    const x = await s.waitExit(m.gracePeriodMs + 5000).catch(() => null);
+    if (x) out.exit = Number(BigInt(x.ns) - t0) / 1e6;
+  } finally {
+    await s.teardown();
+  }
+  return out;
+}
+
+function reactionStats(trials: ReactionTrial[]) {
+  const pick = (k: keyof ReactionTrial) => trials.flatMap((t) => (t[k] === undefined ? [] : [t[k]]));
+  return { ack: stat(pick('ack')), refuse: stat(pick('refuse')), exit: stat(pick('exit')) };
+}
+
+/** Graceful stop with 1,000 idle keep-alive connections (each served one request first): one trial. */
+async function keepaliveStopTrial(m: Manifest, conns: number): Promise<{ exit?: number; opened: number }> {
   let opened = 0;
-  for (let i = 0; i < trials; i++) {
+  let exit: number | undefined;
+  {
     const s = await start(m);
     const open: HttpConnection[] = [];
     try {
@@ -108,13 +138,13 @@ async function keepaliveStop(m: Manifest, trials: number, conns: number) {
       opened = open.filter((c) => !c.isClosed).length;
       const t0 = s.signal(signalFor(m, 'stop')!);
       const x = await s.waitExit(m.gracePeriodMs + 10_000).catch(() => null);
-      if (x) exit.push(Number(BigInt(x.ns) - t0) / 1e6);
+      if (x) exit = Number(BigInt(x.ns) - t0) / 1e6;
     } finally {
       for (const c of open) c.close();
       await s.teardown();
     }
   }
-  return { exit: stat(exit), idleConnections: opened };
+  return { exit, opened };
 }
 
 /** Reload under bounded loopback load: failed, refused and reset requests over N reloads. */
@@ -176,7 +206,10 @@ async function main() {
     '',
     `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${os.type()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`,
     '',
-    'Each figure: median / p99 in ms (n = trials). Ratios compare medians.',
+    `Each figure: median / p99 in ms (n = trials). Ratios compare medians. Load average at the start: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}.${stopOnly ? ' Stop figures only (--stop-only).' : ''}`,
     '',
   ];
   const json: Record<string, unknown> = {
@@ -194,11 +227,13 @@ async function main() {
   }
 
   md.push('', '## Stop signal: acknowledgement and external reaction', '');
+  md.push(`Trials interleaved: each round stops every server once, in turn.`, '');
   md.push(row(['server', 'stop signal', 'handler ack (probe)', 'time to refuse new connections', 'time to exit']));
   md.push(row(['---', '---', '---', '---', '---']));
-  const reaction: Record<string, unknown> = {};
+  const reaction: Record<string, ReturnType<typeof reactionStats>> = {};
+  const reactionTrials = await interleaved(list, TRIALS, stopReactionTrial);
   for (const m of list) {
-    const r = await stopReaction(m, TRIALS);
+    const r = reactionStats(reactionTrials.get(m.name)!);
     reaction[m.name] = r;
     md.push(
       row([
@@ -213,18 +248,80 @@ async function main() {
   json.stopReaction = reaction;
 
   const conns = quick ? 200 : 1000;
+  const kaTrials = quick ? 2 : Math.max(3, Math.round(TRIALS / 2));
   md.push('', `## Graceful stop with ${conns} idle keep-alive connections`, '');
+  md.push(`Trials interleaved, ${kaTrials} per server.`, '');
   md.push(row(['server', 'idle connections it held', 'time to exit', 'ratio to reference']));
   md.push(row(['---', '---', '---', '---']));
   const ka: Record<string, { exit: Stat; idleConnections: number }> = {};
+  const kaRuns = await interleaved(list, kaTrials, (m) => keepaliveStopTrial(m, conns));
   for (const m of list) {
-    const r = await keepaliveStop(m, quick ? 2 : 3, conns);
-    ka[m.name] = r;
+    const runs = kaRuns.get(m.name)!;
+    ka[m.name] = {
+      exit: stat(runs.flatMap((r) => (r.exit === undefined ? [] : [r.exit]))),
+      idleConnections: Math.min(...runs.map((r) => r.opened)),
+    };
+  }
+  for (const m of list) {
+    const r = ka[m.name]!;
     const ref = ka.reference?.exit.p50;
     md.push(row([m.name, r.idleConnections, cell(r.exit), ref && r.exit.n ? `${fmt(r.exit.p50 / ref, 1)}×` : '—']));
   }
   json.keepaliveStop = ka;
 
+  // The three stop figures of the reference (one process and supervised) against the fastest peer.
+  const figures: Array<{ name: string; of: (server: string) => Stat | undefined; held?: (server: string) => string }> =
+    [
+      { name: 'stop signal → new connections refused', of: (n) => reaction[n]?.refuse },
+      { name: 'stop signal → exit, idle', of: (n) => reaction[n]?.exit },
+      {
+        name: `stop signal → exit, ${conns} idle keep-alive connections`,
+        of: (n) => ka[n]?.exit,
+        held: (n) => (ka[n] && ka[n].idleConnections < conns ? ` (held ${ka[n].idleConnections})` : ''),
+      },
+    ];
+  const ours: string[] = list.map((m) => m.name).filter((n) => n === 'reference' || n === 'reference-supervised');
+  const peers = list.map((m) => m.name).filter((n) => !ours.includes(n));
+  const ratios: Record<string, unknown> = {};
+  md.push('', '## The reference against the fastest peer', '');
+  md.push(
+    `Medians of this run. Peer: the fastest of ${peers.join(', ') || '(none measured)'} for each figure. Goal: ratio ≤ 1.0.`,
+    '',
+  );
+  md.push(row(['figure', 'fastest peer', ...ours.flatMap((n) => [n, `${n} / peer`])]));
+  md.push(row(['---', '---', ...ours.flatMap(() => ['---', '---'])]));
+  for (const f of figures) {
+    const best = peers
+      .map((n) => ({ n, s: f.of(n) }))
+      .filter((x): x is { n: string; s: Stat } => x.s !== undefined && x.s.n > 0)
+      .sort((a, b) => a.s.p50 - b.s.p50)[0];
+    const cells: string[] = [];
+    const entry: Record<string, unknown> = { peer: best?.n ?? null, peerMs: best?.s.p50 ?? null };
+    for (const n of ours) {
+      const mine = f.of(n);
+      const ratio = best && mine && mine.n > 0 ? mine.p50 / best.s.p50 : Number.NaN;
+      cells.push(
+        mine && mine.n > 0 ? fmt(mine.p50, 2) : '—',
+        Number.isFinite(ratio) ? `${fmt(ratio, 2)}×${ratio <= 1 ? '' : ' ✗'}` : '—',
+      );
+      entry[n] = { ms: mine?.p50 ?? null, ratio: Number.isFinite(ratio) ? ratio : null };
+    }
+    md.push(row([f.name, best ? `${best.n} ${fmt(best.s.p50, 2)}${f.held?.(best.n) ?? ''}` : '—', ...cells]));
+    ratios[f.name] = entry;
+  }
+  json.ratiosToFastestPeer = ratios;
+  if (!stopOnly) await otherSections(list, md, json);
+
+  const out = path.join(root, 'reports', 'bench');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'bench.md'), `${md.join('\n')}\n`);
+  writeFileSync(path.join(out, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
+  console.log(md.join('\n'));
+  console.log(`\nwritten: ${path.join(out, 'bench.md')}, bench.json`);
+}
+
+/** Reload under load, the harness's overhead, the store, the reference's latency (not with --stop-only). */
+async function otherSections(list: Manifest[], md: string[], json: Record<string, unknown>): Promise<void> {
   md.push('', '## Reload under bounded loopback load (20 reloads, 4 clients)', '');
   md.push(row(['server', 'reloads', 'ok', 'failed', 'refused', 'reset']));
   md.push(row(['---', '---', '---', '---', '---', '---']));
@@ -271,13 +368,6 @@ async function main() {
       runScript('reference-latency.ts', quick ? ['--trials', '20'] : []).trim(),
     );
   }
-
-  const out = path.join(root, 'reports', 'bench');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'bench.md'), `${md.join('\n')}\n`);
-  writeFileSync(path.join(out, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
-  console.log(md.join('\n'));
-  console.log(`\nwritten: ${path.join(out, 'bench.md')}, bench.json`);
 }
 
 try {
