@@ -137,12 +137,9 @@ export async function runServer({ probe, signals, settings = readSettings() }: S
   const pidfile = join(settings.stateDir, PIDFILE_NAME);
   let pidfileWritten = false;
 
-  // Readiness and `Connection: close` follow the bus state, from the instant of the stop request;
-  // the CPU threads start ending then too (idle ones at once), in parallel with the drain.
+  // Readiness and `Connection: close` follow the bus state, from the instant of the stop request.
   bus.onState((to) => {
-    if (to !== 'STOPPING') return;
-    tracker.beginStop();
-    cpu.retire();
+    if (to === 'STOPPING') tracker.beginStop();
   });
 
   // --- start ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  * |---------|------------------|---------------------------------------------------------------------|
  * | (state) | stop requested   | readiness fails (`/ready` 503) and `Connection: close` starts, both driven by the bus state |
  * | stop    | `preDrainDelay`  | keeps accepting and serving for `SIGCERT_PREDRAIN_MS` (edge case E05) |
- * | stop    | `stopAccepting`  | closes the listeners (probe `stop-accepting`), ends idle connections with FIN |
+ * | stop    | `stopAccepting`  | closes the listeners (probe `stop-accepting`), ends idle connections with FIN, ends the CPU threads once idle |
  * | stop    | `drain`          | waits for requests and store writes in flight (probe `drained`)     |
  * | abort   | `abort`          | deadline or fast stop: closes the listeners if still open, destroys every connection, terminates CPU jobs, cancels FIFO reads (probe `drained {forced: true}`) |
  *
@@ -48,7 +48,12 @@ export class Drain {
     return pause(this.p.clock, this.p.predrainMs, signal);
   }
 
-  /** Closes the service listeners, then ends every idle connection with FIN. */
+  /**
+   * Closes the service listeners, then ends every idle connection with FIN, then starts ending the
+   * CPU threads (idle ones at once, busy ones after their job), so that their teardown runs in
+   * parallel with the drain and `process.exit` has no thread left to join. The listeners go
+   * first: every step before them delays the moment new connections are refused.
+   */
   stopAccepting(): void {
     if (this.acceptingStopped) return;
     this.acceptingStopped = true;
@@ -56,6 +61,7 @@ export class Drain {
     this.p.probe.emit('stop-accepting', {});
     const idle = this.p.tracker.closeIdle();
     this.p.trace?.(`idle keep-alives ended (${idle})`);
+    this.p.cpu.retire();
     this.p.log.info(
       `listeners closed; ${idle} idle connection(s) ended, ${this.p.tracker.requestsInFlight} request(s) in flight`,
     );

@@ -271,7 +271,11 @@ export async function runWorker(): Promise<void> {
     leaving = true;
     openAbort.abort();
     tracker.beginStop();
-    cpu.retire(); // idle CPU threads end now, in parallel with the drain
+  };
+  /** Listeners closed: the CPU threads end (idle ones at once), in parallel with the drain. */
+  const stopAcceptingNow = () => {
+    listeners.stopAccepting();
+    cpu.retire();
   };
   const exitAfter = async (msg: FromWorker | undefined) => {
     if (msg !== undefined) await link.send(msg);
@@ -308,7 +312,7 @@ export async function runWorker(): Promise<void> {
   const drainNow = () => {
     if (drainStarted) return;
     drainStarted = true;
-    listeners.stopAccepting();
+    stopAcceptingNow();
     const idle = tracker.closeIdle();
     log.info(
       `stop: listeners closed, ${idle} idle connection(s) ended, ${tracker.requestsInFlight} request(s) in flight`,
@@ -335,7 +339,7 @@ export async function runWorker(): Promise<void> {
       }
       case 'stop-accepting': {
         leave();
-        listeners.stopAccepting();
+        stopAcceptingNow();
         const idle = tracker.closeIdle();
         void ack({ idle, inFlight: tracker.requestsInFlight });
         return;
@@ -350,7 +354,7 @@ export async function runWorker(): Promise<void> {
       }
       case 'retire': {
         leave();
-        listeners.stopAccepting();
+        stopAcceptingNow();
         const idle = tracker.closeIdleAfter(msg.lingerMs);
         log.info(`retiring: listeners closed, ${idle} idle connection(s) may carry one more request`);
         void ack({ idle, inFlight: tracker.requestsInFlight });
