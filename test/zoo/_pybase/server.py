@@ -15,6 +15,7 @@ ZOO_BUG injects exactly one bug:
 
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -114,10 +115,29 @@ def fast_stop():
 
 
 # --- the main loop: every decision about the process is taken here ------------------------------------
+# A signal may be delivered to any thread; Python runs its handler only in the main thread, and only once
+# the main thread runs bytecode again. The wakeup fd is written by the C-level handler whatever thread
+# took the signal, so the main loop wakes at once (the 1 s timeout only bounds the wait).
+wake_r, wake_w = os.pipe()
+os.set_blocking(wake_w, False)
+os.set_blocking(wake_r, False)
+signal.set_wakeup_fd(wake_w)
 
 stopping = False
-while True:
-    wake.wait(1.0)  # a handler wakes it at once; the timeout only bounds the wait
+drain = None  # the thread that stops accepting, closes the listener and waits for the requests in flight
+
+
+def drain_and_exit_code():
+    server.shutdown()  # stop accepting ...
+    server.server_close()  # ... close the listener and wait for the requests in flight
+
+
+while drain is None or drain.is_alive():
+    select.select([wake_r], [], [], 1.0 if drain is None else 0.05)
+    try:
+        os.read(wake_r, 512)
+    except BlockingIOError:
+        pass
     wake.clear()
     while pending:
         action, signum = pending.pop(0)
@@ -129,16 +149,15 @@ while True:
             timer = threading.Timer(GRACE_S, deadline)
             timer.daemon = True
             timer.start()
+            # the drain runs beside this loop, so a signal during it (a second SIGINT) is still handled
+            drain = threading.Thread(target=drain_and_exit_code, daemon=True)
+            drain.start()
         elif action == "reload" and not stopping:
             try:
                 config = read_config()
                 log(f"reloaded generation {config['generation']}")
             except (OSError, ValueError) as e:
                 log(f"reload rejected, keeping generation {config['generation']}: {e}")
-    if stopping:
-        break
 
-server.shutdown()  # stop accepting ...
-server.server_close()  # ... close the listener and wait for the requests in flight
 code = 128 + stop_signal if BUG == "exit-143" else 0
 sys.exit(code)
