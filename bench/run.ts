@@ -4,7 +4,7 @@
  * plus JSON (reports/bench/) with the machine in the header. Every figure is a median over
  * repeated trials with p99 and the trial count; comparisons are also given as ratios.
  *
- *   npm run bench [-- --trials N] [--only reference,nginx] [--quick] [--stop-only]
+ *   npm run bench [-- --trials N] [--only reference,nginx] [--quick] [--stop-only] [--baseline DIST]
  *
  * `--only` names subjects (folders of subjects/); `reference` also selects `reference-supervised`,
  * the same server in its supervised mode. The section "The reference against the fastest peer"
@@ -44,13 +44,27 @@ const only = arg('only')?.split(',');
 const work = mkdtempSync(path.join(os.tmpdir(), 'sigcert-bench-'));
 let runCounter = 0;
 
+/**
+ * `--baseline DIR`: another build of the reference (the `dist` folder of an older commit, built with
+ * `tsc`) measured in the same run as `reference@baseline` and `reference-supervised@baseline`, its
+ * trials interleaved with everyone else's: a before/after comparison under the same load.
+ */
+const baseline = arg('baseline');
+
 function subjects(): Manifest[] {
   const dir = path.join(root, 'subjects');
-  return readdirSync(dir)
+  const list = readdirSync(dir)
     .filter((d) => existsSync(path.join(dir, d, 'manifest.json')))
     .filter((d) => !only || only.includes(d) || (d === 'reference-supervised' && only.includes('reference')))
     .sort((a, b) => (a === 'reference' ? -1 : b === 'reference' ? 1 : a.localeCompare(b)))
     .map((d) => loadManifest(path.join(dir, d, 'manifest.json')));
+  if (baseline === undefined) return list;
+  const main = path.resolve(baseline, 'reference/src/main.js');
+  if (!existsSync(main)) throw new Error(`--baseline ${baseline}: no reference/src/main.js there`);
+  const older = list
+    .filter((m) => m.name === 'reference' || m.name === 'reference-supervised')
+    .map((m) => ({ ...m, name: `${m.name}@baseline`, args: [main, ...m.args.slice(1)] }));
+  return [...list, ...older];
 }
 
 async function start(m: Manifest): Promise<Subject> {
@@ -280,7 +294,7 @@ async function main() {
         held: (n) => (ka[n] && ka[n].idleConnections < conns ? ` (held ${ka[n].idleConnections})` : ''),
       },
     ];
-  const ours: string[] = list.map((m) => m.name).filter((n) => n === 'reference' || n === 'reference-supervised');
+  const ours: string[] = list.map((m) => m.name).filter((n) => n.startsWith('reference'));
   const peers = list.map((m) => m.name).filter((n) => !ours.includes(n));
   const ratios: Record<string, unknown> = {};
   md.push('', '## The reference against the fastest peer', '');
