@@ -245,3 +245,61 @@ describe('blame the right party', () => {
     expect(ours.outcome).toBe('harness-error');
   });
 });
+
+describe('STOP.LISTENER_CLOSED from connect attempts', () => {
+  // no pre-drain delay: the drain must have begun 100 ms after the stop
+  const noDelay: Manifest = { ...blackBox, preDrainDelayMs: 0 };
+  const withProbe: Manifest = { ...reference, preDrainDelayMs: 0 };
+  const at = (base: bigint, msAfter: number) => (base + BigInt(Math.round(msAfter * 1e6))).toString();
+  const attempt = (base: bigint, msAfter: number, outcome: string) =>
+    ev('case', 'late-connect', { outcome, startNs: at(base, msAfter) });
+  it('fails an accept-then-reset window and a listener still serving after the slack; refused passes', async () => {
+    const { verifyListenerClosed } = await import('../../harness/src/grade/listener.js');
+    const send = stopSent();
+    const base = BigInt(send.ns);
+    const exit = (msAfter: number) => ({
+      ...ev('process', 'exit', { code: 0, signal: null }, 0),
+      ns: at(base, msAfter),
+    });
+    const refused = [send, attempt(base, 150, 'refused'), attempt(base, 300, 'refused'), exit(900)];
+    expect(verifyListenerClosed(refused, noDelay, send.ns).status).toBe('pass');
+    const resets = [send, attempt(base, 150, 'reset'), attempt(base, 300, 'reset'), exit(900)];
+    expect(verifyListenerClosed(resets, noDelay, send.ns).status).toBe('fail');
+    const open = [send, attempt(base, 150, 'served'), attempt(base, 800, 'served'), exit(900)];
+    expect(verifyListenerClosed(open, noDelay, send.ns).status).toBe('fail');
+    // served shortly after the bound (a loaded machine) is within the slack
+    expect(
+      verifyListenerClosed(
+        [send, attempt(base, 150, 'served'), attempt(base, 300, 'refused'), exit(900)],
+        blackBox,
+        send.ns,
+      ).status,
+    ).toBe('pass');
+  });
+  it('a reset that raced the exit (E09) is reported, not failed; with a probe, stop-accepting starts the window', async () => {
+    const { verifyListenerClosed } = await import('../../harness/src/grade/listener.js');
+    const send = stopSent();
+    const base = BigInt(send.ns);
+    const exit = { ...ev('process', 'exit', { code: 4, signal: null }, 0), ns: at(base, 180) };
+    const race = [send, attempt(base, 170, 'reset'), attempt(base, 190, 'refused'), exit];
+    const v = verifyListenerClosed(race, noDelay, send.ns);
+    expect([v.status, v.actual.includes('raced the exit')]).toEqual(['pass', true]);
+    const accepting = { ...ev('probe', 'probe', { ev: 'stop-accepting' }, 0), ns: at(base, 110) };
+    const inFlight = [
+      send,
+      attempt(base, 105, 'reset'),
+      accepting,
+      attempt(base, 120, 'refused'),
+      { ...exit, ns: at(base, 400) },
+    ];
+    expect(verifyListenerClosed(inFlight, withProbe, send.ns).status).toBe('pass');
+    const late = { ...accepting, ns: at(base, 900) };
+    expect(
+      verifyListenerClosed(
+        [send, late, attempt(base, 950, 'refused'), { ...exit, ns: at(base, 1000) }],
+        withProbe,
+        send.ns,
+      ).status,
+    ).toBe('fail');
+  });
+});

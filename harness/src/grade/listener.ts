@@ -16,6 +16,8 @@ export const DRAIN_START_MS = 100;
  * then reset, or closed without a response, is never allowed once the bound has passed.
  */
 export const SERVE_SLACK_MS = 500;
+/** An attempt dropped that started this close to the exit raced the exit (spec 6.2, E09): reported, not failed. */
+export const RACE_MS = 20;
 
 function summarise(xs: string[]): string {
   const c = new Map<string, number>();
@@ -33,34 +35,44 @@ export function verifyListenerClosed(
   if (!sendNs) return verdict('STOP.LISTENER_CLOSED', false, 'a stop was requested', 'no stop was sent');
   const cadence = Number(notes(events, 'prober')[0]?.cadenceMs ?? 10);
   const bound = BigInt(sendNs) + BigInt(m.preDrainDelayMs + DRAIN_START_MS) * 1_000_000n;
-  const closedAt = probe(events, 'stop-accepting', launch)[0];
-  const from = closedAt && BigInt(closedAt.ns) < bound ? BigInt(closedAt.ns) : bound;
+  // with a probe the subject says when it stopped accepting (6.2); black box: the bound
+  const closedAt = probe(events, 'stop-accepting', launch).find((e) => BigInt(e.ns) >= BigInt(sendNs));
+  const from = closedAt ? BigInt(closedAt.ns) : bound;
   const all = notes(events, 'late-connect');
   const judged = all.filter((p) => BigInt(String(p.startNs)) >= from);
   const lateServe = from + BigInt(SERVE_SLACK_MS) * 1_000_000n;
   const served = judged.filter((p) => p.outcome === 'served' && BigInt(String(p.startNs)) >= lateServe);
-  const dropped = judged.filter((p) => p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout');
+  const x = exitOf(events, launch);
+  // E09: an attempt that connected while the process was exiting is reset by the kernel, a race
+  const raceFrom = x ? BigInt(x.ns) - BigInt(RACE_MS) * 1_000_000n : null;
+  const isDrop = (p: Record<string, unknown>) =>
+    p.outcome === 'reset' || p.outcome === 'eof' || p.outcome === 'timeout';
+  const races = judged.filter((p) => isDrop(p) && raceFrom !== null && BigInt(String(p.startNs)) >= raceFrom);
+  const dropped = judged.filter((p) => isDrop(p) && !races.includes(p));
   const refused = all
     .filter((p) => p.outcome === 'refused' && BigInt(String(p.startNs)) >= BigInt(sendNs))
     .sort((a, b) => (BigInt(String(a.startNs)) < BigInt(String(b.startNs)) ? -1 : 1))[0];
   const metrics: Record<string, number> = {};
   if (refused) metrics.timeToRefuseMs = ms(sendNs, String(refused.startNs));
-  const x = exitOf(events, launch);
   const exitedBefore = x !== null && BigInt(x.ns) <= from;
   const window = (ps: Record<string, unknown>[]) =>
     ps.length
       ? ` (${ms(sendNs, String(ps[0]!.startNs)).toFixed(0)}–${ms(sendNs, String(ps.at(-1)!.startNs)).toFixed(0)} ms after the stop)`
       : '';
+  // the probe's stop-accepting must itself come within the bound (plus the same scheduling slack)
+  const lateClose = closedAt !== undefined && BigInt(closedAt.ns) > bound + BigInt(SERVE_SLACK_MS) * 1_000_000n;
   // an exit closes every listener: with no attempt inside the window (a loaded machine can starve the
   // cadence) the exit itself is the evidence, as long as nothing was accepted and dropped or served late
-  const ok = served.length === 0 && dropped.length === 0 && (judged.length > 0 || x !== null);
+  const ok = !lateClose && served.length === 0 && dropped.length === 0 && (judged.length > 0 || x !== null);
   return verdict(
     'STOP.LISTENER_CLOSED',
     ok,
-    `attempts start every ${cadence} ms; once the drain must have begun (${m.preDrainDelayMs + DRAIN_START_MS} ms after the stop${closedAt ? ', or at stop-accepting' : ''}) none is accepted and dropped, and none is still served ${SERVE_SLACK_MS} ms later (the listener stayed open)`,
-    x !== null && judged.length === 0
-      ? `the subject exited ${ms(sendNs, x.ns).toFixed(1)} ms after the stop${exitedBefore ? ', before the drain window' : ''}; no attempt fell inside the window; its listener closed with the exit`
-      : `${judged.length} attempts judged: ${judged.filter((p) => p.outcome === 'refused').length} refused, ${judged.filter((p) => p.outcome === 'served').length} served (${served.length} after the slack${window(served)}), ${dropped.length} accepted then dropped${window(dropped)}${dropped.length ? ` [${summarise(dropped.map((p) => String(p.outcome)))}]` : ''}; ${all.length - judged.length} before the drain window${x ? '' : '; the subject did not exit'}`,
+    `attempts start every ${cadence} ms; once the drain has begun (${closedAt ? "the probe's stop-accepting" : `${m.preDrainDelayMs + DRAIN_START_MS} ms after the stop`}) none is accepted and dropped, and none is still served ${SERVE_SLACK_MS} ms later (the listener stayed open)`,
+    lateClose
+      ? `stop-accepting came ${ms(sendNs, closedAt!.ns).toFixed(1)} ms after the stop: the listener stayed open past ${m.preDrainDelayMs + DRAIN_START_MS + SERVE_SLACK_MS} ms`
+      : x !== null && judged.length === 0
+        ? `the subject exited ${ms(sendNs, x.ns).toFixed(1)} ms after the stop${exitedBefore ? ', before the drain window' : ''}; no attempt fell inside the window; its listener closed with the exit`
+        : `${judged.length} attempts judged: ${judged.filter((p) => p.outcome === 'refused').length} refused, ${judged.filter((p) => p.outcome === 'served').length} served (${served.length} after the slack${window(served)}), ${dropped.length} accepted then dropped${window(dropped)}${dropped.length ? ` [${summarise(dropped.map((p) => String(p.outcome)))}]` : ''}${races.length ? `, ${races.length} raced the exit (E09)` : ''}; ${all.length - judged.length} before the drain window${closedAt ? ' (stop-accepting)' : ''}${x ? '' : '; the subject did not exit'}`,
     metrics,
   );
 }
