@@ -25,13 +25,13 @@ import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { type CaseContext, type CaseDef, defineCase } from '../case.js';
+import { type CaseContext, type CaseDef, defineCase, SubjectFaultError } from '../case.js';
 import { openFifoWriter } from '../clients/fifo.js';
 import { request as httpRequest } from '../clients/http.js';
 import { actionIn, type HeldState, ROW_OF, verifyLifecycleCells } from '../grade/lifecycle.js';
 import type { RequirementId } from '../grade/requirement-ids.js';
 import { nowNs } from '../history.js';
-import { LOOPBACK, type Subject } from '../launch/index.js';
+import { LOOPBACK, type Subject, WaitTimeoutError } from '../launch/index.js';
 import { BUS_REQUESTS, type BusRequest, type LifecycleState, lifecycleCell, loadLifecycle } from '../spec-lifecycle.js';
 import type { Capability, Manifest } from '../types.js';
 import { http, stopBudget, waitAck } from '../workload.js';
@@ -116,6 +116,9 @@ function judged(held: HeldState, request: BusRequest): { requirements: Requireme
   const requirements: RequirementId[] = held === 'starting-bound' ? ['START.HANDLERS_BEFORE_READY'] : [];
   if (held !== 'starting-bound' && held !== 'started') requirements.push('BUS.STATES');
   else ids.add('BUS.STATES');
+  // STOPPING is held by a request blocked in a FIFO read: a subject whose handlers wait for that read
+  // never gets there (SubjectFaultError below)
+  if (held === 'stopping') ids.add('LATENCY.BLOCKING_IO');
   return { requirements, alsoJudges: [...ids].filter((id) => !requirements.includes(id)).sort() };
 }
 
@@ -332,11 +335,15 @@ async function bring(ctx: CaseContext, held: HeldState, first: string): Promise<
       const ns = nowNs();
       const answer = hold === 'control' ? control(s, 'stop', ctx.ms(5000)) : null;
       if (hold !== 'control') s.signal(hold as NodeJS.Signals);
-      const stopping = await s.waitProbe(
-        (e) => e.ev === 'state' && e.state === 'STOPPING' && BigInt(e.t) >= ns,
-        ctx.ms(ACK_MS),
-        'STOPPING',
-      );
+      const stopping = await s
+        .waitProbe((e) => e.ev === 'state' && e.state === 'STOPPING' && BigInt(e.t) >= ns, ctx.ms(ACK_MS), 'STOPPING')
+        .catch((e: unknown) => {
+          if (!(e instanceof WaitTimeoutError)) throw e;
+          throw new SubjectFaultError(
+            `never reported STOPPING within ${ctx.ms(ACK_MS)} ms of ${hold} while a request was blocked in a FIFO read (its signal handling waits for the read)`,
+            'LATENCY.BLOCKING_IO',
+          );
+        });
       ctx.note('hold', { launch: s.launchIndex, path: hold, request: 'stop', ns: ns.toString(), ackNs: stopping.t });
       return {
         s,

@@ -431,15 +431,17 @@ export function verifyLifecycleCells(
       o.exit.signal !== null &&
       !(m.exitCodes.fastStop === 'signal' && (send.request === 'fast-stop' || send.held === 'fast-stopping'));
     if (send.held === 'starting-bound' && judge.has('START.HANDLERS_BEFORE_READY')) {
-      const honoured = killed ? null : cellCheck(o, m, row, lifecycleCell(row, send.request), events);
+      // a handler was installed: the signal did not meet its default action (with a probe: it was
+      // acknowledged). What the subject then did is the cell's requirements' to judge, not this one's.
+      const handled = !killed && (!o.probe || o.ack !== null);
       out.push(
         verdict(
           'START.HANDLERS_BEFORE_READY',
-          !killed && honoured !== null && honoured.ok,
-          `${send.path} (${send.request}), sent once the listener accepted connections and before readiness, is handled: ${honoured?.detail ?? 'it does not end the subject'}`,
+          handled,
+          `${send.path} (${send.request}), sent once the listener accepted connections and before readiness, meets a handler: it does not end the subject by its default action${o.probe ? ' and is acknowledged' : ''}`,
           killed
             ? `the subject died by ${o.exit?.signal} (${o.ack === null ? 'no acknowledgement' : `acknowledged in ${o.state}`})`
-            : `${o.ack === null ? (o.probe ? 'never acknowledged' : 'sent') : `acknowledged in ${o.state}`}; ${honoured?.actual}`,
+            : `${o.ack === null ? (o.probe ? 'never acknowledged' : 'sent; not killed by it') : `acknowledged in ${o.state}`}; ${describeExit(o.exit)}`,
         ),
       );
     }
