@@ -303,3 +303,17 @@ describe('STOP.LISTENER_CLOSED from connect attempts', () => {
     ).toBe('fail');
   });
 });
+
+describe('drain: a transfer that failed before the stop', () => {
+  it('is undecided even without its own end stamp (the client http-done event dates it)', () => {
+    const failed = ev('client', 'http-done', { label: 'download', ok: false, error: 'early-eof' });
+    const result = ev('case', 'result', { label: 'download', ok: false, error: 'early-eof' });
+    expect(verifyDrain([failed, stopSent(), result], reference, { labels: ['download'], what: 'x' }).status).toBe(
+      'unknown',
+    );
+    const stop = stopSent();
+    const cutAfter = ev('client', 'http-done', { label: 'download', ok: false, error: 'early-eof' });
+    const judged = verifyDrain([stop, cutAfter, result], reference, { labels: ['download'], what: 'x' });
+    expect(judged.status).toBe('fail');
+  });
+});

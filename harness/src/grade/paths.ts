@@ -74,12 +74,13 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
   const out: Verdict[] = [];
 
   // the declared action, and the exit it ends with
-  const gracefulOk = x !== null && x.signal === null && (!hasProbe || stoppingCount(events) >= 1);
+  // the declared action of a graceful stop includes its declared exit status (as the lifecycle verifier reads it)
+  const gracefulOk = exitMatches(x, m.exitCodes.graceful) && (!hasProbe || stoppingCount(events) >= 1);
   const fastSpec = m.exitCodes.fastStop;
   const fastSignal = p.kind === 'control' ? undefined : p.via;
   const fastOk = exitMatches(x, fastSpec, fastSignal) && held?.ok !== true;
   const what = p.graceful
-    ? `a graceful stop: the subject exits by itself, not by the signal${hasProbe ? ', through STOPPING' : ''}`
+    ? `a graceful stop: ${describeSpec(m.exitCodes.graceful)}, not death by the signal${hasProbe ? ', through STOPPING' : ''}`
     : `a fast stop: ${describeSpec(fastSpec)} without answering the request in flight`;
   const actual = `${describeExit(x)}${hasProbe ? `, ${stoppingCount(events)} STOPPING transition(s)` : ''}${
     held ? `; the held request ${held.ok === true ? 'was answered' : `was cut (${String(held.error)})`}` : ''

@@ -47,9 +47,16 @@ export function verifyDrain(events: readonly HistoryEvent[], m: Manifest, o: Dra
   const detail = `${o.what} in flight at the stop complete${count === 1 ? 's' : ''} with status 200 and ${o.complete ? 'every byte' : 'the exact body'}`;
   const stopSend = sentFor(events, m, 'stop') ?? sentFor(events, m, 'fast-stop');
   const broken = rs.filter((r) => !bodyOk(r, o));
-  const beforeStop = broken.filter(
-    (r) => r.ok !== true && stopSend && r.doneNs !== undefined && BigInt(String(r.doneNs)) < BigInt(stopSend.ns),
-  );
+  // when a failed transfer ended: its own stamp, else the client's http-done event for it
+  const endedAt = (r: Record<string, unknown>): bigint | null => {
+    if (r.doneNs !== undefined) return BigInt(String(r.doneNs));
+    const done = events.find((e) => e.source === 'client' && e.kind === 'http-done' && e.data.label === r.label);
+    return done ? BigInt(done.ns) : null;
+  };
+  const beforeStop = broken.filter((r) => {
+    const at = r.ok !== true && stopSend ? endedAt(r) : null;
+    return at !== null && stopSend !== undefined && at < BigInt(stopSend.ns);
+  });
   if (broken.length > 0 && beforeStop.length === broken.length) {
     return unknown(
       'STOP.DRAIN.IN_FLIGHT',
