@@ -84,13 +84,13 @@ export function intAtLeast(min: number): (v: string) => number {
   };
 }
 
-export function anyInt(v: string): number {
+function anyInt(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer');
   return n;
 }
 
-export function positiveNumber(v: string): number {
+function positiveNumber(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
   return n;
@@ -105,7 +105,7 @@ export function shardSpec(v: string): [number, number] {
   return [i, n];
 }
 
-export function regex(v: string): string {
+function regex(v: string): string {
   try {
     new RegExp(v);
   } catch {
@@ -124,7 +124,7 @@ export function duration(v: string): number {
   return ms;
 }
 
-export function nameList(v: string): string[] {
+function nameList(v: string): string[] {
   const names = v
     .split(',')
     .map((x) => x.trim())

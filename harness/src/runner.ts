@@ -107,7 +107,7 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
 }
 
 /** The folder of one attempt of one case: `<id>[.r<repeat>][.a<attempt>]`. */
-export function attemptDir(outDir: string, id: string, attempt: number, rep?: number): string {
+function attemptDir(outDir: string, id: string, attempt: number, rep?: number): string {
   return path.join(outDir, `${id}${rep !== undefined ? `.r${rep}` : ''}${attempt > 1 ? `.a${attempt}` : ''}`);
 }
 

@@ -63,7 +63,7 @@ export interface LifecycleTable {
 export const LIFECYCLE_STATES: readonly LifecycleState[] = ['STARTING', 'STARTED', 'RELOADING', 'STOPPING', 'EXITING'];
 export const BUS_REQUESTS: readonly BusRequest[] = ['stop', 'fast-stop', 'reload', 'restart', 'reopen-logs'];
 
-export function lifecyclePath(): string {
+function lifecyclePath(): string {
   return path.join(repoRoot(), 'spec', 'lifecycle.json');
 }
 

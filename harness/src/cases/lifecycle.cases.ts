@@ -49,7 +49,7 @@ const NOT_JUDGED_HERE: ReadonlySet<string> = new Set(['RESTART.ZERO_DOWNTIME']);
 const CONTROL_REQUESTS: ReadonlySet<BusRequest> = new Set(['stop', 'fast-stop', 'reload', 'restart', 'reopen-logs']);
 
 /** The paths of `request` in a table row: declared signals (repeat map during a stop), then `control`. */
-export function pathsFor(m: Manifest, request: BusRequest, row: LifecycleState, held?: HeldState): string[] {
+function pathsFor(m: Manifest, request: BusRequest, row: LifecycleState, held?: HeldState): string[] {
   const sigs = Object.keys(m.signals).filter((sig) => actionIn(m, sig, row) === request);
   if (m.capabilities.controlChannel && CONTROL_REQUESTS.has(request) && held !== 'fast-stopping') sigs.push('control');
   return sigs;

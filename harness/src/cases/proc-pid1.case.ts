@@ -53,7 +53,7 @@ export default defineCase({
     send(signalFor(m, 'stop')!);
     await waitExit(ctx, s, stopBudget(ctx));
   },
-  grade({ events, manifest }) {
+  grade({ events }) {
     const x = exitOf(events);
     const r = notes(events, 'result')[0];
     return [

@@ -32,7 +32,7 @@ export default defineCase({
     }
     await waitExit(ctx, s, DELAY_MS + 5000);
   },
-  grade({ events, manifest }) {
+  grade({ events }) {
     const x = exitOf(events);
     const stop = sent(events)[0];
     const accepted = notes(events, 'port').filter((p) => p.outcome !== 'refused');

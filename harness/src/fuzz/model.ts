@@ -215,7 +215,7 @@ export function signalOutcome(m: FuzzModel, sig: string): SignalOutcome {
 }
 
 /** What a bus request (control channel, source `control`) for `action` does now. */
-export function requestOutcome(m: FuzzModel, action: Action): SignalOutcome {
+function requestOutcome(m: FuzzModel, action: Action): SignalOutcome {
   return outcomeOf(m, `control ${action}`, action, action, false, '');
 }
 
@@ -225,7 +225,7 @@ function tableState(m: FuzzModel): LifecycleState {
 }
 
 /** The model's effect of bus request `request` now: the table's cell, as the model can check it. */
-export function requestEffect(m: FuzzModel, request: BusRequest): Effect {
+function requestEffect(m: FuzzModel, request: BusRequest): Effect {
   // A column that needs a capability the manifest does not declare is not graded: a restart then
   // changes nothing the model checks, and a reload keeps its effect, which allows both outcomes
   // (RELOADING means a reload may be running; the declared map says the signal asks for one).

@@ -68,7 +68,7 @@ export function ackLatency(events: readonly HistoryEvent[], send: HistoryEvent):
 }
 
 /** The probe acknowledgement (`signal` event) of one send, if any. */
-export function ackOf(events: readonly HistoryEvent[], send: HistoryEvent): HistoryEvent | undefined {
+function ackOf(events: readonly HistoryEvent[], send: HistoryEvent): HistoryEvent | undefined {
   const launch = send.launch ?? 0;
   return events.find(
     (e) =>

@@ -74,7 +74,7 @@ export function namedSignal(id: string): string | null {
 const big = (ns: string | bigint): bigint => BigInt(ns);
 
 /** The probe's acknowledgement of a send: the `signal` event, or the `request` of a control request. */
-export function ackOfSend(events: readonly HistoryEvent[], send: CellSend): HistoryEvent | undefined {
+function ackOfSend(events: readonly HistoryEvent[], send: CellSend): HistoryEvent | undefined {
   return events.find(
     (e) =>
       e.source === 'probe' &&
@@ -378,10 +378,7 @@ function requirementCheck(
 }
 
 /** Requirements a send is judged under, with its cell. */
-export function cellRequirements(
-  send: Pick<CellSend, 'held' | 'request' | 'path'>,
-  row: LifecycleState,
-): RequirementId[] {
+function cellRequirements(send: Pick<CellSend, 'held' | 'request' | 'path'>, row: LifecycleState): RequirementId[] {
   const cell = lifecycleCell(row, send.request);
   return (cell.requirements as RequirementId[]).filter((id) => {
     const named = namedSignal(id);

@@ -71,7 +71,7 @@ export function orphanVerdicts(events: readonly HistoryEvent[]): Verdict[] {
  * false: no cgroup could be made, the run marker is the only trace), or null when every launch was
  * tracked by a mechanism a process cannot leave.
  */
-export function escapesInvisible(events: readonly HistoryEvent[]): string | null {
+function escapesInvisible(events: readonly HistoryEvent[]): string | null {
   const t = events.find((e) => e.source === 'harness' && e.kind === 'tracking' && e.data.escapesVisible === false);
   return t
     ? `${String(t.data.mechanism)} tracking: ${String(t.data.reason ?? 'a process that leaves the run marker behind cannot be seen')}`

@@ -5,7 +5,7 @@
  */
 import { loadRegistry } from '../spec.js';
 import type { Verdict } from '../types.js';
-import { REQUIREMENT_IDS, type RequirementId } from './requirement-ids.js';
+import type { RequirementId } from './requirement-ids.js';
 
 export type { RequirementId };
 
@@ -63,11 +63,4 @@ export function info(id: RequirementId, detail: string, actual: string, metrics?
 /** The history cannot decide (the requirement is then not tested by this case). */
 export function unknown(id: RequirementId, detail: string, actual: string): Verdict {
   return make(id, 'unknown', detail, actual);
-}
-
-const KNOWN: ReadonlySet<string> = new Set(REQUIREMENT_IDS);
-
-/** Whether a string read from a stored report or history is a requirement of the registry. */
-export function isRequirementId(id: string): id is RequirementId {
-  return KNOWN.has(id);
 }

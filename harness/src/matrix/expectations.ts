@@ -42,7 +42,7 @@ const schemaPath = (): string => path.join(repoRoot(), 'spec', 'schema', 'expect
 let validator: ValidateFunction | null = null;
 
 /** Problems of a parsed expectations file against the schema (empty when valid). */
-export function validateExpectations(data: unknown): string[] {
+function validateExpectations(data: unknown): string[] {
   if (validator === null) {
     const ajv = new Ajv({ allErrors: true, strict: true });
     validator = ajv.compile(JSON.parse(readFileSync(schemaPath(), 'utf8')) as object);

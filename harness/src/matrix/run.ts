@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { CaseDef } from '../case.js';
 import { loadCases } from '../cases/index.js';
 import { History } from '../history.js';
 import { LaunchError, launch } from '../launch/index.js';
@@ -20,7 +21,6 @@ import {
 } from '../report/index.js';
 import { runCases } from '../runner.js';
 import { loadRegistry } from '../spec.js';
-import type { CaseDef } from '../case.js';
 import type { Manifest } from '../types.js';
 import { listSubjects, prepareSubject, versionOf } from './discovery.js';
 import { renderMatrixMarkdown } from './markdown.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { percentiles } from '../grade/latency.js';
 import { pathTable } from '../grade/paths.js';
 import { computeVerdict, rollupRequirements } from '../grade/rules.js';
-import type { HistoryEvent, Outcome } from '../types.js';
+import type { Outcome } from '../types.js';
 import {
   type CaseResult,
   type LatencyTable,
@@ -82,7 +82,7 @@ export function environmentInfo(opts: { hostname?: boolean } = {}): ReportEnviro
 }
 
 /** CI=true/1 (GitHub Actions, GitLab, CircleCI, Travis, Buildkite...) or a provider-specific marker. */
-export function isCi(env: NodeJS.ProcessEnv): boolean {
+function isCi(env: NodeJS.ProcessEnv): boolean {
   const ci = env.CI?.toLowerCase();
   if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') return true;
   return ['GITHUB_ACTIONS', 'GITLAB_CI', 'BUILDKITE', 'TF_BUILD', 'JENKINS_URL', 'TEAMCITY_VERSION'].some(

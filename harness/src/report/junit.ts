@@ -53,7 +53,7 @@ export function escapeXmlAttr(s: string): string {
 }
 
 /** The family of a case: the first dotted segment of its id (`stop` for `stop.in-flight`). */
-export function caseFamily(caseId: string): string {
+function caseFamily(caseId: string): string {
   const first = caseId.split('.')[0] ?? '';
   return safeName(first === '' ? 'cases' : first);
 }
@@ -99,7 +99,7 @@ function evidenceVerdicts(c: CaseResult): Verdict[] {
 }
 
 /** Expected vs actual per verdict, as plain text. */
-export function evidenceText(c: CaseResult, levels: ReadonlyMap<string, Level>): string {
+function evidenceText(c: CaseResult, levels: ReadonlyMap<string, Level>): string {
   const lines: string[] = [`outcome: ${c.outcome}`, `requirements: ${c.requirements.join(', ') || '(none)'}`];
   if (c.reason) lines.push(`reason: ${c.reason}`);
   if (c.attempts > 1) lines.push(`attempts: ${c.attempts}`);
@@ -288,10 +288,4 @@ export function toJUnitXml(report: Report): string {
   }
   out.push('</testsuites>');
   return `${out.join('\n')}\n`;
-}
-
-/** Write toJUnitXml(report) to `file`, creating the folder if needed. */
-export async function writeJUnitReport(report: Report, file: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  await writeFile(file, toJUnitXml(report), 'utf8');
 }
