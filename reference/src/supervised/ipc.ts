@@ -17,13 +17,15 @@
  * | S → W     | `kv-result {id, ok, value, keys, error}`| its answer (a put answers after fsync)                           |
  * | W → S     | `install-certificate {tls}`, then `bus-request {action}` | a worker thread's request (`POST /cert`)        |
  * | W → S     | `log {level, msg}`                      | a log line (the supervisor owns the log file)                    |
+ * | W → S     | `stopped-accepting {idle, inFlight}`    | a `drain` stop: its listeners are closed and its idle connections ended |
  * | W → S     | `retired {forced, aborted}`             | a worker finished its drain (a retirement, or a `drain` stop) and exits now |
  *
  * `state {stopping: true, drain: true}` is sent when a stop has no pre-drain delay: the worker
- * closes its listeners, ends its idle connections and exits once no request is in flight, at once,
- * without waiting for the `stop-accepting` and `drain` commands (which it then answers as no-ops,
- * or not at all once it is gone: the supervisor counts an exited worker as done). It saves the
- * worker two round trips to a supervisor that is busy with its own stop at that moment.
+ * closes its listeners and ends its idle connections at once (`stopped-accepting`), and exits once
+ * no request is in flight (`retired`), on its own. The supervisor then sends it no `stop-accepting`
+ * and no `drain` command: it waits for those two messages (or the exit). That saves the worker two
+ * round trips to a supervisor busy with its own stop, and the supervisor four IPC sends on its
+ * stop path.
  */
 import type { Action } from '../bus.js';
 import type { Config } from '../config.js';
@@ -62,6 +64,7 @@ export type FromWorker =
   | { type: 'install-certificate'; tls: TlsPayload }
   | { type: 'bus-request'; action: Action }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string }
+  | { type: 'stopped-accepting'; idle: number; inFlight: number }
   | { type: 'retired'; forced: boolean; aborted: number };
 
 export function toWire(config: Config): WireConfig {

@@ -71,6 +71,22 @@ interface WorkerRec {
   acks: Map<number, (data: Record<string, unknown> | undefined) => void>;
   /** The last `state` sent (`sendState` skips a repeat: each send costs the supervisor ~0.1-0.4 ms). */
   lastState: string | undefined;
+  /** Told to stop on its own (`state {drain: true}`): its `stopped-accepting` and `retired`, or its exit. */
+  selfStop: { accepting: Settled<Record<string, unknown> | undefined>; drained: Settled<undefined> } | undefined;
+}
+
+/** A promise with its resolve function. */
+interface Settled<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+}
+
+function settled<T>(): Settled<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 export interface Generation {
@@ -222,6 +238,7 @@ export class WorkerPool {
     const key = `${ready} ${stopping} ${drain}`;
     if (rec.lastState === key) return;
     rec.lastState = key;
+    if (drain && rec.selfStop === undefined) rec.selfStop = { accepting: settled(), drained: settled() };
     this.send(rec, { type: 'state', ready, stopping, drain });
   }
 
@@ -234,7 +251,13 @@ export class WorkerPool {
   /** The stop: every worker closes its copy of the listeners (the socket closes with the last). */
   async stopAccepting(timeoutMs?: number): Promise<{ idle: number; inFlight: number }> {
     this.acceptingClosed = true;
-    const acks = await Promise.all([...this.live].map((r) => this.ask(r, { cmd: 'stop-accepting' }, timeoutMs)));
+    const acks = await Promise.all(
+      [...this.live].map((r) =>
+        r.selfStop === undefined
+          ? this.ask(r, { cmd: 'stop-accepting' }, timeoutMs)
+          : this.within(r.selfStop.accepting.promise, timeoutMs),
+      ),
+    );
     let idle = 0;
     let inFlight = 0;
     for (const a of acks) {
@@ -246,7 +269,25 @@ export class WorkerPool {
 
   /** The stop: resolves once every worker has no request in flight (each exits right after). */
   async drain(): Promise<void> {
-    await Promise.all([...this.live].map((r) => this.ask(r, { cmd: 'drain' })));
+    await Promise.all(
+      [...this.live].map((r) =>
+        r.selfStop === undefined ? this.ask(r, { cmd: 'drain' }) : r.selfStop.drained.promise,
+      ),
+    );
+  }
+
+  /** `p`, or undefined once `timeoutMs` passed (no deadline: `p`). */
+  private async within<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T | undefined> {
+    if (timeoutMs === undefined) return p;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The deadline or a fast stop: every worker destroys its connections and exits. */
@@ -341,6 +382,7 @@ export class WorkerPool {
       readyP,
       acks: new Map(),
       lastState: undefined,
+      selfStop: undefined,
     };
     gen.workers.add(rec);
     this.live.add(rec);
@@ -357,6 +399,8 @@ export class WorkerPool {
       rec.onReady.reject(new Error(`worker ${rec.pid} exited (${signal ?? `code ${code}`}) before it was ready`));
       for (const ack of rec.acks.values()) ack(undefined);
       rec.acks.clear();
+      rec.selfStop?.accepting.resolve(undefined);
+      rec.selfStop?.drained.resolve(undefined);
       exitedResolve(info);
       this.onExit(rec, info);
     });
@@ -416,7 +460,15 @@ export class WorkerPool {
       case 'log':
         this.opts.log[msg.level](`worker ${rec.pid} (generation ${rec.generation.number}): ${msg.msg}`);
         return;
+      case 'stopped-accepting':
+        this.opts.trace?.(`worker ${rec.pid} stopped accepting`);
+        this.opts.log.info(
+          `worker ${rec.pid} (generation ${rec.generation.number}): stop: listeners closed, ${msg.idle} idle connection(s) ended, ${msg.inFlight} request(s) in flight`,
+        );
+        rec.selfStop?.accepting.resolve({ idle: msg.idle, inFlight: msg.inFlight });
+        return;
       case 'retired':
+        rec.selfStop?.drained.resolve(undefined);
         this.opts.trace?.(`worker ${rec.pid} retired`);
         this.opts.log.info(
           `worker ${rec.pid} (generation ${rec.generation.number}) drained${msg.forced ? ` at the deadline, ${msg.aborted} aborted` : ''}`,

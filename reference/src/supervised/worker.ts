@@ -314,9 +314,7 @@ export async function runWorker(): Promise<void> {
     drainStarted = true;
     stopAcceptingNow();
     const idle = tracker.closeIdle();
-    log.info(
-      `stop: listeners closed, ${idle} idle connection(s) ended, ${tracker.requestsInFlight} request(s) in flight`,
-    );
+    void link.send({ type: 'stopped-accepting', idle, inFlight: tracker.requestsInFlight });
     void tracker.whenIdle().then(() => exitAfter({ type: 'retired', forced: false, aborted: 0 }));
   };
 
