@@ -1,6 +1,8 @@
 /**
  * Human-readable log lines on stderr, or in the file named by `SIGCERT_LOG_FILE`, which
- * `reopen()` reopens (the `reopen-logs` action, after logrotate moved the old file away).
+ * `reopen()` reopens (the `reopen-logs` action, after logrotate moved the old file away). With a
+ * file, error lines go to stderr as well: whoever started the process (a supervisor, the harness)
+ * reads why it failed where it looks first, without knowing where the file is.
  *
  * Writes are synchronous (`fs.writeSync`): a line is out before the next statement, which matters
  * for the last lines before `process.exit`. A write error never propagates: a vanished stderr
@@ -32,6 +34,7 @@ export class LineLogger implements Logger {
 
   error(msg: string): void {
     this.line('error', msg);
+    if (this.file !== undefined) this.line('error', msg, 2);
   }
 
   /** Opens the log file again by name (a new inode after rotation) and closes the old descriptor. */
@@ -53,13 +56,13 @@ export class LineLogger implements Logger {
     this.fd = 2;
   }
 
-  private line(level: string, msg: string): void {
+  private line(level: string, msg: string, fd = this.fd): void {
     const text = `${new Date().toISOString()} [${process.pid}] ${level.padEnd(5)} ${msg}\n`;
     const buf = Buffer.from(text);
     let off = 0;
     for (let tries = 0; off < buf.length && tries < 100; tries++) {
       try {
-        off += writeSync(this.fd, buf, off);
+        off += writeSync(fd, buf, off);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'EAGAIN' && code !== 'EINTR') return; // EPIPE, EBADF: drop the line

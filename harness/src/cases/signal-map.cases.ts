@@ -10,11 +10,17 @@
  * against every guarantee that applies to it (grade/paths.ts): exit status, drain and Connection: close
  * (graceful paths, with /hold), the in-flight request cut (fast paths), persist (probe), pidfile removed
  * (pidfile), listener closed, and no orphans (every case). The deadline path is `stop.deadline`.
+ *
+ * Every other declared action is carried out with the subject still serving; reopen-logs (each declared
+ * signal, and the control channel's request) is also checked on the log file the harness hands over
+ * (LOGS.REOPEN, grade/logs.ts): renamed first, then new lines must land in a new file at the old path.
  */
+import { renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseDef, defineCase, signalFor } from '../case.js';
 import { request } from '../clients/http.js';
 import { mapActionVerdicts, type PathKind, type RequirementId, stopPathVerdicts } from '../grade/index.js';
+import { subjectLogPath } from '../launch/handover.js';
 import type { Subject } from '../launch/index.js';
 import type { Action, Manifest } from '../types.js';
 import {
@@ -127,31 +133,138 @@ function stopPathCase(m: Manifest, kind: PathKind, via: string, action: 'stop' |
   });
 }
 
-/** A signal whose declared action is not a stop: it must be carried out and the subject keep serving. */
+// --- reopen-logs: the handed-over log file (SIGCERT_LOG_FILE), renamed as logrotate does -------------
+
+/** Bounds of the log file's polls: a first line before the rename, the file's return, a new line. */
+const LOG_FIRST_LINE_MS = 1000;
+const LOG_REAPPEAR_MS = 1000;
+const LOG_NEW_LINE_MS = 1000;
+const LOG_POLL_MS = 10;
+
+function fileInfo(file: string): { exists: boolean; bytes: number; ino: number } {
+  try {
+    const st = statSync(file);
+    return { exists: true, bytes: st.size, ino: st.ino };
+  } catch {
+    return { exists: false, bytes: 0, ino: 0 };
+  }
+}
+
+/** A bounded poll of an observed condition; true when it held before the deadline. */
+async function pollFor(cond: () => boolean, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, LOG_POLL_MS)); // poll interval of a bounded check
+  }
+  return true;
+}
+
+interface RotatedLog {
+  file: string;
+  to: string;
+  ino: number;
+}
+
+/**
+ * Before the request: the subject has written the handed-over log file (else one request and a bounded
+ * wait for a first line); it is then renamed to `<file>.1`. Null when the subject writes nothing there.
+ */
+async function rotateLog(ctx: Parameters<CaseDef['run']>[0], s: Subject): Promise<RotatedLog | null> {
+  const file = subjectLogPath(s.runDir, s.launchIndex);
+  if (fileInfo(file).bytes === 0) {
+    await request(s.ports.http!, { path: '/', label: 'log-first-line', timeoutMs: ctx.ms(2000), history: ctx.history });
+    await pollFor(() => fileInfo(file).bytes > 0, ctx.ms(LOG_FIRST_LINE_MS));
+  }
+  const before = fileInfo(file);
+  if (before.bytes === 0) {
+    ctx.note('log-not-written', { file });
+    return null;
+  }
+  const to = `${file}.1`;
+  renameSync(file, to);
+  ctx.note('log-rotated', { file, to, bytes: fileInfo(to).bytes, ino: before.ino });
+  return { file, to, ino: before.ino };
+}
+
+function noteLogs(ctx: Parameters<CaseDef['run']>[0], kind: string, log: RotatedLog, extra: Record<string, unknown>) {
+  const now = fileInfo(log.file);
+  ctx.note(kind, {
+    ...extra,
+    rotatedBytes: fileInfo(log.to).bytes,
+    newExists: now.exists,
+    newBytes: now.bytes,
+    newIno: now.ino,
+  });
+}
+
+/** The reopen's outcome: the probe's `reopen-logs` (bounded), else (black box) the file back at its path. */
+async function waitReopen(ctx: Parameters<CaseDef['run']>[0], s: Subject, afterNs: bigint, log: RotatedLog) {
+  let how = 'none within the bound';
+  if (ctx.manifest.capabilities.probe) {
+    const seen = await s
+      .waitProbe((e) => e.ev === 'reopen-logs' && BigInt(e.t) >= afterNs, ctx.ms(2000), 'reopen-logs')
+      .then(() => true)
+      .catch(() => false);
+    if (seen) how = 'probe reopen-logs';
+  }
+  if (how !== 'probe reopen-logs' && (await pollFor(() => fileInfo(log.file).exists, ctx.ms(LOG_REAPPEAR_MS))))
+    how = 'the file is back at its path';
+  noteLogs(ctx, 'log-at-outcome', log, { how });
+}
+
+/**
+ * A declared action other than a stop, through its signal (or, `control`, the control channel): it must
+ * be carried out and the subject keep serving. reopen-logs is also checked on the handed-over log file.
+ */
 function actionCase(m: Manifest, sig: string, action: Action): CaseDef {
-  const judges: RequirementId[] = ['SIG.MAP.DECLARED'];
-  const also: RequirementId[] = ['SIG.HUP.RELOAD', 'SIG.HUP.NEVER_FATAL', 'SIG.PIPE.IGNORED', 'SIG.USR2.RESTART'];
+  const control = sig === 'control';
+  const judges: RequirementId[] = [control ? 'CONTROL.EQUIVALENT' : 'SIG.MAP.DECLARED'];
+  const also: RequirementId[] =
+    action === 'reopen-logs'
+      ? control
+        ? ['LOGS.REOPEN']
+        : ['LOGS.REOPEN', ...(sig === 'SIGUSR1' ? (['SIG.USR1.REOPEN_LOGS'] as const) : [])]
+      : ['SIG.HUP.RELOAD', 'SIG.HUP.NEVER_FATAL', 'SIG.PIPE.IGNORED', 'SIG.USR2.RESTART'];
+  if (sig === 'SIGHUP' && action === 'reopen-logs') also.push('SIG.HUP.NEVER_FATAL');
+  const reopen = action === 'reopen-logs';
   return defineCase({
     id: `map.${action}.${sig}`,
-    title: `${sig} (declared: ${action}) does what the map says and the subject keeps serving`,
+    title: control
+      ? `POST /control/${action} does what the ${action} signal does and the subject keeps serving`
+      : `${sig} (declared: ${action}) does what the map says and the subject keeps serving`,
     description: `${hasHold(m) ? `Hold a ${HOLD_MS} ms request, ` : ''}${
       action === 'reload' ? 'write configuration generation 2, ' : ''
-    }send ${sig}, wait for its outcome (probe) or for a bounded while, then check that the subject still runs and serves${
+    }${reopen ? 'rename the handed-over log file (SIGCERT_LOG_FILE) to <file>.1 once it has a line, ' : ''}${
+      control ? `request ${action} on the control channel` : `send ${sig}`
+    }, wait for its outcome (probe${reopen ? '; black box: the file back at its path' : ''}) or for a bounded while, then check that the subject still runs and serves${
       action === 'reload' && m.capabilities.conformanceEndpoints ? ' generation 2' : ''
-    }, that the held request completed, and that no stop began.`,
+    }, that the held request completed, and that no stop began${
+      reopen
+        ? '; after one more request, new lines must be in a new file at the old path and none in the renamed one (not observable when the subject writes nothing to the file)'
+        : ''
+    }.`,
     requirements: judges,
     alsoJudges: also,
     edgeCases: ['E38'],
     // no capability needed: a declared signal is always sent; what can be observed of its effect is judged
-    applies: { platforms: [...POSIX] },
-    sends: [[sig, action]],
+    applies: control ? { capabilities: ['controlChannel'] } : { platforms: [...POSIX] },
+    sends: control ? [] : [[sig, action]],
     timeout: 'short',
     async run(ctx) {
       const s = await ctx.launch();
       const held = hasHold(m) ? await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' }) : undefined;
       if (action === 'reload') s.writeConfig({ generation: 2 });
-      const t = s.signal(sig as NodeJS.Signals);
-      await waitAck(ctx, s, sig, t, 2000);
+      const log = reopen ? await rotateLog(ctx, s) : null;
+      let t: bigint;
+      if (control) {
+        t = process.hrtime.bigint();
+        await controlRequest(ctx, s, action);
+      } else {
+        t = s.signal(sig as NodeJS.Signals);
+        await waitAck(ctx, s, sig, t, 2000);
+      }
+      if (log) await waitReopen(ctx, s, t, log);
       if (action === 'reload' && m.capabilities.probe) await waitReloadOutcome(ctx, s, t, `reload by ${sig}`);
       if (action === 'restart' && m.capabilities.probe) {
         await s
@@ -174,6 +287,11 @@ function actionCase(m: Manifest, sig: string, action: Action): CaseDef {
         if (!wantGen || gen === '2' || Date.now() > deadline) break;
         await new Promise((res) => setTimeout(res, 20)); // poll interval of a bounded check
       }
+      if (log) {
+        // the request above (and the reopen itself) should each have written a line by now
+        await pollFor(() => fileInfo(log.file).bytes > 0, ctx.ms(LOG_NEW_LINE_MS));
+        noteLogs(ctx, 'log-final', log, {});
+      }
       ctx.note('alive-after', { alive: !s.exited });
     },
     grade({ events, manifest }) {
@@ -194,6 +312,7 @@ export default function signalMapCases(m: Manifest): CaseDef[] {
   if (m.capabilities.controlChannel) {
     out.push(stopPathCase(m, 'control', 'control', 'stop'));
     out.push(stopPathCase(m, 'control', 'control', 'fast-stop'));
+    out.push(actionCase(m, 'control', 'reopen-logs'));
   }
   return out;
 }

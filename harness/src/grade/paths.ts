@@ -9,6 +9,7 @@ import type { Action, HistoryEvent, Manifest, Outcome, Verdict } from '../types.
 import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
 import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed } from './listener.js';
+import { verifyLogReopen } from './logs.js';
 import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
 import { type RequirementId, verdict } from './verdict.js';
 
@@ -155,14 +156,23 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
   return out;
 }
 
-/** A declared action other than a stop: carried out, and the subject keeps running and serving. */
+/**
+ * A declared action other than a stop: carried out, and the subject keeps running and serving. `sig` is
+ * the signal, or `control` for the control channel's request of the same action (CONTROL.EQUIVALENT).
+ * reopen-logs is also judged on the handed-over log file (logs.ts).
+ */
 export function mapActionVerdicts(
   events: readonly HistoryEvent[],
   m: Manifest,
   sig: string,
   action: Action,
 ): Verdict[] {
-  const send = sent(events, 0, sig)[0];
+  const control = sig === 'control';
+  const send = control
+    ? events.find((e) => e.source === 'case' && e.kind === 'control-sent')
+    : sent(events, 0, sig)[0];
+  const answer = control ? results(events).find((r) => r.control === action) : undefined;
+  const answered = !control || (answer?.ok === true && answer.status === 200);
   const cutoff = teardownAt(events);
   const x = exitOf(events);
   const held = heldResult(events);
@@ -175,7 +185,14 @@ export function mapActionVerdicts(
       (cutoff === null || BigInt(e.ns) < cutoff),
   );
   const serving = x === null && lastAfter?.ok === true && (!held || held.ok === true);
-  const probeEv = action === 'reload' ? 'reload-done' : action === 'restart' ? 'restart-done' : null;
+  const probeEv =
+    action === 'reload'
+      ? 'reload-done'
+      : action === 'restart'
+        ? 'restart-done'
+        : action === 'reopen-logs'
+          ? 'reopen-logs'
+          : null;
   const done = probeEv ? probe(events, probeEv).some((e) => !send || BigInt(e.ns) >= BigInt(send.ns)) : true;
   const generation = /"generation":\s*(\d+)/.exec(String(lastAfter?.body ?? ''))?.[1];
   const reloaded =
@@ -187,8 +204,10 @@ export function mapActionVerdicts(
           ? generation === '2'
           : true;
   const carriedOut = action === 'reload' ? reloaded : m.capabilities.probe ? done : true;
-  const ok = serving && stopBegan.length === 0 && carriedOut;
-  const actual = `${x ? `the subject ended (${describeExit(x)})` : 'still running'}; ${
+  const ok = serving && stopBegan.length === 0 && carriedOut && answered;
+  const actual = `${
+    control ? `POST /control/${action}: ${answer ? (answer.ok ? String(answer.status) : String(answer.error)) : 'not sent'}; ` : ''
+  }${x ? `the subject ended (${describeExit(x)})` : 'still running'}; ${
     lastAfter
       ? lastAfter.ok
         ? `serving (${String(lastAfter.status)})`
@@ -200,12 +219,19 @@ export function mapActionVerdicts(
       : ''
   }${probeEv && m.capabilities.probe && action !== 'reload' ? `; ${probeEv} ${done ? 'seen' : 'not seen'}` : ''}`;
   const out: Verdict[] = [
-    verdict(
-      'SIG.MAP.DECLARED',
-      ok,
-      `${sig} (declared: ${action}) is carried out; the subject keeps running and serving`,
-      actual,
-    ),
+    control
+      ? verdict(
+          'CONTROL.EQUIVALENT',
+          ok,
+          `POST /control/${action} answers 200 and is carried out as the ${action} signal is; the subject keeps running and serving`,
+          actual,
+        )
+      : verdict(
+          'SIG.MAP.DECLARED',
+          ok,
+          `${sig} (declared: ${action}) is carried out; the subject keeps running and serving`,
+          actual,
+        ),
   ];
   const named: Partial<Record<string, [RequirementId, boolean, string]>> = {
     'SIGHUP:reload': [
@@ -220,6 +246,7 @@ export function mapActionVerdicts(
   if (n) out.push(verdict(n[0], n[1], n[2], actual));
   if (sig === 'SIGHUP')
     out.push(verdict('SIG.HUP.NEVER_FATAL', x === null, 'SIGHUP ends no process of the subject', actual));
+  if (action === 'reopen-logs') out.push(...verifyLogReopen(events, m, sig));
   return out;
 }
 

@@ -65,6 +65,8 @@ export interface Prepared {
   ports: Record<string, number>;
   stdoutPath: string;
   stderrPath: string;
+  /** the log file handed over (`SIGCERT_LOG_FILE`, `${logFile}`); the subject creates it, if it logs there */
+  logFile: string;
   tracker: Tracker;
   /** bounded stdout/stderr logs (files opened before the spawn, fed from the pipes after it) */
   logs: { stdout: BoundedLog; stderr: BoundedLog };
@@ -74,6 +76,14 @@ export function writeAtomic(file: string, content: string): void {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, content);
   renameSync(tmp, file);
+}
+
+/**
+ * The log file handed to launch `launchIndex` of a run directory (subject-protocol.md section 2):
+ * `subject.log`, `subject.1.log`, ... The harness never creates it; a subject that logs there does.
+ */
+export function subjectLogPath(runDir: string, launchIndex = 0): string {
+  return join(resolve(runDir), `subject${launchIndex > 0 ? `.${launchIndex}` : ''}.log`);
 }
 
 function newRunId(): string {
@@ -103,6 +113,7 @@ export function buildEnv(
   if (p.fifoPath !== null) env.SIGCERT_FIFO = p.fifoPath;
   env.SIGCERT_CONTROL_TOKEN = p.token;
   env.SIGCERT_STARTUP_DELAY_MS = '0';
+  env.SIGCERT_LOG_FILE = p.logFile;
   for (const [k, v] of Object.entries(m.env)) env[k] = substituteOrThrow(v, values, m.name, `env.${k}`, p.runId);
   Object.assign(env, extra ?? {});
   env.SIGCERT_RUN_ID = p.runId; // the marker is not negotiable: teardown depends on it
@@ -174,6 +185,7 @@ export async function prepareHandover(opts: LaunchOptions): Promise<{ p: Prepare
     ports,
     stdoutPath,
     stderrPath,
+    logFile: subjectLogPath(runDir, launchIndex),
     tracker: Tracker.create(runId, opts.tracking),
     logs: {
       stdout: new BoundedLog(stdoutPath, 'stdout', opts.logKeepBytes),
@@ -182,7 +194,15 @@ export async function prepareHandover(opts: LaunchOptions): Promise<{ p: Prepare
   };
   const values: PlaceholderValues = {
     ports,
-    values: { runDir, stateDir, config: configPath, manifestDir: m.dir, fifo: fifoPath, token: p.token },
+    values: {
+      runDir,
+      stateDir,
+      config: configPath,
+      manifestDir: m.dir,
+      fifo: fifoPath,
+      token: p.token,
+      logFile: p.logFile,
+    },
   };
   return { p, values };
 }

@@ -1,9 +1,10 @@
 /**
  * Placeholders of the subject protocol (section 2) in `args` and `env` values:
- * `${port.<name>}`, `${runDir}`, `${stateDir}`, `${config}`, `${manifestDir}`, `${fifo}`, `${token}`.
+ * `${port.<name>}`, `${runDir}`, `${stateDir}`, `${config}`, `${manifestDir}`, `${fifo}`, `${token}`,
+ * `${logFile}`.
  */
 
-export const PLACEHOLDER_NAMES = ['runDir', 'stateDir', 'config', 'manifestDir', 'fifo', 'token'] as const;
+export const PLACEHOLDER_NAMES = ['runDir', 'stateDir', 'config', 'manifestDir', 'fifo', 'token', 'logFile'] as const;
 export type PlaceholderName = (typeof PLACEHOLDER_NAMES)[number];
 
 const PATTERN = /\$\{([^}]*)\}/g;

@@ -1,0 +1,71 @@
+/**
+ * LOGS.REOPEN (and SIG.USR1.REOPEN_LOGS where the map keeps SIGUSR1's meaning), judged from the log
+ * file the harness hands over (`SIGCERT_LOG_FILE`, subject-protocol.md section 2). The case renames the
+ * file the way logrotate does, asks for reopen-logs, waits for its outcome, causes a new line, and
+ * notes what it saw of both files:
+ *
+ *  - `log-rotated` {file, to, bytes, ino}: the file as it was renamed (before the request);
+ *  - `log-not-written` {file}: the subject wrote nothing there: the reopen is not observable;
+ *  - `log-at-outcome` {how, rotatedBytes, newExists, newBytes, newIno}: right after the outcome (the
+ *    probe's `reopen-logs`; black box: the file back at its path, or a bounded wait);
+ *  - `log-final` {rotatedBytes, newExists, newBytes, newIno}: after a request and a bounded wait for a
+ *    new line.
+ *
+ * Reopened: a new file (another inode) is at the old path and has lines, and the renamed file did not
+ * grow after the outcome. A subject that writes no line after the reopen leaves the question open.
+ */
+import type { HistoryEvent, Manifest, Verdict } from '../types.js';
+import { describeExit } from './exit.js';
+import { exitOf, notes } from './facts.js';
+import { type RequirementId, unknown, verdict } from './verdict.js';
+
+/** The requirements this verifier judges for a reopen-logs request through `via` (a signal or `control`). */
+export function logReopenRequirements(via: string): RequirementId[] {
+  return via === 'SIGUSR1' ? ['LOGS.REOPEN', 'SIG.USR1.REOPEN_LOGS'] : ['LOGS.REOPEN'];
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v ?? 0);
+}
+
+export function verifyLogReopen(events: readonly HistoryEvent[], _m: Manifest, via: string): Verdict[] {
+  const ids = logReopenRequirements(via);
+  const asked = via === 'control' ? 'POST /control/reopen-logs' : via;
+  const detail = `after the log file was renamed, ${asked} makes new lines land in a new file at the old path and none in the renamed one`;
+  const rotated = notes(events, 'log-rotated')[0];
+  if (!rotated) {
+    const missing = notes(events, 'log-not-written')[0];
+    const why = missing
+      ? `not observable: the subject wrote nothing to the handed-over log file (${String(missing.file)}, SIGCERT_LOG_FILE) before the request (it may log elsewhere, e.g. stdout)`
+      : 'not observable: the log file was not rotated';
+    return ids.map((id) => unknown(id, detail, why));
+  }
+  const at = notes(events, 'log-at-outcome')[0];
+  const fin = notes(events, 'log-final')[0];
+  const x = exitOf(events);
+  const outcome = at ? `outcome: ${String(at.how)}` : 'no outcome recorded';
+  if (!at || !fin) {
+    // the case did not get to look: the subject's fault only when it ended
+    if (x) return ids.map((id) => verdict(id, false, detail, `the subject ended (${describeExit(x)})`));
+    return ids.map((id) => unknown(id, detail, `the case ended before the check (${outcome})`));
+  }
+  const grew = num(fin.rotatedBytes) - num(at.rotatedBytes);
+  const newFile = fin.newExists === true && fin.newIno !== rotated.ino;
+  const newBytes = newFile ? num(fin.newBytes) : 0;
+  const actual = `renamed at ${num(rotated.bytes)} bytes; ${outcome}; then ${
+    fin.newExists === true
+      ? newFile
+        ? `a new file at the old path with ${newBytes} bytes`
+        : 'the renamed file itself at the old path'
+      : 'no file at the old path'
+  }, the renamed file ${grew > 0 ? `grew by ${grew} bytes after the outcome` : 'unchanged after the outcome'}${
+    x ? `; the subject ended (${describeExit(x)})` : ''
+  }`;
+  const failed = x !== null || grew > 0 || (fin.newExists === true && !newFile);
+  if (!failed && newBytes === 0) {
+    // no line landed in either file after the reopen: where the next line goes cannot be seen
+    return ids.map((id) => unknown(id, detail, `${actual}: no line was written after the reopen`));
+  }
+  const ok = !failed && newBytes > 0;
+  return ids.map((id) => verdict(id, ok, detail, actual));
+}
