@@ -401,7 +401,8 @@ export function verifyLifecycleCells(
 ): Verdict[] {
   const out: Verdict[] = [];
   const sends = notes(events, 'cell-send') as unknown as CellSend[];
-  const launches = new Set<number>();
+  // every launch the case drove, including one whose state was held but that exited before any send
+  const launches = new Set<number>(notes(events, 'hold').map((h) => Number(h.launch)));
   for (const send of sends) {
     launches.add(send.launch);
     const o = observe(events, m, send);

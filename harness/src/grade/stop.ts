@@ -53,15 +53,20 @@ export function verifyDrain(events: readonly HistoryEvent[], m: Manifest, o: Dra
     const done = events.find((e) => e.source === 'client' && e.kind === 'http-done' && e.data.label === r.label);
     return done ? BigInt(done.ns) : null;
   };
+  // a reload while the transfer ran: its failure is RELOAD.IN_FLIGHT's to judge, not the drain's
+  const reload = sentFor(events, m, 'reload');
   const beforeStop = broken.filter((r) => {
-    const at = r.ok !== true && stopSend ? endedAt(r) : null;
-    return at !== null && stopSend !== undefined && at < BigInt(stopSend.ns);
+    if (r.ok === true || !stopSend) return false;
+    const at = endedAt(r);
+    return (
+      (at !== null && at < BigInt(stopSend.ns)) || (reload !== undefined && BigInt(reload.ns) < BigInt(stopSend.ns))
+    );
   });
   if (broken.length > 0 && beforeStop.length === broken.length) {
     return unknown(
       'STOP.DRAIN.IN_FLIGHT',
       detail,
-      `failed before the stop was sent: ${broken.map(describeResult).join('; ')}`,
+      `failed before the stop was sent, or after a reload that may have dropped it (RELOAD.IN_FLIGHT judges that): ${broken.map(describeResult).join('; ')}`,
     );
   }
   return verdict(
