@@ -160,4 +160,8 @@ while drain is None or drain.is_alive():
                 log(f"reload rejected, keeping generation {config['generation']}: {e}")
 
 code = 128 + stop_signal if BUG == "exit-143" else 0
-sys.exit(code)
+# os._exit, not sys.exit: the interpreter's shutdown puts the default handlers back before the process is
+# gone, and a SIGINT arriving in that window would kill it (a real Python pitfall)
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
