@@ -27,8 +27,6 @@ export * from './clients/fifo.js';
 export * from './clients/http.js';
 export * from './clients/probe-connect.js';
 export { type FuzzOptions, type FuzzResult, replayCase, runFuzz } from './fuzz/index.js';
-// the report's wording of an exit ("exit 0", "killed by SIGTERM"); launch/ words its errors its own way
-export { describeExit } from './grade/exit.js';
 export * from './grade/index.js';
 export * from './history.js';
 export * from './launch/index.js';

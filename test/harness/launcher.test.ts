@@ -235,7 +235,7 @@ describe.skipIf(!POSIX)('launch failures', () => {
   it('reports a subject that exits at once, with its status and last stderr line', async () => {
     const err = await launchError('exits-at-once.json');
     expect(err.kind).toBe('exited');
-    expectOneLine(err.message, 'exits-at-once exited before it was ready (code 2)', 'boom: missing config file');
+    expectOneLine(err.message, 'exits-at-once exited before it was ready (exit 2)', 'boom: missing config file');
     expect(err.exit?.code).toBe(2);
   });
 
@@ -438,9 +438,9 @@ describe.skipIf(!POSIX)('a cooperative subject', () => {
 
     // never signal a reaped pid
     expect(() => subject.signal('SIGTERM')).toThrow(SubjectExitedError);
-    expect(() => subject.signal('SIGTERM')).toThrow('coop: cannot send SIGTERM: the subject already exited (code 0)');
+    expect(() => subject.signal('SIGTERM')).toThrow('coop: cannot send SIGTERM: the subject already exited (exit 0)');
     await expect(subject.waitProbe((e) => e.ev === 'never', 1000, 'a never event')).rejects.toThrow(
-      'a never event: coop exited (code 0) before it happened',
+      'a never event: coop exited (exit 0) before it happened',
     );
 
     const report = await subject.teardown();
@@ -521,7 +521,7 @@ describe.skipIf(!POSIX)('a cooperative subject', () => {
   it('returns before readiness with waitReady: false, and rejects waits once the subject exits', async () => {
     const { subject } = await start('exits-at-once.json', { waitReady: false });
     await expect(subject.waitProbe(() => true, 5000, 'any probe event')).rejects.toThrow(
-      'any probe event: exits-at-once exited (code 2) before it happened',
+      'any probe event: exits-at-once exited (exit 2) before it happened',
     );
     expect(subject.exited?.code).toBe(2);
   });

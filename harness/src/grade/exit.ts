@@ -6,7 +6,8 @@ import type { ExitCodeSpec, ExitInfo, HistoryEvent, Verdict } from '../types.js'
 import { exitOf } from './facts.js';
 import { verdict } from './verdict.js';
 
-export function describeExit(x: ExitInfo | null): string {
+/** An exit in words, for verdicts and for the launcher's errors: `exit 2`, `killed by SIGKILL`. */
+export function describeExit(x: Pick<ExitInfo, 'code' | 'signal'> | null): string {
   if (!x) return 'still running when the case ended (the harness had to stop it)';
   return x.signal ? `killed by ${x.signal}` : `exit ${x.code}`;
 }

@@ -81,7 +81,5 @@ export class SubjectExitedError extends Error {
   }
 }
 
-/** Describe an exit for messages: `code 2`, `signal SIGKILL`. */
-export function describeExit(exit: Pick<ExitInfo, 'code' | 'signal'>): string {
-  return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
-}
+// one wording of an exit for the whole harness (grade/exit.ts)
+export { describeExit } from '../grade/exit.js';
