@@ -11,6 +11,8 @@
 //    FIN, `Connection: close` from the stop on, drain bounded by the deadline, workers stopped, persist,
 //    pidfile removed, exit 0 / 3 (deadline) / 4 (fast stop) / 5 (persist failed) [11];
 //  - reload: serialised, coalescing, validate then swap [6];
+//  - log lines (one per request served, one per action) in SIGCERT_LOG_FILE when handed over [2], else
+//    on stderr; reopen-logs closes the file and opens it again by path;
 //  - a durable key-value store: an append-only log, fsync before the 201, an index written at stop;
 //  - CPU work on a worker thread, FIFO reads on the libuv thread pool: the main thread never blocks.
 import { spawn } from 'node:child_process';
@@ -47,6 +49,12 @@ const BUGS = {
   'stop-ignored-while-reloading': 'a stop requested while a reload runs is ignored: the subject keeps serving',
   'handlers-after-bind':
     'the signal handlers are installed after the listeners are bound, at the end of a post-bind initialisation (ZOO_POSTBIND_MS), before readiness',
+  'listener-open-in-drain':
+    'the stop closes the wrong listener objects: the bound sockets keep accepting and serving new connections throughout the drain (the probe still says stop-accepting)',
+  'persist-one-path': 'the store index is persisted only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
+  'pidfile-one-path': 'the pidfile is removed only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
+  'reopen-logs-noop':
+    'reopen-logs does not reopen the log file: lines keep going to the renamed file (the probe still says reopen-logs)',
 };
 const BUG = process.env.ZOO_BUG || 'none';
 if (!Object.hasOwn(BUGS, BUG)) {
@@ -97,8 +105,33 @@ function probe(ev, extra = {}) {
   }
 }
 
+// Log lines: to SIGCERT_LOG_FILE when the harness hands one over (protocol section 2), else stderr.
+// Synchronous, so the last lines before process.exit are out; a failed write drops the line.
+const TEXT_LOG = env.SIGCERT_LOG_FILE || null;
+let textLogFd = TEXT_LOG === null ? 2 : fs.openSync(TEXT_LOG, 'a');
+
 function log(msg) {
-  process.stderr.write(`[zoo ${BUG} ${process.pid}] ${msg}\n`);
+  const line = Buffer.from(`${new Date().toISOString()} [zoo ${BUG} ${process.pid}] ${msg}\n`);
+  try {
+    fs.writeSync(textLogFd, line);
+  } catch {
+    // EPIPE, EBADF: the line is lost, the server is not
+  }
+}
+
+/** reopen-logs: open the file again by its path (a new one after a rename), then close the old descriptor. */
+function reopenLog() {
+  if (TEXT_LOG === null || bug('reopen-logs-noop')) return;
+  let next;
+  try {
+    next = fs.openSync(TEXT_LOG, 'a');
+  } catch (e) {
+    log(`reopen-logs: cannot open ${TEXT_LOG}, keeping the old file: ${e.message}`);
+    return;
+  }
+  const old = textLogFd;
+  textLogFd = next;
+  fs.closeSync(old);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,11 +168,18 @@ function setState(next) {
 const stopping = () => state === 'STOPPING' || state === 'EXITING';
 let dropInFlight = false; // bug exit-on-term: the stop SIGTERM requested skips the drain
 
+let signalInHand = null; // the signal whose handler is running (for stopVia)
+
 function onSignal(sig) {
   probe('signal', { sig }); // stamped at handler entry
   const action = stopping() && SIGNALS_REPEAT[sig] ? SIGNALS_REPEAT[sig] : SIGNALS[sig];
   if (bug('exit-on-term') && sig === 'SIGTERM' && action === 'stop') dropInFlight = true;
-  request(action, 'signal');
+  signalInHand = sig;
+  try {
+    request(action, 'signal');
+  } finally {
+    signalInHand = null;
+  }
 }
 
 /** The bus: one entry for signals, the control channel and the application. */
@@ -154,7 +194,9 @@ function request(action, source) {
     case 'reopen-logs':
       if (state === 'EXITING') return Promise.resolve(); // too late: ignored (spec 3.3)
       probe('request', { action, source });
-      probe('reopen-logs'); // logs go to stdout/stderr, which the harness owns: nothing to reopen
+      reopenLog();
+      probe('reopen-logs');
+      log(TEXT_LOG === null ? 'reopen-logs: logging to stderr, nothing to reopen' : 'log file reopened');
       return Promise.resolve();
     default:
       return Promise.resolve();
@@ -398,6 +440,7 @@ function trackRequest(req, res) {
   inFlight++;
   responses.add(res);
   if (stopHeaders && !bug('keepalive-reuse')) res.setHeader('Connection', 'close');
+  res.once('finish', () => log(`${req.method} ${req.url} ${res.statusCode}`)); // one line per request served
   res.once('close', () => {
     c.active--;
     inFlight--;
@@ -707,6 +750,10 @@ function closeListeners() {
     lateRejecting = true; // still listening: the kernel accepts, we reset; the exit closes the listeners
     return;
   }
+  if (bug('listener-open-in-drain')) {
+    probe('stop-accepting'); // believed closed; the bound sockets accept and serve until the exit
+    return;
+  }
   for (const l of listeners) l.close();
   probe('stop-accepting');
 }
@@ -756,6 +803,9 @@ let escalate = null; // resolves the drain early when a graceful stop turns fast
 let deadlineTimer = null;
 let deadlineHit = false;
 let stopRuns = 0;
+let stopVia = null; // what started the stop: the signal's name, or 'control' / 'app'
+/** bugs persist-one-path and pidfile-one-path: the one stop path their step runs on */
+const onTheOnePath = () => stopVia === 'SIGTERM';
 
 function requestStop(fast, source) {
   if (state === 'EXITING' || stopMode === 'fast') return Promise.resolve();
@@ -775,6 +825,7 @@ function requestStop(fast, source) {
   }
   probe('request', { action: fast ? 'fast-stop' : 'stop', source });
   stopMode = fast ? 'fast' : 'graceful';
+  stopVia = source === 'signal' ? signalInHand : source;
   stopRuns = 1;
   const wasStarting = state === 'STARTING';
   setState('STOPPING');
@@ -839,7 +890,7 @@ async function exitSequence(code) {
   await stopWorker(Math.max(50, exitBy - Date.now() - 50));
   await runStopSubscribers(Math.max(20, exitBy - Date.now() - 50));
   let status = code;
-  if (!bug('no-index-persist') && logFd >= 0) {
+  if (!bug('no-index-persist') && !(bug('persist-one-path') && !onTheOnePath()) && logFd >= 0) {
     const times = bug('second-stop-restarts') ? stopRuns : 1;
     try {
       for (let i = 0; i < times; i++) await persist();
@@ -848,7 +899,7 @@ async function exitSequence(code) {
       status = 5;
     }
   }
-  removePidfile();
+  if (!(bug('pidfile-one-path') && !onTheOnePath())) removePidfile();
   probe('exiting', { code: status });
   process.exit(status);
 }
