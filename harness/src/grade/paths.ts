@@ -168,9 +168,7 @@ export function mapActionVerdicts(
   action: Action,
 ): Verdict[] {
   const control = sig === 'control';
-  const send = control
-    ? events.find((e) => e.source === 'case' && e.kind === 'control-sent')
-    : sent(events, 0, sig)[0];
+  const send = control ? events.find((e) => e.source === 'case' && e.kind === 'control-sent') : sent(events, 0, sig)[0];
   const answer = control ? results(events).find((r) => r.control === action) : undefined;
   const answered = !control || (answer?.ok === true && answer.status === 200);
   const cutoff = teardownAt(events);
@@ -206,7 +204,9 @@ export function mapActionVerdicts(
   const carriedOut = action === 'reload' ? reloaded : m.capabilities.probe ? done : true;
   const ok = serving && stopBegan.length === 0 && carriedOut && answered;
   const actual = `${
-    control ? `POST /control/${action}: ${answer ? (answer.ok ? String(answer.status) : String(answer.error)) : 'not sent'}; ` : ''
+    control
+      ? `POST /control/${action}: ${answer ? (answer.ok ? String(answer.status) : String(answer.error)) : 'not sent'}; `
+      : ''
   }${x ? `the subject ended (${describeExit(x)})` : 'still running'}; ${
     lastAfter
       ? lastAfter.ok

@@ -51,8 +51,10 @@ const BUGS = {
     'the signal handlers are installed after the listeners are bound, at the end of a post-bind initialisation (ZOO_POSTBIND_MS), before readiness',
   'listener-open-in-drain':
     'the stop closes the wrong listener objects: the bound sockets keep accepting and serving new connections throughout the drain (the probe still says stop-accepting)',
-  'persist-one-path': 'the store index is persisted only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
-  'pidfile-one-path': 'the pidfile is removed only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
+  'persist-one-path':
+    'the store index is persisted only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
+  'pidfile-one-path':
+    'the pidfile is removed only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
   'reopen-logs-noop':
     'reopen-logs does not reopen the log file: lines keep going to the renamed file (the probe still says reopen-logs)',
 };

@@ -1,0 +1,140 @@
+/**
+ * LOGS.REOPEN / SIG.USR1.REOPEN_LOGS (grade/logs.ts, through mapActionVerdicts) on hand-built histories:
+ * the notes a map.reopen-logs.* case records about the handed-over log file and the renamed one.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mapActionVerdicts, statementOf } from '../../harness/src/grade/index.js';
+import { logReopenRequirements, verifyLogReopen } from '../../harness/src/grade/logs.js';
+import { loadManifest } from '../../harness/src/launch/index.js';
+import type { HistoryEvent, Manifest } from '../../harness/src/types.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const reference = loadManifest(path.join(root, 'subjects/reference/manifest.json'));
+const blackBox: Manifest = { ...reference, capabilities: { ...reference.capabilities, probe: false } };
+
+let clock = 1_000_000_000n;
+function ev(source: HistoryEvent['source'], kind: string, data: Record<string, unknown> = {}): HistoryEvent {
+  clock += 1_000_000n;
+  return { ns: clock.toString(), t: 0, source, kind, data, launch: 0 };
+}
+
+const FILE = '/run/subject.log';
+const rotated = () => ev('case', 'log-rotated', { file: FILE, to: `${FILE}.1`, bytes: 300, ino: 11 });
+const atOutcome = (extra: Record<string, unknown> = {}) =>
+  ev('case', 'log-at-outcome', {
+    how: 'probe reopen-logs',
+    rotatedBytes: 340,
+    newExists: true,
+    newBytes: 0,
+    newIno: 12,
+    ...extra,
+  });
+const final = (extra: Record<string, unknown>) =>
+  ev('case', 'log-final', { rotatedBytes: 340, newExists: true, newBytes: 120, newIno: 12, ...extra });
+
+/** A whole SIGUSR1 case: the signal, its acknowledgement and outcome, a request served after it. */
+function usr1Case(logNotes: HistoryEvent[]): HistoryEvent[] {
+  return [
+    ev('harness', 'signal-sent', { sig: 'SIGUSR1' }),
+    ev('probe', 'probe', { ev: 'signal', sig: 'SIGUSR1' }),
+    ev('probe', 'probe', { ev: 'reopen-logs' }),
+    ...logNotes,
+    ev('case', 'result', { label: 'after-0', ok: true, status: 200, after: true }),
+  ];
+}
+
+function statuses(vs: ReturnType<typeof verifyLogReopen>): Record<string, string> {
+  return Object.fromEntries(vs.map((v) => [v.requirement, v.status]));
+}
+
+describe('reopen-logs on the handed-over log file', () => {
+  it('passes when new lines land in a new file at the old path and the renamed one stops growing', () => {
+    const vs = mapActionVerdicts(usr1Case([rotated(), atOutcome(), final({})]), reference, 'SIGUSR1', 'reopen-logs');
+    expect(statuses(vs)).toEqual({ 'SIG.MAP.DECLARED': 'pass', 'LOGS.REOPEN': 'pass', 'SIG.USR1.REOPEN_LOGS': 'pass' });
+    const logs = vs.find((v) => v.requirement === 'LOGS.REOPEN')!;
+    expect(logs.expected.startsWith(statementOf('LOGS.REOPEN'))).toBe(true);
+    expect(logs.actual).toContain('a new file at the old path with 120 bytes');
+  });
+
+  it('fails when lines keep going to the renamed file (no reopen), even though the probe said reopen-logs', () => {
+    const vs = verifyLogReopen(
+      usr1Case([
+        rotated(),
+        atOutcome({ newExists: false }),
+        final({ newExists: false, newBytes: 0, rotatedBytes: 420 }),
+      ]),
+      reference,
+      'SIGUSR1',
+    );
+    expect(statuses(vs)).toEqual({ 'LOGS.REOPEN': 'fail', 'SIG.USR1.REOPEN_LOGS': 'fail' });
+    expect(vs[0]!.actual).toContain('no file at the old path, the renamed file grew by 80 bytes');
+  });
+
+  it('fails when a new file appears but lines still go to the old one too', () => {
+    const vs = verifyLogReopen(usr1Case([rotated(), atOutcome(), final({ rotatedBytes: 400 })]), reference, 'SIGUSR1');
+    expect(vs.map((v) => v.status)).toEqual(['fail', 'fail']);
+  });
+
+  it('is not observable when the subject writes nothing to the file: unknown, never pass or fail', () => {
+    const vs = mapActionVerdicts(
+      usr1Case([ev('case', 'log-not-written', { file: FILE })]),
+      blackBox,
+      'SIGUSR1',
+      'reopen-logs',
+    );
+    expect(statuses(vs)).toEqual({
+      'SIG.MAP.DECLARED': 'pass',
+      'LOGS.REOPEN': 'unknown',
+      'SIG.USR1.REOPEN_LOGS': 'unknown',
+    });
+    expect(vs.find((v) => v.requirement === 'LOGS.REOPEN')!.actual).toMatch(
+      /not observable: the subject wrote nothing/,
+    );
+  });
+
+  it('is undecided when no line was written after the reopen (in either file)', () => {
+    const vs = verifyLogReopen(
+      usr1Case([rotated(), atOutcome({ newExists: false }), final({ newExists: false, newBytes: 0 })]),
+      reference,
+      'SIGUSR1',
+    );
+    expect(vs.map((v) => v.status)).toEqual(['unknown', 'unknown']);
+  });
+
+  it('fails when the subject ended', () => {
+    const events = [
+      ...usr1Case([rotated(), atOutcome(), final({})]),
+      ev('process', 'exit', { code: null, signal: 'SIGUSR1' }),
+    ];
+    expect(verifyLogReopen(events, reference, 'SIGUSR1').map((v) => v.status)).toEqual(['fail', 'fail']);
+  });
+
+  it('judges SIG.USR1.REOPEN_LOGS only for SIGUSR1 (a map that gives reopen-logs to SIGHUP keeps HUP meaning nothing else)', () => {
+    expect(logReopenRequirements('SIGUSR1')).toEqual(['LOGS.REOPEN', 'SIG.USR1.REOPEN_LOGS']);
+    expect(logReopenRequirements('SIGHUP')).toEqual(['LOGS.REOPEN']);
+    expect(logReopenRequirements('control')).toEqual(['LOGS.REOPEN']);
+  });
+
+  it('the control channel: CONTROL.EQUIVALENT needs its 200, LOGS.REOPEN is judged the same way', () => {
+    const events = [
+      ev('case', 'control-sent', { action: 'reopen-logs' }),
+      ev('case', 'result', { label: 'control-reopen-logs', ok: true, status: 200, control: 'reopen-logs' }),
+      ev('probe', 'probe', { ev: 'reopen-logs' }),
+      rotated(),
+      atOutcome(),
+      final({}),
+      ev('case', 'result', { label: 'after-0', ok: true, status: 200, after: true }),
+    ];
+    expect(statuses(mapActionVerdicts(events, reference, 'control', 'reopen-logs'))).toEqual({
+      'CONTROL.EQUIVALENT': 'pass',
+      'LOGS.REOPEN': 'pass',
+    });
+    const refused = events.map((e) =>
+      e.data.label === 'control-reopen-logs' ? { ...e, data: { ...e.data, status: 409 } } : e,
+    );
+    expect(statuses(mapActionVerdicts(refused, reference, 'control', 'reopen-logs'))['CONTROL.EQUIVALENT']).toBe(
+      'fail',
+    );
+  });
+});
