@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapActionVerdicts, statementOf } from '../../harness/src/grade/index.js';
 import { logReopenRequirements, verifyLogReopen } from '../../harness/src/grade/logs.js';
-import { loadManifest } from '../../harness/src/launch/index.js';
+import { subjectLogPath } from '../../harness/src/launch/handover.js';
+import { loadManifest, substitute } from '../../harness/src/launch/index.js';
 import type { HistoryEvent, Manifest } from '../../harness/src/types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -136,5 +137,28 @@ describe('reopen-logs on the handed-over log file', () => {
     expect(statuses(mapActionVerdicts(refused, reference, 'control', 'reopen-logs'))['CONTROL.EQUIVALENT']).toBe(
       'fail',
     );
+  });
+});
+
+/** `${name}` without a template-looking literal */
+const ph = (name: string) => `$${'{'}${name}}`;
+
+describe('the log file hand-over', () => {
+  it('is named in the run directory, one per launch, and substituted for the logFile placeholder', () => {
+    expect(subjectLogPath('/runs/x')).toBe('/runs/x/subject.log');
+    expect(subjectLogPath('/runs/x', 2)).toBe('/runs/x/subject.2.log');
+    const values = {
+      ports: { http: 8080 },
+      values: {
+        runDir: '/runs/x',
+        stateDir: '/runs/x/state',
+        config: '/runs/x/config.json',
+        manifestDir: '/m',
+        fifo: null,
+        token: 't',
+        logFile: '/runs/x/subject.log',
+      },
+    };
+    expect(substitute(`--log=${ph('logFile')}`, values)).toBe('--log=/runs/x/subject.log');
   });
 });
