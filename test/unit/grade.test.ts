@@ -293,6 +293,9 @@ describe('STOP.LISTENER_CLOSED from connect attempts', () => {
       { ...exit, ns: at(base, 400) },
     ];
     expect(verifyListenerClosed(inFlight, withProbe, send.ns).status).toBe('pass');
+    // with a probe, an attempt started after stop-accepting and served means the listener was not closed
+    const servedAfter = [send, accepting, attempt(base, 160, 'served'), { ...exit, ns: at(base, 400) }];
+    expect(verifyListenerClosed(servedAfter, withProbe, send.ns).status).toBe('fail');
     const late = { ...accepting, ns: at(base, 900) };
     expect(
       verifyListenerClosed(

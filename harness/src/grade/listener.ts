@@ -40,7 +40,10 @@ export function verifyListenerClosed(
   const from = closedAt ? BigInt(closedAt.ns) : bound;
   const all = notes(events, 'late-connect');
   const judged = all.filter((p) => BigInt(String(p.startNs)) >= from);
-  const lateServe = from + BigInt(SERVE_SLACK_MS) * 1_000_000n;
+  // black box: a served attempt means the listener is still open only past the slack; with a probe the
+  // subject said when it stopped accepting, so an attempt started after that (plus the race margin) and
+  // served means it did not
+  const lateServe = from + BigInt(closedAt ? RACE_MS : SERVE_SLACK_MS) * 1_000_000n;
   const served = judged.filter((p) => p.outcome === 'served' && BigInt(String(p.startNs)) >= lateServe);
   const x = exitOf(events, launch);
   // E09: an attempt that connected while the process was exiting is reset by the kernel, a race
@@ -67,7 +70,7 @@ export function verifyListenerClosed(
   return verdict(
     'STOP.LISTENER_CLOSED',
     ok,
-    `attempts start every ${cadence} ms; once the drain has begun (${closedAt ? "the probe's stop-accepting" : `${m.preDrainDelayMs + DRAIN_START_MS} ms after the stop`}) none is accepted and dropped, and none is still served ${SERVE_SLACK_MS} ms later (the listener stayed open)`,
+    `attempts start every ${cadence} ms; once the drain has begun (${closedAt ? "the probe's stop-accepting" : `${m.preDrainDelayMs + DRAIN_START_MS} ms after the stop`}) none is accepted and dropped, and none is still served ${closedAt ? `${RACE_MS} ms after stop-accepting` : `${SERVE_SLACK_MS} ms later`} (the listener stayed open)`,
     lateClose
       ? `stop-accepting came ${ms(sendNs, closedAt!.ns).toFixed(1)} ms after the stop: the listener stayed open past ${m.preDrainDelayMs + DRAIN_START_MS + SERVE_SLACK_MS} ms`
       : x !== null && judged.length === 0
