@@ -794,7 +794,12 @@ async function stopWorker(budgetMs) {
   let timer;
   await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, budgetMs)))]);
   clearTimeout(timer);
-  if (workerProc === w) w.kill('SIGKILL'); // our own child, still not reaped: its pid is ours
+  if (workerProc === w) {
+    w.kill('SIGKILL'); // our own child, still not reaped: its pid is ours
+    // and wait until it is gone (bounded): a worker still dying when we exit would outlive us
+    await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 500)))]);
+    clearTimeout(timer);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

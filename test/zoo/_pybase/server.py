@@ -58,6 +58,14 @@ for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
         continue
     signal.signal(sig, on_signal)
 
+# A signal may be delivered to any thread; Python runs its handler only in the main thread, once it runs
+# bytecode again. The wakeup fd is written by the C-level handler whatever thread took the signal, so the
+# main loop wakes at once. Installed with the handlers, before the listener opens.
+wake_r, wake_w = os.pipe()
+os.set_blocking(wake_w, False)
+os.set_blocking(wake_r, False)
+signal.set_wakeup_fd(wake_w)
+
 
 # --- configuration -------------------------------------------------------------------------------------
 
@@ -115,13 +123,6 @@ def fast_stop():
 
 
 # --- the main loop: every decision about the process is taken here ------------------------------------
-# A signal may be delivered to any thread; Python runs its handler only in the main thread, and only once
-# the main thread runs bytecode again. The wakeup fd is written by the C-level handler whatever thread
-# took the signal, so the main loop wakes at once (the 1 s timeout only bounds the wait).
-wake_r, wake_w = os.pipe()
-os.set_blocking(wake_w, False)
-os.set_blocking(wake_r, False)
-signal.set_wakeup_fd(wake_w)
 
 stopping = False
 drain = None  # the thread that stops accepting, closes the listener and waits for the requests in flight
@@ -133,7 +134,8 @@ def drain_and_exit_code():
 
 
 while drain is None or drain.is_alive():
-    select.select([wake_r], [], [], 1.0 if drain is None else 0.05)
+    if not pending:  # a signal handled before the loop started is already pending: do not wait for it
+        select.select([wake_r], [], [], 1.0 if drain is None else 0.05)
     try:
         os.read(wake_r, 512)
     except BlockingIOError:
