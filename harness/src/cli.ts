@@ -220,18 +220,20 @@ async function cmdRun(o: RunOptions): Promise<number> {
 
 function cmdList(values: SubjectOptions): Promise<number> {
   return (async () => {
-    const manifest = values.subject ? loadManifest(path.resolve(values.subject)) : null;
-    const cases = await loadCases(manifest ?? undefined);
+    // the catalog for a manifest: its fixed cases and what its declared map generates (default: the reference)
+    const manifest = loadManifest(path.resolve(values.subject ?? defaultManifest()));
+    const cases = await loadCases(manifest);
     const reg = loadRegistry();
     const lines: string[] = ['CASES', ''];
     for (const c of cases) {
-      const na = manifest ? whyNotApplicable(c, manifest, process.platform as Platform) : null;
+      const na = whyNotApplicable(c, manifest, process.platform as Platform);
       lines.push(`${c.id.padEnd(38)} ${c.requirements.join(', ')}${na ? `   [not applicable: ${na}]` : ''}`);
     }
-    const covered = new Set<string>(cases.flatMap((c) => c.requirements));
+    const judges = (c: (typeof cases)[number]): readonly string[] => [...c.requirements, ...(c.alsoJudges ?? [])];
+    const covered = new Set<string>(cases.flatMap(judges));
     lines.push('', 'REQUIREMENTS', '');
     for (const r of reg.requirements) {
-      const by = cases.filter((c) => (c.requirements as readonly string[]).includes(r.id)).map((c) => c.id);
+      const by = cases.filter((c) => judges(c).includes(r.id)).map((c) => c.id);
       const mark = covered.has(r.id) ? ' ' : r.level === 'MAY' ? '-' : '!';
       lines.push(`${mark} ${r.id.padEnd(30)} ${r.level.padEnd(6)} ${by.length ? by.join(', ') : '(no case)'}`);
     }

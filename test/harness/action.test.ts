@@ -140,7 +140,7 @@ function runAction(workspace: string, inputs: Record<string, string>, shardDirs:
   return { runs, summary: readFileSync(summary, 'utf8'), ctx, failed };
 }
 
-const QUICK = '^(stop\\.idle|signals\\.sigterm-graceful)$';
+const QUICK = '^(stop\\.idle|map\\.stop\\.SIGTERM)$';
 
 describe.skipIf(process.platform === 'win32')('action.yml, run locally', () => {
   it('one job: certifies a selection, writes the summary and the reports, passes', { timeout: 240_000 }, async () => {
@@ -184,7 +184,7 @@ describe.skipIf(process.platform === 'win32')('action.yml, run locally', () => {
       options: { merged: unknown[] };
     };
     expect(merged.cases.map((c) => [c.id, c.outcome])).toEqual([
-      ['signals.sigterm-graceful', 'pass'],
+      ['map.stop.SIGTERM', 'pass'],
       ['stop.idle', 'pass'],
     ]);
     expect(merged.options.merged).toHaveLength(2);

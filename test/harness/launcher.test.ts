@@ -248,7 +248,7 @@ describe.skipIf(!POSIX)('launch failures', () => {
   it('reports a failing setup command', async () => {
     const err = await launchError('setup-fails.json');
     expect(err.kind).toBe('setup-failed');
-    expectOneLine(err.message, 'setup-fails: setup command', 'exited with code 3', 'config check failed');
+    expectOneLine(err.message, 'setup-fails: setup command', 'ended (exit 3)', 'config check failed');
   });
 
   it('reports a readiness override', async () => {

@@ -113,7 +113,7 @@ try {
         '--subject',
         'node_modules/sigcert/subjects/reference/manifest.json',
         '--grep',
-        '^(stop\\.idle|signals\\.sigterm-graceful)$',
+        '^(stop\\.idle|map\\.stop\\.SIGTERM)$',
         '--json',
         json,
       ],
@@ -122,7 +122,7 @@ try {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { cases: { id: string; outcome: string }[] };
     expect(report.cases.map((c) => [c.id, c.outcome])).toEqual([
-      ['signals.sigterm-graceful', 'pass'],
+      ['map.stop.SIGTERM', 'pass'],
       ['stop.idle', 'pass'],
     ]);
   });

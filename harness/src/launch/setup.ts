@@ -106,7 +106,7 @@ async function runSetup(
         ? `could not start (${oneLine(result.error.message)})`
         : result.timedOut
           ? `timed out after ${SETUP_TIMEOUT_MS} ms`
-          : `exited with ${describeExit({ code: result.code, signal: result.signal })}`;
+          : `ended (${describeExit({ code: result.code, signal: result.signal })})`;
       const tail = lastLine(logPath);
       throw new LaunchError(
         'setup-failed',
