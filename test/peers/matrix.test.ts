@@ -24,6 +24,7 @@ import type { Manifest } from '../../harness/src/types.js';
 import { REAL_SERVERS_INSTALL, REQUIRE_TOOLS_VAR, toolsRequired } from '../harness/system-tools.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
+const LEFT_OUT = /^lifecycle\./;
 
 /**
  * Harness errors that are known harness bugs, each waiting for the patch named (see the matrix
@@ -50,6 +51,9 @@ describe('peer servers: the conformance matrix', () => {
       subjectsDir: path.join(root, 'subjects'),
       outDir,
       concurrency: 3,
+      // the lifecycle cells of the real servers are left to `npm run matrix`: this test is about the
+      // matrix's trustworthiness, and the suite has a time budget
+      exclude: LEFT_OUT,
       out: (line) => {
         if (!line.includes('✔') && !line.includes(' N/A ')) console.log(line);
       },
@@ -78,7 +82,10 @@ describe('peer servers: the conformance matrix', () => {
       for (const e of s.harnessErrors ?? []) if (e.startsWith('report.json')) problems.push(`${s.name}: ${e}`);
       const report = JSON.parse(readFileSync(path.join(outDir, s.reportFile), 'utf8')) as Report;
       // every case of the catalog for this subject's declared map (fixed and generated) has an outcome
-      const catalog = (await loadCases(report.subject.manifest as Manifest)).map((c) => c.id).sort();
+      const catalog = (await loadCases(report.subject.manifest as Manifest))
+        .map((c) => c.id)
+        .filter((id) => !LEFT_OUT.test(id))
+        .sort();
       const ids = report.cases.map((c) => c.id).sort();
       if (JSON.stringify(ids) !== JSON.stringify(catalog)) {
         problems.push(`${s.name}: cases without an outcome: ${catalog.filter((id) => !ids.includes(id)).join(', ')}`);

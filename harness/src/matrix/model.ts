@@ -23,6 +23,8 @@ export interface MatrixOptions {
   out?: (line: string) => void;
   /** only cases whose id or requirement IDs match (default: the whole catalog) */
   grep?: RegExp;
+  /** leave out the cases whose id matches (e.g. a time-bounded run of the test suite) */
+  exclude?: RegExp;
   /** replaces the catalog (tests) */
   cases?: CaseDef[];
   /** stop starting new cases once aborted */

@@ -54,7 +54,8 @@ export async function runMatrix(opts: MatrixOptions): Promise<MatrixResult> {
   if (unknown.length > 0) throw new Error(`no such subject in ${opts.subjectsDir}: ${unknown.join(', ')}`);
 
   const candidates = await Promise.all(names.map((n) => prepareSubject(opts.subjectsDir, n)));
-  const selected = (c: CaseDef) => !opts.grep || opts.grep.test(c.id) || c.requirements.some((r) => opts.grep!.test(r));
+  const selected = (c: CaseDef) =>
+    !opts.exclude?.test(c.id) && (!opts.grep || opts.grep.test(c.id) || c.requirements.some((r) => opts.grep!.test(r)));
   // the fixed cases; each subject adds the cases its declared map calls for (loadCases(manifest))
   const catalog = (opts.cases ?? (await loadCases())).filter(selected);
 
