@@ -41,22 +41,31 @@ export function burn(ms: number): number {
  * On Linux the nice value belongs to the thread, and `setPriority(19)` (pid 0: the caller) lowers
  * only this worker: the main thread, which runs signal listeners and I/O, then always wins the
  * CPU from CPU work. Elsewhere (macOS) it would lower the whole process, so it is Linux only.
+ *
+ * Only while a job runs: an idle worker gains nothing from nice 19, and its teardown at a stop
+ * (which `process.exit` waits for) would then run at nice 19 too, starved for milliseconds on a
+ * busy machine. Going back to nice 0 needs privilege (CAP_SYS_NICE or RLIMIT_NICE); without it
+ * the worker stays at 19 after its first job, as it always did.
  */
-function lowerOwnPriority(): void {
-  if (process.platform !== 'linux') return;
+const NICE = process.platform === 'linux' && process.env.SIGCERT_CPU_NICE !== '0';
+let lowered = false;
+
+function setOwnPriority(nice: number): boolean {
   try {
-    setPriority(19);
+    setPriority(nice);
+    return true;
   } catch {
-    // not permitted: run at normal priority
+    return false; // not permitted: keep the current priority
   }
 }
 
 const port = parentPort;
 if (port !== null) {
-  if (process.env.SIGCERT_CPU_NICE !== '0') lowerOwnPriority();
   port.on('message', (msg: CpuJobMessage) => {
     if (msg?.type !== 'cpu') return;
+    if (NICE && !lowered) lowered = setOwnPriority(19);
     const done: CpuDoneMessage = { type: 'cpu-done', id: msg.id, result: burn(msg.ms) };
+    if (lowered && setOwnPriority(0)) lowered = false;
     port.postMessage(done);
   });
   const ready: CpuReadyMessage = { type: 'cpu-ready' };
