@@ -320,3 +320,29 @@ describe('drain: a transfer that failed before the stop', () => {
     expect(judged.status).toBe('fail');
   });
 });
+
+describe('a repeat path whose stop ended before the repeat', () => {
+  it('does not judge the repeat action (unknown), and never fails it', async () => {
+    const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');
+    const first = ev('harness', 'signal-sent', { sig: 'SIGINT' }, 0);
+    const exit = ev('process', 'exit', { code: 0, signal: null }, 0);
+    const vs = stopPathVerdicts([first, exit], blackBox, {
+      kind: 'repeat',
+      via: 'SIGINT',
+      graceful: false,
+      first: 'SIGINT',
+    });
+    const escalation = vs.find((v) => v.requirement === 'REPEAT.ESCALATION');
+    expect(escalation?.status).toBe('unknown');
+    expect(vs.some((v) => v.status === 'fail' && v.requirement !== 'STOP.LISTENER_CLOSED')).toBe(false);
+    const second = ev('harness', 'signal-sent', { sig: 'SIGINT' }, 0);
+    const exit2 = ev('process', 'exit', { code: 0, signal: null }, 0);
+    const judged = stopPathVerdicts([first, second, exit2], blackBox, {
+      kind: 'repeat',
+      via: 'SIGINT',
+      graceful: false,
+      first: 'SIGINT',
+    });
+    expect(judged.find((v) => v.requirement === 'REPEAT.ESCALATION')?.status).toBe('fail'); // exit 0 is no fast stop
+  });
+});

@@ -11,7 +11,7 @@ import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed } from './listener.js';
 import { verifyLogReopen } from './logs.js';
 import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
-import { type RequirementId, verdict } from './verdict.js';
+import { type RequirementId, unknown, verdict } from './verdict.js';
 
 /** How a stop was requested: a signal of the map, a repeat-map delivery during a stop, the control channel. */
 export type PathKind = 'signal' | 'repeat' | 'control';
@@ -87,6 +87,18 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     held ? `; the held request ${held.ok === true ? 'was answered' : `was cut (${String(held.error)})`}` : ''
   }`;
   const ok = p.graceful ? gracefulOk : fastOk;
+  // a repeat path whose stop ended before the repeat could be sent (nothing held it open) cannot show
+  // what the repeat does: its action is not judged, the rest of the path is
+  const repeatSends = p.kind === 'repeat' ? sent(events, 0, p.via).length : 0;
+  if (p.kind === 'repeat' && repeatSends < (p.first === p.via ? 2 : 1)) {
+    const why = `the stop ${p.first} started ended (${describeExit(x)}) before ${p.via} could be sent again: nothing held it open`;
+    out.push(unknown('SIG.MAP.DECLARED', `${name} during a stop: ${what}`, why));
+    out.push(unknown(p.graceful ? 'REPEAT.IDEMPOTENT' : 'REPEAT.ESCALATION', `${p.via} during the stop`, why));
+    if (!p.graceful && p.via === 'SIGINT') out.push(unknown('SIG.INT.SECOND_FAST', 'SIGINT during a stop', why));
+    out.push(...verifyPersist(events, m, name));
+    out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
+    return out;
+  }
   if (p.kind === 'control')
     out.push(verdict('CONTROL.EQUIVALENT', ok, `the control channel's ${name}: ${what}`, actual));
   else out.push(verdict('SIG.MAP.DECLARED', ok, `${name}: ${what}`, actual));
