@@ -129,6 +129,21 @@ const TIMING_DEPENDENT: { zoo: string; requirement: string; why: string }[] = [
     why: "reload.in-flight's load clients open a new connection per request; one of them is dropped only if its request is in flight at one of the five reloads",
   },
   {
+    zoo: 'c-late-handlers',
+    requirement: 'SIG.INT.SECOND_FAST',
+    why: 'map.repeat.SIGINT: the first SIGINT meets the default action (the late handlers); whether the second was sent before the death was observed decides whether the repeat is judged at all',
+  },
+  {
+    zoo: 'c-late-handlers',
+    requirement: 'REPEAT.ESCALATION',
+    why: 'the same race as SIG.INT.SECOND_FAST',
+  },
+  {
+    zoo: 'py-no-term-handler',
+    requirement: 'PROC.NO_ORPHANS',
+    why: 'proc.pid1: as PID 1 without a TERM handler the subject ignores SIGTERM, so the teardown ends unshare and its PID 1 together; the namespace child is sometimes still dying when the teardown looks',
+  },
+  {
     zoo: 'reload-during-reload-dropped',
     requirement: 'SIG.HUP.RELOAD',
     why: 'reload.storm sends SIGHUPs back to back; the newest configuration is lost only when the last one lands while the previous reload still runs',
