@@ -6,7 +6,9 @@ import { loadRegistry } from '../../harness/src/spec.js';
 
 const registry = loadRegistry();
 // the fixed cases plus what the reference's declared map generates (one case per declared signal, ...)
-const cases = await loadCases(loadManifest(new URL('../../subjects/reference/manifest.json', import.meta.url).pathname));
+const cases = await loadCases(
+  loadManifest(new URL('../../subjects/reference/manifest.json', import.meta.url).pathname),
+);
 const edgeFile = JSON.parse(readFileSync(new URL('../../spec/edge-cases.json', import.meta.url), 'utf8')) as {
   edgeCases: { id: string }[];
 };

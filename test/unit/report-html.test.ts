@@ -19,7 +19,7 @@ import {
   type RequirementInfo,
   validateReport,
 } from '../../harness/src/report/index.js';
-import { chromiumTool, dumpDom, findChromium, processesMentioning, screenshot } from '../browser/chromium.js';
+import { chromiumTool, dumpDom, processesMentioning, screenshot } from '../browser/chromium.js';
 import { findReferenceReport, HOSTILE, syntheticReport } from '../browser/synthetic-report.js';
 import { needTool } from '../harness/system-tools.js';
 
@@ -306,8 +306,6 @@ describe('renderHtml: other reports', () => {
 
 // ---------------------------------------------------------------------------------------------
 // In a browser
-
-const chromium = findChromium();
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(file: string): { width: number; height: number } {

@@ -116,7 +116,11 @@ describe('outcomeFromVerdicts', () => {
     ['only a SHOULD fail', [v('T.MUST_A', 'pass'), v('T.SHOULD_S', 'fail')], 'non-strict'],
     ['only a MAY fail', [v('T.MUST_A', 'pass'), v('T.MAY_M', 'fail')], 'non-strict'],
     ['only info', [v('T.MAY_M', 'info')], 'informational'],
-    ['unknown without fail: the case passes what it could judge', [v('T.MUST_A', 'pass'), v('T.MUST_B', 'unknown')], 'pass'],
+    [
+      'unknown without fail: the case passes what it could judge',
+      [v('T.MUST_A', 'pass'), v('T.MUST_B', 'unknown')],
+      'pass',
+    ],
     ['only unknown: informational, never a harness error', [v('T.MUST_B', 'unknown')], 'informational'],
     ['unknown with a SHOULD fail', [v('T.SHOULD_S', 'fail'), v('T.MUST_B', 'unknown')], 'non-strict'],
     ['no verdicts', [], 'harness-error'],

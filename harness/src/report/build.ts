@@ -10,7 +10,6 @@ import type { Outcome } from '../types.js';
 import {
   type CaseResult,
   type LatencyTable,
-  MAX_TIMELINE_EVENTS,
   OUTCOMES,
   REPORT_VERSION,
   type Report,

@@ -19,7 +19,6 @@
  *         pass, informational                        -> no child
  *         <system-out> verdicts and a short timeline excerpt </system-out>
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HistoryEvent, Level, Outcome, Verdict } from '../types.js';
 import type { CaseResult, Report } from './model.js';
