@@ -2,7 +2,7 @@
  * SIGTERM acknowledgement latency of the reference server (not part of `npm test`):
  *
  *   npm run build && node --import tsx bench/reference-latency.ts [--trials 200] [--concurrency 1]
- *       [--settle-ms 200] [--scenarios idle,cpu,fifo]
+ *       [--settle-ms 200] [--scenarios idle,cpu,fifo] [--main path/to/main.js]
  *
  * Latency = the server's probe `signal.t` (stamped with `process.hrtime.bigint()` at handler
  * entry) minus `process.hrtime.bigint()` taken here just before `process.kill(pid, 'SIGTERM')`.
@@ -46,6 +46,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     scenarios: { type: 'string', default: 'idle,cpu,fifo' },
     'settle-ms': { type: 'string', default: '200' },
+    /** Another build of the server (an older commit's `dist/reference/src/main.js`) to compare with. */
+    main: { type: 'string' },
   },
 });
 const TRIALS = Math.max(1, Number(args.trials));
@@ -53,7 +55,7 @@ const CONCURRENCY = Math.max(1, Number(args.concurrency));
 const SCENARIOS = String(args.scenarios).split(',') as Scenario[];
 const SETTLE_MS = Math.max(0, Number(args['settle-ms']));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const MAIN_JS = fileURLToPath(new URL('../dist/reference/src/main.js', import.meta.url));
+const MAIN_JS = args.main ?? fileURLToPath(new URL('../dist/reference/src/main.js', import.meta.url));
 
 type Scenario = 'idle' | 'cpu' | 'fifo';
 
