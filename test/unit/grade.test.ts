@@ -171,6 +171,15 @@ describe('every case cites only what it declares', async () => {
         expect(allowed, `${k.id} on ${m.name}`).toContain(v.requirement);
     }
   });
+  // the cases each manifest's declared map generates, graded against that manifest
+  it.each(manifests.map((m) => [m.name, m] as const))('generated for %s', async (_name, m) => {
+    const fixed = new Set(cases.map((k) => k.id));
+    for (const k of (await loadCases(m)).filter((c) => !fixed.has(c.id))) {
+      const allowed = new Set<string>([...k.requirements, ...(k.alsoJudges ?? []), ...ALWAYS_ON]);
+      for (const v of k.grade({ events: [], manifest: m }))
+        expect(allowed, `${k.id} on ${m.name}`).toContain(v.requirement);
+    }
+  });
 });
 
 describe('the path x guarantee table', () => {
