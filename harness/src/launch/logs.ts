@@ -30,7 +30,8 @@ function mib(n: number): string {
   return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
 }
 
-function lastNonEmptyLine(text: string): string | null {
+/** The last non-empty line of a log text, without terminal escapes, on one line (for error messages). */
+export function lastNonEmptyLine(text: string): string | null {
   const lines = text
     .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
     .split(/\r?\n/)

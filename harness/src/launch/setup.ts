@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { nowNs } from '../history.js';
 import { describeExit, LaunchError, oneLine } from './errors.js';
 import { type Prepared, substituteOrThrow } from './handover.js';
+import { lastNonEmptyLine } from './logs.js';
 import type { PlaceholderValues } from './placeholders.js';
 import { KILL_WAIT_MS } from './tracking.js';
 
@@ -30,14 +31,7 @@ export function lastLine(file: string): string | null {
     const len = Math.min(size, 64 * 1024);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
-    const lines = buf
-      .toString('utf8')
-      .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l.length > 0);
-    const last = lines[lines.length - 1];
-    return last === undefined ? null : oneLine(last, 200);
+    return lastNonEmptyLine(buf.toString('utf8'));
   } finally {
     closeSync(fd);
   }
