@@ -10,7 +10,7 @@ import { attemptOf, caseResult, combineAttempts, compareResults } from './grade/
 import { History } from './history.js';
 import { makeReport } from './report/assemble.js';
 import type { CaseResult, Report } from './report/model.js';
-import type { HistoryJSON, Manifest } from './types.js';
+import { type HistoryJSON, type Manifest, storedManifest } from './types.js';
 
 export class RunDirError extends Error {}
 
@@ -30,7 +30,7 @@ export async function analyzeRunDir(dir: string, catalog: CatalogFor): Promise<A
   const root = path.resolve(dir);
   const mfile = path.join(root, 'manifest.json');
   if (!existsSync(mfile)) throw new RunDirError(`${dir}: not a run directory (no manifest.json)`);
-  const manifest = JSON.parse(readFileSync(mfile, 'utf8')) as Manifest;
+  const manifest = storedManifest(JSON.parse(readFileSync(mfile, 'utf8')) as Manifest);
   const cases = await catalog(manifest);
   const byId = new Map(cases.map((c) => [c.id, c] as const));
   const groups = new Map<string, { c: CaseDef; attempts: { n: number; r: CaseResult }[] }>();

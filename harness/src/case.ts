@@ -11,7 +11,7 @@
 import type { RequirementId } from './grade/requirement-ids.js';
 import type { History } from './history.js';
 import type { LaunchOptions, Subject } from './launch/index.js';
-import type { Action, Capability, HistoryEvent, Manifest, Platform, TimeoutClass, Verdict } from './types.js';
+import type { Action, Capability, Endpoint, HistoryEvent, Manifest, Platform, TimeoutClass, Verdict } from './types.js';
 
 export interface CaseApplies {
   /** platforms where the case can run; elsewhere it is not-applicable */
@@ -20,8 +20,12 @@ export interface CaseApplies {
   capabilities?: Capability[];
   /** actions that the declared signal map must reach through some signal */
   actions?: Action[];
-  /** endpoints the case drives: `hold` is GET /hold?ms=N, from the conformance endpoints or a slow upstream */
-  needs?: 'hold'[];
+  /**
+   * conformance endpoints the case drives (subject protocol section 9), each declared in the manifest's
+   * `endpoints` or by `capabilities.conformanceEndpoints`; `hold` (GET /hold?ms=N) also comes from a slow
+   * upstream
+   */
+  needs?: Endpoint[];
 }
 
 export interface GradeInput {
@@ -53,8 +57,8 @@ export interface CaseDef {
   sendsRepeat?: [string, Action][];
   edgeCases?: string[];
   applies?: CaseApplies;
-  /** extra applicability decided from the manifest; returns the reason when not applicable */
-  notApplicable?(m: Manifest): string | null;
+  /** extra applicability decided from the manifest (and the platform graded); the reason when not applicable */
+  notApplicable?(m: Manifest, platform: Platform): string | null;
   timeout: TimeoutClass;
   /** a measurement case: it runs alone, after the others, so no other case of the run shares the CPU */
   exclusive?: boolean;
@@ -103,6 +107,30 @@ export function signalFor(m: Manifest, action: Action): NodeJS.Signals | null {
   return null;
 }
 
+/** Whether the subject serves a conformance endpoint (a slow upstream serves `/hold` for a proxy). */
+export function hasEndpoint(m: Manifest, e: Endpoint): boolean {
+  return m.endpoints.includes(e) || (e === 'hold' && m.upstream !== undefined);
+}
+
+const ENDPOINT_LABEL: Record<Endpoint, string> = {
+  ready: 'GET /ready',
+  live: 'GET /live',
+  hold: 'GET /hold?ms=N',
+  cpu: 'GET /cpu?ms=N',
+  fifo: 'GET /fifo',
+  upload: 'POST /upload',
+  download: 'GET /download?bytes=N',
+  kv: 'PUT/GET /kv',
+  config: 'GET /config',
+  version: 'GET /version',
+  cert: 'POST /cert',
+};
+
+/** The request line of an endpoint, for reasons and the doctor. */
+export function endpointLabel(e: Endpoint): string {
+  return ENDPOINT_LABEL[e];
+}
+
 /** Why a case does not apply to this manifest on this platform, or null when it applies. */
 export function whyNotApplicable(c: CaseDef, m: Manifest, platform: Platform): string | null {
   const a = c.applies ?? {};
@@ -118,8 +146,7 @@ export function whyNotApplicable(c: CaseDef, m: Manifest, platform: Platform): s
   for (const act of a.actions ?? []) {
     if (!signalFor(m, act)) return `the declared signal map has no signal for ${act}`;
   }
-  if (a.needs?.includes('hold') && !m.capabilities.conformanceEndpoints && !m.upstream) {
-    return 'needs /hold (conformance endpoints or a slow upstream)';
-  }
-  return c.notApplicable?.(m) ?? null;
+  const missing = (a.needs ?? []).filter((e) => !hasEndpoint(m, e));
+  if (missing.length > 0) return `needs ${missing.map(endpointLabel).join(', ')} (declare it in "endpoints")`;
+  return c.notApplicable?.(m, platform) ?? null;
 }

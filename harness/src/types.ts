@@ -27,6 +27,35 @@ export type Capability =
   | 'faultInjection'
   | 'threadReload';
 
+/**
+ * The conformance endpoints (subject protocol section 9), declared one by one in the manifest's
+ * `endpoints` (or all at once with `capabilities.conformanceEndpoints`): a server that already has a
+ * `/hold` gets every case that needs only `/hold`.
+ */
+export const ENDPOINTS = [
+  'ready',
+  'live',
+  'hold',
+  'cpu',
+  'fifo',
+  'upload',
+  'download',
+  'kv',
+  'config',
+  'version',
+  'cert',
+] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
+
+/**
+ * A Manifest read back from a stored run (manifest.json beside the histories). Runs stored before
+ * per-endpoint declarations have no `endpoints`: `conformanceEndpoints` meant all of them.
+ */
+export function storedManifest(m: Manifest): Manifest {
+  m.endpoints ??= m.capabilities.conformanceEndpoints === true ? [...ENDPOINTS] : [];
+  return m;
+}
+
 export type ExitCodeSpec = number | 'signal';
 
 /** A manifest after validation, with defaults applied and paths resolved. */
@@ -44,6 +73,8 @@ export interface Manifest {
   signals: Record<string, Action>;
   signalsRepeat: Record<string, Action>;
   capabilities: Partial<Record<Capability, boolean>>;
+  /** the conformance endpoints served: the declared `endpoints`, or all of them with `conformanceEndpoints` */
+  endpoints: Endpoint[];
   gracePeriodMs: number;
   preDrainDelayMs: number;
   exitCodes: { graceful: ExitCodeSpec; deadline: ExitCodeSpec; fastStop: ExitCodeSpec };

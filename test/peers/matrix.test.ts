@@ -20,7 +20,7 @@ import { loadCases } from '../../harness/src/cases/index.js';
 import { teardownAll } from '../../harness/src/launch/index.js';
 import { type MatrixResult, runMatrix } from '../../harness/src/matrix.js';
 import type { Report } from '../../harness/src/report/index.js';
-import type { Manifest } from '../../harness/src/types.js';
+import { type Manifest, storedManifest } from '../../harness/src/types.js';
 import { REAL_SERVERS_INSTALL, REQUIRE_TOOLS_VAR, toolsRequired } from '../harness/system-tools.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -82,7 +82,7 @@ describe('peer servers: the conformance matrix', () => {
       for (const e of s.harnessErrors ?? []) if (e.startsWith('report.json')) problems.push(`${s.name}: ${e}`);
       const report = JSON.parse(readFileSync(path.join(outDir, s.reportFile), 'utf8')) as Report;
       // every case of the catalog for this subject's declared map (fixed and generated) has an outcome
-      const catalog = (await loadCases(report.subject.manifest as Manifest))
+      const catalog = (await loadCases(storedManifest(report.subject.manifest as Manifest)))
         .map((c) => c.id)
         .filter((id) => !LEFT_OUT.test(id))
         .sort();

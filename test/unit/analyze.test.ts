@@ -35,6 +35,7 @@ const manifest = {
   preDrainDelayMs: 0,
   exitCodes: { graceful: 0, deadline: 1, fastStop: 'signal' },
   platforms: ['linux', 'darwin', 'win32'],
+  endpoints: [],
   file: '/fake/manifest.json',
   dir: '/fake',
 } satisfies Manifest;

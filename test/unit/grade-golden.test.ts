@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCases } from '../../harness/src/cases/index.js';
 import { attemptOf, caseResult } from '../../harness/src/grade/result.js';
 import { History } from '../../harness/src/history.js';
-import type { HistoryJSON, Manifest } from '../../harness/src/types.js';
+import { type HistoryJSON, type Manifest, storedManifest } from '../../harness/src/types.js';
 import { verdictStatuses } from './histories/statuses.js';
 
 const dir = path.join(import.meta.dirname, 'histories');
@@ -21,7 +21,7 @@ const golden = readdirSync(dir, { withFileTypes: true })
     return {
       name: d.name,
       history: read<HistoryJSON>('history.json'),
-      manifest: read<Manifest>('manifest.json'),
+      manifest: storedManifest(read<Manifest>('manifest.json')),
       expected: read<{ case: string; outcome: string; requirements: Record<string, string> }>('expected.json'),
     };
   });

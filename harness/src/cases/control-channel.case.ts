@@ -25,7 +25,7 @@ export default defineCase({
   description: `A request with no token and one with a wrong token get 401 and change nothing; an authenticated reload loads generation 2; with a ${HOLD_MS} ms request held, an authenticated stop drains it (Connection: close) and exits gracefully.`,
   requirements: ['CONTROL.AUTH', 'CONTROL.EQUIVALENT', 'CONTROL.LOOPBACK', 'BUS.APP_REQUESTS', 'PLATFORM.WINDOWS'],
   edgeCases: ['E36', 'E25'],
-  applies: { capabilities: ['controlChannel', 'conformanceEndpoints'] },
+  applies: { capabilities: ['controlChannel'], needs: ['config', 'hold'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

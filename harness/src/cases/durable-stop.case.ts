@@ -1,7 +1,7 @@
-import { defineCase, signalFor } from '../case.js';
+import { defineCase } from '../case.js';
 import { durablePut, readAll } from '../clients/durable.js';
 import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
-import { stopBudget, waitExit } from '../workload.js';
+import { noStopRoute, requestStop, stopBudget, waitExit } from '../workload.js';
 
 const KEYS = 40;
 
@@ -9,6 +9,9 @@ const KEYS = 40;
  * Spec: "a write is acknowledged only after it is durable and survives a graceful stop" and "a
  * clean stop persists the index so the next start needs no recovery scan" (the Zope FileStorage
  * index, E34).
+ *
+ * The stop is the declared stop signal, or on Windows (`--platform win32`) `POST /control/stop`: the
+ * store must keep the same promises whichever way the stop is asked for.
  */
 export default defineCase({
   id: 'durable.graceful-stop',
@@ -17,16 +20,16 @@ export default defineCase({
   requirements: ['DURABLE.ACK_AFTER_SYNC', 'DURABLE.INDEX_ON_STOP'],
   edgeCases: ['E34'],
   applies: {
-    platforms: ['linux', 'darwin'],
-    actions: ['stop'],
-    capabilities: ['durableStore', 'probe', 'conformanceEndpoints'],
+    capabilities: ['durableStore', 'probe'],
+    needs: ['kv'],
   },
+  notApplicable: noStopRoute,
   timeout: 'normal',
   async run(ctx) {
     const s = await ctx.launch();
     const keys = Array.from({ length: KEYS }, (_, i) => `k${i}`);
     await Promise.all(keys.map((k) => durablePut(s.ports.http!, k, `value-${k}`, ctx.history)));
-    s.signal(signalFor(ctx.manifest, 'stop')!);
+    await requestStop(ctx, s);
     await waitExit(ctx, s, stopBudget(ctx));
     const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
     await readAll(again.ports.http!, keys, ctx.history);

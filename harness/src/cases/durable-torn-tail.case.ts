@@ -10,7 +10,8 @@ const KEYS = 20;
 /**
  * Spec: "a torn log tail is detected and truncated on start". After a SIGKILL, the harness appends
  * half a record's worth of garbage to every file in the state directory (it does not know the
- * subject's format; an append-only log is the file that grows), as a torn write would leave it.
+ * subject's format; an append-only log is the file that grows), as a torn write would leave it. The
+ * kill is `terminate()` (on Windows TerminateProcess), so the case runs on every platform.
  */
 export default defineCase({
   id: 'durable.torn-tail',
@@ -18,15 +19,15 @@ export default defineCase({
   description: `Write ${KEYS} keys, SIGKILL, append garbage to the state files, restart: recovery must scan, report truncated bytes, and serve every acknowledged key.`,
   requirements: ['DURABLE.TORN_TAIL'],
   applies: {
-    platforms: ['linux', 'darwin'],
-    capabilities: ['crashDurability', 'durableStore', 'probe', 'conformanceEndpoints'],
+    capabilities: ['crashDurability', 'durableStore', 'probe'],
+    needs: ['kv'],
   },
   timeout: 'normal',
   async run(ctx) {
     const s = await ctx.launch();
     const keys = Array.from({ length: KEYS }, (_, i) => `t${i}`);
     for (const k of keys) await durablePut(s.ports.http!, k, `v-${k}`, ctx.history);
-    s.signal('SIGKILL');
+    s.terminate();
     await waitExit(ctx, s, 3000);
     const torn: string[] = [];
     for (const f of readdirSync(s.stateDir)) {

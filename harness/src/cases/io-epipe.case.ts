@@ -15,7 +15,7 @@ export default defineCase({
     'Five clients start a large download and reset their sockets after the first bytes; then SIGPIPE is sent to the subject. It must stay alive and keep serving.',
   requirements: ['IO.EPIPE', 'SIG.PIPE.IGNORED'],
   edgeCases: ['E37'],
-  applies: { platforms: ['linux', 'darwin'], capabilities: ['conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], needs: ['download', 'live'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

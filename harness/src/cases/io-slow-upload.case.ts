@@ -28,7 +28,7 @@ export default defineCase({
   requirements: ['IO.EINTR', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E04'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['upload'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

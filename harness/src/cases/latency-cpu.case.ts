@@ -13,7 +13,7 @@ export default defineCase({
   description: `A /cpu?ms=${WORK_MS} request is kept in flight (re-armed when it ends) while ${TRIALS} signals are measured. Graded on p99 against 50 ms; stops early once 10 trials were slow.`,
   requirements: ['LATENCY.CPU_WORK', 'LATENCY.WITHIN_GRACE'],
   edgeCases: ['E26'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe'], needs: ['cpu'] },
   exclusive: true,
   timeout: 'long',
   async run(ctx) {

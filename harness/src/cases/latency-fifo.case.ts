@@ -15,7 +15,7 @@ export default defineCase({
   description: `A GET /fifo request is kept blocked on the harness's FIFO while ${TRIALS} signals are measured. If an acknowledgement does not come within 200 ms the harness writes the line to unblock the subject and measures when it finally comes. Graded on p99 against 50 ms.`,
   requirements: ['LATENCY.BLOCKING_IO', 'LATENCY.WITHIN_GRACE'],
   edgeCases: ['E26'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe'], needs: ['fifo'] },
   exclusive: true,
   timeout: 'long',
   async run(ctx) {

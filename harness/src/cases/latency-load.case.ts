@@ -1,4 +1,4 @@
-import { defineCase } from '../case.js';
+import { defineCase, hasEndpoint } from '../case.js';
 import { HttpConnection } from '../clients/http.js';
 import { gradeLatency, gradeWithinGrace, notes } from '../grade/index.js';
 import { runLatencyTrials } from '../latency.js';
@@ -23,7 +23,7 @@ export default defineCase({
       {
         async setup(c, s) {
           let stop = false;
-          const path = c.manifest.capabilities.conformanceEndpoints ? '/live' : c.manifest.readiness.path;
+          const path = hasEndpoint(c.manifest, 'live') ? '/live' : c.manifest.readiness.path;
           const loop = async () => {
             const conn = await HttpConnection.open(s.ports.http!, { label: 'load' });
             try {

@@ -25,7 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { type CaseContext, type CaseDef, defineCase, SubjectFaultError } from '../case.js';
+import { type CaseContext, type CaseDef, defineCase, hasEndpoint, SubjectFaultError } from '../case.js';
 import { openFifoWriter } from '../clients/fifo.js';
 import { request as httpRequest } from '../clients/http.js';
 import { actionIn, type HeldState, ROW_OF, verifyLifecycleCells } from '../grade/lifecycle.js';
@@ -85,8 +85,8 @@ function heldNotApplicable(m: Manifest, held: HeldState): string | null {
     case 'stopping':
       if (!probe)
         return `${cells('STOPPING')}: in black-box mode the harness cannot tell when the stop has begun, so a request cannot be placed inside it`;
-      if (!m.capabilities.conformanceEndpoints)
-        return `${cells('STOPPING')}: holding a stop needs GET /fifo (conformance endpoints)`;
+      if (!hasEndpoint(m, 'fifo'))
+        return `${cells('STOPPING')}: holding a stop needs GET /fifo (declare it in "endpoints")`;
       if (pathsFor(m, 'stop', 'STARTED').length === 0)
         return `${cells('STOPPING')}: no declared path asks for a graceful stop`;
       return null;
@@ -487,7 +487,7 @@ async function noteServed(ctx: CaseContext, s: Subject): Promise<void> {
   if (s.exited) return;
   const want = newest.get(s);
   const read = async (): Promise<number | null> => {
-    if (!ctx.manifest.capabilities.conformanceEndpoints) {
+    if (!hasEndpoint(ctx.manifest, 'config')) {
       const done = s.probeEvents.filter((e) => e.ev === 'reload-done').at(-1);
       return done ? Number(done.generation) : null;
     }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { defineCase, signalFor } from '../case.js';
+import { defineCase, hasEndpoint, signalFor } from '../case.js';
 import { describeExit, exitMatches, exitOf, notes, verdict } from '../grade/index.js';
 import { http, recordResult, stopBudget, waitExit } from '../workload.js';
 
@@ -47,7 +47,7 @@ export default defineCase({
         await s
           .waitProbe((e) => e.ev === 'signal' && e.sig === reload, ctx.ms(2000), 'reload ack')
           .catch(() => undefined);
-      const path = m.capabilities.conformanceEndpoints ? '/live' : m.readiness.path;
+      const path = hasEndpoint(m, 'live') ? '/live' : m.readiness.path;
       recordResult(ctx, await http(ctx, s, { path, label: 'after-reload' }));
     }
     send(signalFor(m, 'stop')!);

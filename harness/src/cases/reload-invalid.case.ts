@@ -15,7 +15,7 @@ export default defineCase({
   requirements: ['RELOAD.VALIDATE_SWAP', 'RELOAD.OBSERVABLE'],
   alsoJudges: ['SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E19', 'E20'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], capabilities: ['conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], needs: ['config'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

@@ -16,7 +16,7 @@ export default defineCase({
   requirements: ['RELOAD.SERIALISED'],
   alsoJudges: ['SIG.HUP.RELOAD', 'SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E16', 'E24'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], capabilities: ['conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], needs: ['config'] },
   timeout: 'normal',
   async run(ctx) {
     const s = await ctx.launch();

@@ -43,7 +43,8 @@ export default defineCase({
   edgeCases: ['E23', 'E25'],
   applies: {
     platforms: ['linux', 'darwin'],
-    capabilities: ['threadReload', 'tls', 'probe', 'conformanceEndpoints'],
+    capabilities: ['threadReload', 'tls', 'probe'],
+    needs: ['cert', 'live'],
   },
   notApplicable: (m) => {
     if (!m.ports.includes('tls')) return 'the manifest declares no tls port';

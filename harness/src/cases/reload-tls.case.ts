@@ -18,7 +18,8 @@ export default defineCase({
   applies: {
     platforms: ['linux', 'darwin'],
     actions: ['reload'],
-    capabilities: ['tls', 'probe', 'conformanceEndpoints'],
+    capabilities: ['tls', 'probe'],
+    needs: ['live'],
   },
   notApplicable: (m) => {
     if (!m.ports.includes('tls')) return 'the manifest declares no tls port';

@@ -15,7 +15,7 @@ export default defineCase({
   description: `Write generation i and send the reload signal, ${N} times, each after the previous acknowledgement and reload outcome. Every signal must be acknowledged and generation ${N + 1} served.`,
   requirements: ['REPEAT.NO_LOSS'],
   edgeCases: ['E15'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], capabilities: ['probe', 'conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['reload'], capabilities: ['probe'], needs: ['config'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

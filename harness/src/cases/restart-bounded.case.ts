@@ -25,7 +25,7 @@ export default defineCase({
   description: `Restart ${N - BURST} times, each as soon as the previous one is complete (its old generation may still drain: the next one must wait or be refused), alternating the restart signal and POST /control/restart when the control channel exists; then ${BURST} restarts asked for back to back. The process count is sampled throughout and must never exceed twice the count after the first restart (two generations); every restart completes (the burst: at least once, with one of its versions); after the grace period, processes and fds are back to the counts after the first restart (fds +2 at most).`,
   requirements: ['RESTART.BOUNDED_GENERATIONS'],
   edgeCases: ['E17', 'E18'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['restart'], capabilities: ['restart', 'conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['restart'], capabilities: ['restart'], needs: ['version'] },
   timeout: 'long',
   async run(ctx) {
     const s = await ctx.launch();

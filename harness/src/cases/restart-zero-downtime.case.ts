@@ -121,7 +121,12 @@ export default defineCase({
   description: `${CLIENTS} clients open a new connection per request and ${KEEPALIVE_CLIENTS} keep-alive clients send back to back (reconnecting after Connection: close), each bounded to ${MAX_REQUESTS} requests; a ${HOLD_MS} ms request is held on the old code. The harness writes a new codeVersion and sends the restart signal. No request may fail, the held one completes byte-exact, and once the restart is complete (probe restart-done, or ${VERIFY} new-version answers in a row) the next ${VERIFY} new connections must all be served by the new version. The supervisor pid, and the pidfile, must not change.`,
   requirements: ['RESTART.ZERO_DOWNTIME', 'RESTART.STABLE_PID', 'SIG.USR2.RESTART'],
   edgeCases: ['E22'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['restart'], capabilities: ['restart', 'conformanceEndpoints'] },
+  applies: {
+    platforms: ['linux', 'darwin'],
+    actions: ['restart'],
+    capabilities: ['restart'],
+    needs: ['version', 'live', 'hold'],
+  },
   timeout: 'normal',
   async run(ctx) {
     const s = await ctx.launch();

@@ -17,7 +17,7 @@
  */
 import { renameSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type CaseDef, defineCase, signalFor } from '../case.js';
+import { type CaseDef, defineCase, hasEndpoint, signalFor } from '../case.js';
 import { request } from '../clients/http.js';
 import { mapActionVerdicts, type PathKind, type RequirementId, stopPathVerdicts } from '../grade/index.js';
 import { subjectLogPath } from '../launch/handover.js';
@@ -39,7 +39,7 @@ const HOLD_MS = 500;
 const POSIX = ['linux', 'darwin'] as const;
 
 function hasHold(m: Manifest): boolean {
-  return m.capabilities.conformanceEndpoints === true || m.upstream !== undefined;
+  return hasEndpoint(m, 'hold');
 }
 
 /** Requirements a stop path may judge, depending on what the subject makes observable. */
@@ -238,7 +238,7 @@ function actionCase(m: Manifest, sig: string, action: Action): CaseDef {
     }${reopen ? 'rename the handed-over log file (SIGCERT_LOG_FILE) to <file>.1 once it has a line, ' : ''}${
       control ? `request ${action} on the control channel` : `send ${sig}`
     }, wait for its outcome (probe${reopen ? '; black box: the file back at its path' : ''}) or for a bounded while, then check that the subject still runs and serves${
-      action === 'reload' && m.capabilities.conformanceEndpoints ? ' generation 2' : ''
+      action === 'reload' && hasEndpoint(m, 'config') ? ' generation 2' : ''
     }, that the held request completed, and that no stop began${
       reopen
         ? '; after one more request, new lines must be in a new file at the old path and none in the renamed one (not observable when the subject writes nothing to the file)'
@@ -273,7 +273,7 @@ function actionCase(m: Manifest, sig: string, action: Action): CaseDef {
       }
       if (held) recordResult(ctx, await held.done, { expectBody: `held ${HOLD_MS}\n` });
       // black box: the served configuration is polled (bounded) until it shows generation 2
-      const wantGen = action === 'reload' && m.capabilities.conformanceEndpoints === true;
+      const wantGen = action === 'reload' && hasEndpoint(m, 'config');
       const deadline = Date.now() + ctx.ms(3000);
       for (let i = 0; !s.exited; i++) {
         const r = await request(s.ports.http!, {

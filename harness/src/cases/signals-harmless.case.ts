@@ -1,4 +1,4 @@
-import { defineCase } from '../case.js';
+import { defineCase, hasEndpoint } from '../case.js';
 import { notes, probe, results, verdict } from '../grade/index.js';
 import { http, recordResult, startHeld } from '../workload.js';
 
@@ -23,7 +23,7 @@ export default defineCase({
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
     for (const sig of HARMLESS) if (ctx.manifest.signals[sig] === undefined) s.signal(sig);
     recordResult(ctx, await held.done, { expectBody: `held ${HOLD_MS}\n` });
-    const path = ctx.manifest.capabilities.conformanceEndpoints ? '/live' : ctx.manifest.readiness.path;
+    const path = hasEndpoint(ctx.manifest, 'live') ? '/live' : ctx.manifest.readiness.path;
     recordResult(ctx, await http(ctx, s, { path, label: 'after' }));
     ctx.note('alive', { alive: !s.exited });
   },

@@ -1,4 +1,4 @@
-import { defineCase, signalFor } from '../case.js';
+import { defineCase, hasEndpoint, signalFor } from '../case.js';
 import { describeExit, exitOf, notes, verdict } from '../grade/index.js';
 import { http, recordResult, waitAck } from '../workload.js';
 
@@ -26,7 +26,7 @@ export default defineCase({
       .then(() => true)
       .catch(() => false);
     const m = ctx.manifest;
-    const path = m.capabilities.conformanceEndpoints ? '/live' : m.readiness.path;
+    const path = hasEndpoint(m, 'live') ? '/live' : m.readiness.path;
     if (!exited) recordResult(ctx, await http(ctx, s, { path, label: 'after-hup' }));
     ctx.note('alive', { alive: !s.exited });
     // leave through the declared stop signal when there is one (teardown otherwise)

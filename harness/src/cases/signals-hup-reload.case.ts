@@ -15,7 +15,7 @@ export default defineCase({
     'Write generation 2, send SIGHUP, and poll /config (bounded) until generation 2 is served; the subject must stay up.',
   requirements: ['SIG.HUP.RELOAD'],
   edgeCases: ['E24', 'E38'],
-  applies: { platforms: ['linux', 'darwin'], capabilities: ['conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], needs: ['config'] },
   notApplicable: (m) =>
     m.signals.SIGHUP === 'reload'
       ? null

@@ -1,4 +1,4 @@
-import { defineCase, signalFor } from '../case.js';
+import { defineCase, hasEndpoint, signalFor } from '../case.js';
 import { exitOf, notes, throughSignal, verdict } from '../grade/index.js';
 import { http, recordResult } from '../workload.js';
 
@@ -26,7 +26,7 @@ export default defineCase({
       .waitExit(ctx.ms(300))
       .then(() => true)
       .catch(() => false);
-    const path = ctx.manifest.capabilities.conformanceEndpoints ? '/live' : ctx.manifest.readiness.path;
+    const path = hasEndpoint(ctx.manifest, 'live') ? '/live' : ctx.manifest.readiness.path;
     if (!exited) recordResult(ctx, await http(ctx, s, { path, label: 'live-after' }));
     ctx.note('alive', { alive: !s.exited });
   },

@@ -20,7 +20,8 @@ export default defineCase({
   applies: {
     platforms: ['linux', 'darwin'],
     actions: ['reload'],
-    capabilities: ['probe', 'slowStartup', 'conformanceEndpoints'],
+    capabilities: ['probe', 'slowStartup'],
+    needs: ['config'],
   },
   timeout: 'short',
   async run(ctx) {

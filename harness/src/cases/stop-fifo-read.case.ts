@@ -16,7 +16,7 @@ export default defineCase({
   requirements: ['LATENCY.BLOCKING_IO', 'LATENCY.WITHIN_GRACE', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E26'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'conformanceEndpoints'] },
+  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe'], needs: ['fifo'] },
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();

@@ -17,7 +17,8 @@ export default defineCase({
   applies: {
     platforms: ['linux', 'darwin'],
     actions: ['stop'],
-    capabilities: ['preDrainDelay', 'conformanceEndpoints'],
+    capabilities: ['preDrainDelay'],
+    needs: ['ready', 'live'],
   },
   timeout: 'short',
   async run(ctx) {

@@ -104,11 +104,11 @@ export function modelSpec(m: Manifest, platform: NodeJS.Platform = process.platf
     exitCodes: { ...m.exitCodes },
     gracePeriodMs: m.gracePeriodMs,
     probe: c.probe === true,
-    endpoints: c.conformanceEndpoints === true,
-    durable: c.durableStore === true && c.conformanceEndpoints === true,
+    endpoints: m.endpoints.includes('hold') && m.endpoints.includes('config'),
+    durable: c.durableStore === true && m.endpoints.includes('kv'),
     reload: c.reload === true,
     restart: c.restart === true,
-    fifo: c.conformanceEndpoints === true && platform !== 'win32',
+    fifo: m.endpoints.includes('fifo') && platform !== 'win32',
     control: c.controlChannel === true && m.ports.includes('admin'),
   };
 }

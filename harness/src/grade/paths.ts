@@ -210,7 +210,7 @@ export function mapActionVerdicts(
       ? true
       : m.capabilities.probe
         ? done
-        : m.capabilities.conformanceEndpoints
+        : m.endpoints.includes('config')
           ? generation === '2'
           : true;
   const carriedOut = action === 'reload' ? reloaded : m.capabilities.probe ? done : true;

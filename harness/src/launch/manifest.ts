@@ -14,6 +14,8 @@ import {
   type Capability,
   DEFAULT_SIGNAL_MAP,
   DEFAULT_SIGNAL_REPEAT,
+  ENDPOINTS,
+  type Endpoint,
   type ExitCodeSpec,
   type Manifest,
   type Platform,
@@ -48,6 +50,7 @@ interface RawManifest {
   signals?: Record<string, Action>;
   signalsRepeat?: Record<string, Action>;
   capabilities?: Partial<Record<Capability, boolean>>;
+  endpoints?: Endpoint[];
   gracePeriodMs?: number;
   preDrainDelayMs?: number;
   exitCodes?: Partial<Record<'graceful' | 'deadline' | 'fastStop', ExitCodeSpec>>;
@@ -311,6 +314,7 @@ function completeManifest(raw: RawManifest, absFile: string): Manifest {
     signals,
     signalsRepeat: { ...(raw.signalsRepeat ?? defaultRepeat(signals)) },
     capabilities: { ...(raw.capabilities ?? {}) },
+    endpoints: raw.capabilities?.conformanceEndpoints === true ? [...ENDPOINTS] : [...(raw.endpoints ?? [])],
     gracePeriodMs: raw.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
     preDrainDelayMs: raw.preDrainDelayMs ?? 0,
     exitCodes: { ...DEFAULT_EXIT_CODES, ...(raw.exitCodes ?? {}) },
