@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// The test command of the mutation run (Stryker's command runner runs it in its sandbox, once for the
+// initial run and once per mutant): one certification of the built reference.
+//
+//   node scripts/mutation-test.mjs [--subject MANIFEST]
+//
+// Exit 0 when the certification is fully compliant (the mutant survived), 1 when it is not (killed), 2
+// when this script cannot do its job. The last line of output says why a mutant was killed: Stryker keeps
+// it as the mutant's status reason.
+//
+// The active mutant is __STRYKER_ACTIVE_MUTANT__ (set by Stryker, unset in the initial run). The harness
+// passes its own environment to the subject (only SIGCERT_* is not inherited), so the mutated reference
+// reads it without help.
+//
+// Environment (set by scripts/mutation.mjs; none reaches the subject, being SIGCERT_*):
+//   SIGCERT_HEAVY_LOCK=FILE        hold `flock FILE` for the certification (a shared machine's queue of
+//                                  heavy runs); without flock(1) the run is not locked (said once on stderr)
+//   SIGCERT_MUTATION_GREP=RE       certify only the cases matching RE (a selection, not a certification)
+//   SIGCERT_MUTATION_DEADLINE=MS   epoch ms after which mutants are not certified (exit 0, logged as
+//                                  skipped; scripts/mutation.mjs reports them as not run, never survived)
+//   SIGCERT_MUTATION_LOG=FILE      append one JSON line per run (mutant, result, failing cases, timings)
+//   SIGCERT_MUTATION_CONFIRM=N     a failure in at most N cases is confirmed by running those cases again
+//                                  (default 3; 0: never), so that a busy machine's hiccup kills no mutant
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const OK_OUTCOMES = new Set(['pass', 'not-applicable', 'informational', 'unsupported', 'skipped']);
+
+function fail(message) {
+  process.stdout.write(`mutation-test: ${message}\n`);
+  process.exit(2);
+}
+
+const argv = process.argv.slice(2);
+let subject = 'subjects/reference/manifest.json';
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === '--subject' && argv[i + 1] !== undefined) subject = argv[++i];
+  else fail(`unknown argument: ${argv[i]} (usage: mutation-test.mjs [--subject MANIFEST])`);
+}
+if (!existsSync(subject)) fail(`subject manifest not found: ${subject}`);
+if (!existsSync('dist/reference/src/main.js')) fail('dist/reference/src/main.js is missing: run the build first');
+
+const env = process.env;
+const mutant = env.__STRYKER_ACTIVE_MUTANT__;
+const grep = env.SIGCERT_MUTATION_GREP || undefined;
+const confirmUpTo = Number(env.SIGCERT_MUTATION_CONFIRM ?? 3);
+
+function log(entry) {
+  if (env.SIGCERT_MUTATION_LOG) {
+    appendFileSync(
+      env.SIGCERT_MUTATION_LOG,
+      `${JSON.stringify({ mutant: mutant ?? null, at: new Date().toISOString(), ...entry })}\n`,
+    );
+  }
+}
+
+if (mutant !== undefined && env.SIGCERT_MUTATION_DEADLINE && Date.now() > Number(env.SIGCERT_MUTATION_DEADLINE)) {
+  log({ result: 'skipped', why: 'time limit reached' });
+  process.stdout.write('not run: the time limit was reached\n');
+  process.exit(0);
+}
+
+let lockPrefix = [];
+if (env.SIGCERT_HEAVY_LOCK) {
+  const help = spawnSync('flock', ['--help'], { encoding: 'utf8' });
+  if (help.error === undefined) {
+    // --no-fork: the harness takes flock's pid, so a signal sent to this script's child reaches it
+    lockPrefix = ['flock', ...(/--no-fork/.test(help.stdout) ? ['--no-fork'] : []), env.SIGCERT_HEAVY_LOCK];
+  } else if (mutant === undefined) {
+    process.stderr.write('mutation-test: flock(1) not found: certifications run without the heavy-run lock\n');
+  }
+}
+
+/** One `sigcert run`; resolves to its exit code, the report (or null) and its wall time. */
+function certify(extra) {
+  const dir = mkdtempSync(join(tmpdir(), 'sigcert-mutant-'));
+  const json = join(dir, 'report.json');
+  const args = ['bin/sigcert.js', 'run', '--subject', subject, '--out', join(dir, 'run'), '--json', json, ...extra];
+  const command = [...lockPrefix, process.execPath, ...args];
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    // the harness's console goes nowhere: Stryker keeps a failing run's output as its status reason
+    const child = spawn(command[0], command.slice(1), { stdio: 'ignore', env: { ...env, NO_COLOR: '1' } });
+    const forward = (sig) => child.kill(sig);
+    process.on('SIGTERM', forward).on('SIGINT', forward);
+    child.on('exit', (code, signal) => {
+      process.off('SIGTERM', forward).off('SIGINT', forward);
+      let report = null;
+      try {
+        report = JSON.parse(readFileSync(json, 'utf8'));
+      } catch {
+        // no report: the run could not start (usage error) or was killed
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code: code ?? (signal ? 128 : 1), signal, report, ms: Date.now() - t0 });
+    });
+  });
+}
+
+const failingCases = (report) => report.cases.filter((c) => !OK_OUTCOMES.has(c.outcome));
+const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const first = await certify(grep ? ['--grep', grep] : []);
+if (first.report === null) {
+  log({ result: 'error', code: first.code, signal: first.signal, ms: first.ms });
+  process.stdout.write(
+    `sigcert run ended (exit ${first.code}${first.signal ? `, ${first.signal}` : ''}) without a report\n`,
+  );
+  process.exit(first.code === 2 ? 2 : 1);
+}
+
+const v = first.report.verdict;
+const failing = failingCases(first.report);
+// a selection (--grep) has no verdict of its own: every selected case must pass
+const survived = grep ? failing.length === 0 && first.code === 0 : v.fullyCompliant === true;
+const detail = {
+  verdict: grep ? 'selection' : v.label,
+  mustFailures: v.mustFailures,
+  shouldFailures: v.shouldFailures,
+  untestedMust: v.untestedMust,
+  cases: failing.map((c) => `${c.id}=${c.outcome}`),
+  code: first.code,
+  ms: first.ms,
+  certMs: first.report.durationMs,
+};
+if (survived) {
+  log({ result: mutant === undefined ? 'baseline' : 'survived', ...detail });
+  process.stdout.write(`${detail.verdict}: the certification did not notice\n`);
+  process.exit(0);
+}
+
+// A few failing cases may be the machine's fault rather than the mutant's: run them again. (In the
+// initial run too: the unmutated reference must be fully compliant, and a hiccup must not abort the run.)
+let confirmed = null;
+if (failing.length > 0 && failing.length <= confirmUpTo) {
+  const again = await certify(['--grep', `^(${failing.map((c) => reEscape(c.id)).join('|')})$`]);
+  const still = again.report === null ? [] : failingCases(again.report).map((c) => c.id);
+  confirmed = { cases: still, ms: again.ms };
+  if (still.length === 0) {
+    log({ result: 'survived', unconfirmed: true, ...detail, confirm: confirmed });
+    process.stdout.write(`not confirmed: ${detail.cases.join(', ')} failed once, then passed\n`);
+    process.exit(0);
+  }
+}
+
+log({ result: 'killed', ...detail, ...(confirmed ? { confirm: confirmed } : {}) });
+const why = [
+  detail.mustFailures.length > 0 ? `MUST failed: ${detail.mustFailures.join(', ')}` : '',
+  detail.shouldFailures.length > 0 ? `SHOULD failed: ${detail.shouldFailures.join(', ')}` : '',
+  detail.untestedMust.length > 0 ? `MUST not demonstrated: ${detail.untestedMust.join(', ')}` : '',
+  detail.cases.length > 0 ? `cases: ${detail.cases.join(', ')}` : '',
+].filter((s) => s !== '');
+process.stdout.write(`${detail.verdict}${confirmed ? ' (confirmed)' : ''}; ${why.join('; ')}\n`);
+process.exit(1);
