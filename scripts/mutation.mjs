@@ -2,7 +2,7 @@
 // `npm run mutation`: mutation testing of the reference, where each mutant is judged by a certification
 // (stryker.config.mjs, scripts/mutation-test.mjs, docs/mutation.md).
 //
-//   npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE]
+//   npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE] [--summary]
 //
 //   --mutate FILE          a file to mutate (repeatable, or comma-separated; FILE:FROM-TO for a range of
 //                          lines, as CI splits the largest files); default: every file of
@@ -14,6 +14,8 @@
 //                          each, together exactly the file's mutants): how CI splits the largest files
 //   --grep RE              certify only the cases matching RE (faster, not a certification: documented
 //                          as a selection in the summary)
+//   --summary              run nothing: the figures again from the reports of the last run of each file
+//                          (after editing the triage list)
 //
 // Stryker runs once per file (one sandbox, one build, one initial certification, then one per mutant).
 // Reports: reports/mutation/<file>.html and .json (Stryker's), <file>.runs.jsonl (one line per
@@ -38,7 +40,7 @@ const triageFile = join(root, 'docs', 'mutation-survivors.json');
 function usage(message) {
   process.stderr.write(`mutation: ${message}\n`);
   process.stderr.write(
-    'usage: npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE]\n',
+    'usage: npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE] [--summary]\n',
   );
   process.exit(2);
 }
@@ -53,6 +55,7 @@ const files = [];
 let limitMs = null;
 let grep;
 let part = null;
+let summaryOnly = false;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -66,6 +69,7 @@ for (let i = 0; i < argv.length; i++) {
     );
   else if (flag === '--time-limit') limitMs = parseDuration(value());
   else if (flag === '--grep') grep = value();
+  else if (flag === '--summary') summaryOnly = true;
   else if (flag === '--part') {
     const m = /^(\d+)\/(\d+)$/.exec(value());
     if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) usage(`--part: expected I/N with 1 <= I <= N`);
@@ -264,6 +268,15 @@ const results = [];
 for (const whole of files) {
   const file = part !== null && !/:\d+-\d+$/.test(whole) ? await partRange(whole, part) : whole;
   const s = part !== null ? `${slug(whole)}.part${part.i}of${part.n}` : slug(file);
+  if (summaryOnly) {
+    // figures again from the reports of an earlier run (after the triage list changed)
+    const previous = join(outDir, `${s}.summary.json`);
+    if (!existsSync(previous)) usage(`--summary: no earlier run of ${file} in reports/mutation/`);
+    const r = summarize(file, s, JSON.parse(readFileSync(previous, 'utf8')).wallMs, 0);
+    writeFileSync(previous, `${JSON.stringify(r, null, 2)}\n`);
+    results.push(r);
+    continue;
+  }
   if (deadline !== null && Date.now() > deadline) {
     results.push({ file, error: 'not started: the time limit was reached', wallMs: 0 });
     continue;
