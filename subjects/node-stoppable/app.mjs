@@ -1,0 +1,48 @@
+/**
+ * A plain node:http server decorated by stoppable 1.1, used the way its README shows
+ * (https://github.com/hunterloftis/stoppable#usage): `stoppable(server, grace)` and `server.stop()`
+ * instead of server.close(). stoppable handles no signal, so the application calls server.stop() from
+ * its own SIGTERM and SIGINT listeners and then lets the process end on its own. `grace` ("Milliseconds
+ * to wait before force-closing connections", default Infinity) is SIGCERT_GRACE_MS.
+ *
+ * Endpoints: GET /live (200) and GET /hold?ms=N (status and headers flushed at once, the body
+ * `held N\n` after N ms; spec/subject-protocol.md section 9).
+ */
+import http from 'node:http';
+import stoppable from 'stoppable';
+
+const port = Number(process.env.SIGCERT_PORT_HTTP);
+const host = process.env.SIGCERT_HOST ?? '127.0.0.1';
+const grace = Number(process.env.SIGCERT_GRACE_MS ?? 1000);
+
+function hold(req, res) {
+  const ms = Math.max(0, Number.parseInt(new URL(req.url, 'http://x').searchParams.get('ms') ?? '0', 10) || 0);
+  const body = `held ${ms}\n`;
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.flushHeaders();
+  setTimeout(() => res.end(body), ms);
+}
+
+const server = stoppable(
+  http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url.startsWith('/hold')) return hold(req, res);
+    if (req.method === 'GET' && req.url === '/live') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return res.end('live\n');
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  }),
+  grace,
+);
+
+function stop(signal) {
+  console.error(`${signal}: stopping the server`);
+  server.stop((err, gracefully) =>
+    console.error(`server stopped (${err ? err.message : 'ok'}, gracefully: ${gracefully})`),
+  );
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+server.listen(port, host, () => console.error(`listening on ${host}:${port}`));
