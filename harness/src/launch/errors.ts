@@ -73,6 +73,25 @@ export class SignalUnsupportedError extends Error {
   }
 }
 
+/**
+ * A signal asked for while the subject is graded as win32 (`--platform win32`, or Windows itself): Windows
+ * has no POSIX signals, so no case may send one there; every request goes through the control channel.
+ * A harness error (a case that tries is wrong), never a verdict on the subject.
+ */
+export class SignalRefusedError extends Error {
+  override readonly name = 'SignalRefusedError';
+  constructor(
+    readonly signal: string,
+    readonly platform: string,
+  ) {
+    super(
+      oneLine(
+        `refused to send ${signal}: the subject is graded as ${platform}, which has no POSIX signals (control channel only)`,
+      ),
+    );
+  }
+}
+
 /** An action that needs a live subject (e.g. signal()) was asked for after its exit was observed. */
 export class SubjectExitedError extends Error {
   override readonly name = 'SubjectExitedError';

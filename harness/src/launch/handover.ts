@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { History } from '../history.js';
-import type { Manifest } from '../types.js';
+import type { Manifest, Platform } from '../types.js';
 import { LaunchError } from './errors.js';
 import { BoundedLog } from './logs.js';
 import { type PlaceholderValues, substitute } from './placeholders.js';
@@ -49,6 +49,13 @@ export interface LaunchOptions {
   tracking?: TrackingMode;
   /** the first and the last this many bytes of stdout and of stderr are kept; default LOG_KEEP_BYTES (4 MiB) */
   logKeepBytes?: number;
+  /**
+   * The platform the subject is graded as; default this machine's. `win32` on Linux or macOS treats the
+   * subject as if on Windows (`sigcert run --platform win32`): no FIFO is handed over, `signal()` refuses
+   * every signal (SignalRefusedError), the only forced end is `terminate()`, and teardown is a forced
+   * kill (TerminateProcess on Windows), never a SIGTERM a handler could act on.
+   */
+  platform?: Platform;
 }
 
 /** Everything prepared before the spawn, handed to the Subject. */
@@ -70,6 +77,8 @@ export interface Prepared {
   tracker: Tracker;
   /** bounded stdout/stderr logs (files opened before the spawn, fed from the pipes after it) */
   logs: { stdout: BoundedLog; stderr: BoundedLog };
+  /** the platform the subject is graded as (LaunchOptions.platform) */
+  platform: Platform;
 }
 
 export function writeAtomic(file: string, content: string): void {
@@ -164,7 +173,9 @@ export async function prepareHandover(opts: LaunchOptions): Promise<{ p: Prepare
 
   const suffix = launchIndex > 0 ? `.${launchIndex}` : '';
   const configPath = join(runDir, 'config.json');
-  const fifoPath = isWindows ? null : join(runDir, 'control.fifo');
+  const platform = opts.platform ?? (process.platform as Platform);
+  // no FIFO on Windows, nor when the subject is graded as if it ran there
+  const fifoPath = isWindows || platform === 'win32' ? null : join(runDir, 'control.fifo');
   writeAtomic(configPath, `${JSON.stringify(opts.config ?? { generation: 1 }, null, 2)}\n`);
   if (fifoPath !== null) {
     rmSync(fifoPath, { force: true });
@@ -191,6 +202,7 @@ export async function prepareHandover(opts: LaunchOptions): Promise<{ p: Prepare
       stdout: new BoundedLog(stdoutPath, 'stdout', opts.logKeepBytes),
       stderr: new BoundedLog(stderrPath, 'stderr', opts.logKeepBytes),
     },
+    platform,
   };
   const values: PlaceholderValues = {
     ports,

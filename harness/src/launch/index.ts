@@ -4,6 +4,7 @@ export {
   LaunchError,
   type LaunchErrorKind,
   ManifestError,
+  SignalRefusedError,
   SignalUnsupportedError,
   SubjectExitedError,
   WaitTimeoutError,

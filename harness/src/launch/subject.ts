@@ -19,11 +19,12 @@ import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { type History, nowNs } from '../history.js';
-import type { ExitInfo, Manifest } from '../types.js';
+import type { ExitInfo, Manifest, Platform } from '../types.js';
 import {
   describeExit,
   LaunchError,
   oneLine,
+  SignalRefusedError,
   SignalUnsupportedError,
   SubjectExitedError,
   WaitTimeoutError,
@@ -75,6 +76,8 @@ export class Subject {
   readonly fifoPath: string | null;
   readonly token: string;
   readonly launchIndex: number;
+  /** the platform the subject is graded as (LaunchOptions.platform): `win32` means no POSIX signal */
+  readonly platform: Platform;
   readonly stdoutPath: string;
   readonly stderrPath: string;
   readonly probeEvents: ProbeEvent[] = [];
@@ -98,6 +101,7 @@ export class Subject {
     this.manifest = p.manifest;
     this.history = p.history;
     this.launchIndex = p.launchIndex;
+    this.platform = p.platform;
     this.runId = p.runId;
     this.runDir = p.runDir;
     this.stateDir = p.stateDir;
@@ -288,10 +292,29 @@ export class Subject {
   /**
    * Send `sig` to the subject (or its whole process group). Returns the monotonic stamp taken immediately
    * before kill(2), which is also the `signal-sent` history event's stamp.
-   * Throws SignalUnsupportedError when the platform cannot deliver it, SubjectExitedError after the exit.
+   * Throws SignalRefusedError when the subject is graded as win32 (every signal: Windows has none, the
+   * control channel is the way in), SignalUnsupportedError when the platform cannot deliver it,
+   * SubjectExitedError after the exit.
    */
   signal(sig: NodeJS.Signals, opts: { group?: boolean } = {}): bigint {
-    const group = opts.group === true;
+    if (this.platform === 'win32') {
+      this.record('harness', 'signal-refused', { sig, platform: this.platform, pid: this.pid });
+      throw new SignalRefusedError(sig, this.platform);
+    }
+    return this.send(sig, opts.group === true);
+  }
+
+  /**
+   * End the subject at once, with no chance to run any handler (a crash, for the durability cases):
+   * SIGKILL on POSIX, TerminateProcess on Windows (Node's kill there). Allowed on every platform, also when
+   * the subject is graded as win32: it is what Windows has, and no handler can see it. Recorded as a
+   * `signal-sent` of SIGKILL with `terminate: true`. Returns the stamp taken just before the kill.
+   */
+  terminate(): bigint {
+    return this.send('SIGKILL', false, true);
+  }
+
+  private send(sig: NodeJS.Signals, group: boolean, terminate = false): bigint {
     const reason = undeliverableReason(sig, { group });
     if (reason !== null) throw new SignalUnsupportedError(sig, process.platform, reason);
     if (this.isGone()) {
@@ -302,7 +325,7 @@ export class Subject {
     const target = group ? -this.pid : this.pid;
     const ns = process.hrtime.bigint();
     process.kill(target, sig);
-    this.record('harness', 'signal-sent', { sig, group, pid: this.pid }, ns);
+    this.record('harness', 'signal-sent', { sig, group, pid: this.pid, ...(terminate ? { terminate } : {}) }, ns);
     return ns;
   }
 
@@ -443,8 +466,8 @@ export class Subject {
   private async doTeardown(): Promise<TeardownReport> {
     let killed = false;
     if (!this.isGone()) {
-      if (isWindows) {
-        // TerminateProcess: always a forced kill
+      if (isWindows || this.platform === 'win32') {
+        // TerminateProcess: always a forced kill (graded as win32 elsewhere: the same, never a SIGTERM)
         this.teardownSignal('SIGKILL');
         killed = true;
         await this.exitWithin(KILL_WAIT_MS);
