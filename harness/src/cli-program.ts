@@ -9,6 +9,8 @@
  * typed options. Every usage error becomes a UsageError with a one-line message (exit 2).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { closest } from './launch/manifest.js';
+import type { Platform } from './types.js';
 
 export class UsageError extends Error {}
 
@@ -25,6 +27,8 @@ export interface RunOptions {
   html?: string;
   out?: string;
   lastFailed?: boolean;
+  /** grade the subject as this platform (default: this machine's); `win32` elsewhere emulates Windows */
+  platform?: Platform;
 }
 
 export interface SubjectOptions {
@@ -124,6 +128,23 @@ export function duration(v: string): number {
   return ms;
 }
 
+const PLATFORMS: readonly Platform[] = ['linux', 'darwin', 'win32'];
+const PLATFORM_ALIASES: Record<string, Platform> = {
+  windows: 'win32',
+  win: 'win32',
+  win64: 'win32',
+  macos: 'darwin',
+  mac: 'darwin',
+  osx: 'darwin',
+};
+
+/** A platform name as Node spells it (`process.platform`): linux, darwin or win32. */
+export function platformName(v: string): Platform {
+  if ((PLATFORMS as readonly string[]).includes(v)) return v as Platform;
+  const near = PLATFORM_ALIASES[v.toLowerCase()] ?? closest(v, PLATFORMS);
+  throw new InvalidArgumentError(`must be one of ${PLATFORMS.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`);
+}
+
 function nameList(v: string): string[] {
   const names = v
     .split(',')
@@ -181,6 +202,11 @@ export function buildProgram(handlers: Handlers, version: string): { program: Co
     .option('--junit <file>', 'write a JUnit XML report')
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--out <dir>', 'where the run directory goes (default .sigcert/runs/<time>)')
+    .option(
+      '--platform <name>',
+      "grade as this platform (default: this machine's); win32 on Linux or macOS treats the subject as if on Windows: no POSIX signal, control channel only",
+      platformName,
+    )
     .addHelpText('after', `\n${EXIT_CODES_HELP}`)
     .action(async (o: RunOptions) => {
       result.code = await handlers.run(o);

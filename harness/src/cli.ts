@@ -102,16 +102,41 @@ function exitFor(report: Report, selection = false): number {
 }
 
 /** Launch once and stop: proves the subject starts before any case runs. */
-async function preflight(manifest: Manifest, dir: string): Promise<number> {
+async function preflight(manifest: Manifest, dir: string, platform?: Platform): Promise<number> {
   const t0 = Date.now();
-  const s = await launch({ manifest, runDir: path.join(dir, 'preflight'), history: new History() });
+  const s = await launch({
+    manifest,
+    runDir: path.join(dir, 'preflight'),
+    history: new History(),
+    ...(platform ? { platform } : {}),
+  });
   const ms = Date.now() - t0;
   await s.teardown();
   return ms;
 }
 
+/**
+ * The platform a run grades: this machine's, or `--platform`. Windows can be emulated anywhere (no POSIX
+ * signal, control channel only); another POSIX platform cannot. The subject must declare it.
+ */
+function gradedPlatform(o: RunOptions, manifest: Manifest): Platform {
+  const host = process.platform as Platform;
+  if (o.platform === undefined) return host;
+  if (o.platform !== host && o.platform !== 'win32') {
+    throw new UsageError(`--platform ${o.platform}: only win32 can be graded on another OS (this machine is ${host})`);
+  }
+  if (!manifest.platforms.includes(o.platform)) {
+    throw new UsageError(
+      `--platform ${o.platform}: the subject does not declare it (manifest "platforms": ${manifest.platforms.join(', ')})`,
+    );
+  }
+  return o.platform;
+}
+
 async function cmdRun(o: RunOptions): Promise<number> {
   const manifest = loadManifest(path.resolve(o.subject ?? defaultManifest()));
+  const platform = gradedPlatform(o, manifest);
+  const emulated = platform !== process.platform;
   // everything the run will write at its end, checked before it starts
   checkOutputFile('--json', o.json);
   checkOutputFile('--junit', o.junit);
@@ -139,6 +164,9 @@ async function cmdRun(o: RunOptions): Promise<number> {
     retries: o.retries,
     timeoutScale: o.timeoutScale,
     concurrency: o.concurrency,
+    // the platform graded (`emulated`: this machine is another one; `environment.platform` says which)
+    platform,
+    ...(emulated ? { emulated: true } : {}),
     ...(lastFailedFrom ? { lastFailed: lastFailedFrom } : {}),
   };
   const outDir = path.resolve(o.out ?? path.join('.sigcert', 'runs', new Date().toISOString().replace(/[:.]/g, '-')));
@@ -163,11 +191,11 @@ async function cmdRun(o: RunOptions): Promise<number> {
   try {
     let readyMs: number;
     try {
-      readyMs = await preflight(manifest, outDir);
+      readyMs = await preflight(manifest, outDir, platform);
     } catch (e) {
       if (!(e instanceof LaunchError)) throw e;
       // the subject never became ready: the reports still say so, case by case, for CI to show
-      const results = notStartedResults(selected, manifest, process.platform as Platform, e.message, o.repeat);
+      const results = notStartedResults(selected, manifest, platform, e.message, o.repeat);
       const report = makeReport(manifest, results, { ...opts, outDir, notStarted: e.message }, startedAt, false);
       await writeJsonReport(report, path.join(outDir, 'report.json'));
       await writeOutputs(report, o.json, o.junit, o.html);
@@ -177,7 +205,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
     const color = useColor();
     const live = Boolean(process.stdout.isTTY) && !process.env.CI;
     process.stdout.write(
-      `sigcert ${toolVersion()}: certifying ${manifest.name} (ready in ${readyMs} ms)${lastFailedFrom ? `; the cases that failed in ${lastFailedFrom}` : ''}\n`,
+      `sigcert ${toolVersion()}: certifying ${manifest.name}${emulated ? ` as ${platform} (emulated on ${process.platform}: no POSIX signal is sent, control channel only)` : ''} (ready in ${readyMs} ms)${lastFailedFrom ? `; the cases that failed in ${lastFailedFrom}` : ''}\n`,
     );
     // the status line never wraps: \r only returns to the start of the last row
     const board = new ProgressBoard(
@@ -195,6 +223,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
       retries: o.retries,
       timeoutScale: o.timeoutScale,
       concurrency: o.concurrency,
+      platform,
       abort: abort.signal,
       onCaseStart: (c, i, total) => board.start(`${c.id}#${i}`, total),
       onCaseEnd: (r, i, total) =>

@@ -140,7 +140,14 @@ export function renderConsole(report: Report, opts: ConsoleOptions): string {
   out.push(
     p.bold(`sigcert ${report.tool.version} — ${report.subject.name}`) +
       p.dim(` (${report.subject.manifestFile}), spec ${report.specVersion}, report ${report.reportVersion}`),
-    p.dim(`${env.platform} ${env.release} ${env.arch}, node ${env.node}, ${env.cpus} CPUs${env.ci ? ', CI' : ''}`),
+    p.dim(
+      `${env.platform} ${env.release} ${env.arch}, node ${env.node}, ${env.cpus} CPUs${env.ci ? ', CI' : ''}${
+        // `sigcert run --platform win32` on another OS: the platform graded is not the machine's
+        typeof report.options.platform === 'string' && report.options.platform !== env.platform
+          ? `; graded as ${report.options.platform} (emulated: no POSIX signal sent)`
+          : ''
+      }`,
+    ),
     '',
   );
 
