@@ -7,7 +7,7 @@ import { type CaseContext, SubjectFaultError, signalFor } from './case.js';
 import { HttpConnection, type HttpResult, type RequestOptions, request } from './clients/http.js';
 import { connectProbe } from './clients/probe-connect.js';
 import { type Subject, WaitTimeoutError } from './launch/index.js';
-import type { Action } from './types.js';
+import type { Action, Manifest, Platform } from './types.js';
 
 /** Record a client result for the grader (body kept as length and text when short). */
 export function recordResult(ctx: CaseContext, r: HttpResult, extra: Record<string, unknown> = {}): void {
@@ -76,6 +76,40 @@ export function sendAction(
   if (!sig) throw new Error(`the declared signal map has no signal for ${action}`);
   s.signal(sig, opts);
   return sig;
+}
+
+/**
+ * Why a graceful stop cannot be asked for when the subject is graded as `platform`, or null: on win32
+ * it goes through the control channel (Windows has no POSIX signals), elsewhere through the signal the
+ * declared map gives `stop`.
+ */
+export function noStopRoute(m: Manifest, platform: Platform): string | null {
+  if (platform === 'win32') {
+    return m.capabilities.controlChannel
+      ? null
+      : 'on Windows a stop is asked for on the control channel, which the subject does not declare (capability controlChannel)';
+  }
+  return signalFor(m, 'stop') ? null : 'the declared signal map has no signal for stop';
+}
+
+/**
+ * Ask for a graceful stop the way the platform graded allows (noStopRoute): `POST /control/stop` when
+ * the subject is graded as win32, else the declared stop signal. Returns the stamp taken just before.
+ */
+export async function requestStop(ctx: CaseContext, s: Subject): Promise<bigint> {
+  if (s.platform !== 'win32') return s.signal(signalFor(ctx.manifest, 'stop')!);
+  const t = process.hrtime.bigint();
+  ctx.note('control-sent', { action: 'stop' });
+  const r = await request(s.ports.admin!, {
+    method: 'POST',
+    path: '/control/stop',
+    headers: { authorization: `Bearer ${s.token}` },
+    label: 'control-stop',
+    timeoutMs: ctx.ms(5000),
+    history: ctx.history,
+  });
+  recordResult(ctx, r, { control: 'stop' });
+  return t;
 }
 
 /**

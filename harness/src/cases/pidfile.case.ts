@@ -1,10 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defineCase, signalFor } from '../case.js';
+import { defineCase } from '../case.js';
 import { notes, verdict } from '../grade/index.js';
-import { stopBudget, waitExit } from '../workload.js';
+import { noStopRoute, requestStop, stopBudget, waitExit } from '../workload.js';
 
-/** Spec: the pidfile is "written atomically after the handlers and listeners are up" and "removed by its owner at the end of every clean stop path" (E39). */
+/**
+ * Spec: the pidfile is "written atomically after the handlers and listeners are up" and "removed by its
+ * owner at the end of every clean stop path" (E39). The stop is the declared stop signal, or on Windows
+ * (`--platform win32`) `POST /control/stop`.
+ */
 export default defineCase({
   id: 'pidfile.lifecycle',
   title: 'The pidfile holds the pid while running and is removed after a clean stop',
@@ -12,7 +16,8 @@ export default defineCase({
     'After readiness, $SIGCERT_STATE_DIR/server.pid must hold the subject pid; after a graceful stop it must be gone.',
   requirements: ['PIDFILE.WRITTEN', 'PIDFILE.REMOVED'],
   edgeCases: ['E39'],
-  applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['pidfile'] },
+  applies: { capabilities: ['pidfile'] },
+  notApplicable: noStopRoute,
   timeout: 'short',
   async run(ctx) {
     const s = await ctx.launch();
@@ -22,7 +27,7 @@ export default defineCase({
       content: existsSync(file) ? readFileSync(file, 'utf8').trim() : null,
       pid: s.pid,
     });
-    s.signal(signalFor(ctx.manifest, 'stop')!);
+    await requestStop(ctx, s);
     await waitExit(ctx, s, stopBudget(ctx));
     ctx.note('after-stop', { exists: existsSync(file) });
   },
