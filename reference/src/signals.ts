@@ -32,9 +32,11 @@
  * harness sends after that event then finds its worker already stopping: `/ready` 503,
  * `Connection: close`).
  *
- * On Windows only console events exist: SIGINT (Ctrl+C) and SIGBREAK (Ctrl+Break) map to stop,
- * SIGHUP (console closed; Windows kills the process ~10 s later) maps to stop as well. The
- * authenticated control channel (`control.ts`) is the other way in there.
+ * On Windows only console events exist (spec PLATFORM.WINDOWS): SIGINT (Ctrl+C) and SIGBREAK
+ * (Ctrl+Break) map to stop, and a second one during a stop to fast-stop; SIGHUP (the console was
+ * closed; Windows ends the process seconds later, whatever it is doing) maps to fast-stop, so the
+ * persist step runs before that. The authenticated control channel (`control.ts`) is the other way in
+ * there, and the one a service manager or the harness uses.
  */
 import type { Probe } from './probe.js';
 import { type SpecSignalMap, specLifecycle } from './spec-lifecycle.js';
@@ -61,7 +63,7 @@ export const POSIX_MAP: SignalMap = withAction(SPEC_MAPS.default);
 /** The action of a delivery while a stop is under way, whatever started the stop (spec section 4.2). */
 export const POSIX_REPEAT_MAP: SignalMap = withAction(SPEC_MAPS.repeat);
 
-export const WINDOWS_MAP: SignalMap = { SIGINT: 'stop', SIGBREAK: 'stop', SIGHUP: 'stop' };
+export const WINDOWS_MAP: SignalMap = { SIGINT: 'stop', SIGBREAK: 'stop', SIGHUP: 'fast-stop' };
 export const WINDOWS_REPEAT_MAP: SignalMap = { SIGINT: 'fast-stop', SIGBREAK: 'fast-stop' };
 
 /** Left at the disposition Node gives them (SIG_IGN), listed in the `handlers` probe event. */

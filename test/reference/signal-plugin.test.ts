@@ -109,7 +109,18 @@ describe.runIf(process.platform !== 'win32')('signal plugin', () => {
     expect(target.requests.slice(2)).toEqual(['stop/signal', 'fast-stop/signal']);
   });
 
-  it('on Windows the console events map to stop', () => {
-    expect(WINDOWS_MAP).toEqual({ SIGINT: 'stop', SIGBREAK: 'stop', SIGHUP: 'stop' });
+  it('on Windows the console events map as PLATFORM.WINDOWS says: Ctrl+C and Ctrl+Break stop, closing fast-stops', () => {
+    expect(WINDOWS_MAP).toEqual({ SIGINT: 'stop', SIGBREAK: 'stop', SIGHUP: 'fast-stop' });
+  });
+
+  it('with platform win32 the console events are the handlers, and a closed console (SIGHUP) fast-stops', async () => {
+    const probe = new RecordingProbe();
+    plugin = installSignalHandlers({ probe, platform: 'win32', note });
+    expect(probe.events[0]).toMatchObject({ ev: 'handlers', signals: ['SIGINT', 'SIGBREAK', 'SIGHUP'] });
+    const target = new FakeTarget();
+    plugin.attach(target, note);
+    process.kill(process.pid, 'SIGHUP'); // only SIGHUP is delivered here (the runner's SIGINT stays untouched)
+    await probe.count('signal', 1);
+    expect(target.requests).toEqual(['fast-stop/signal']);
   });
 });
