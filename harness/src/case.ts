@@ -58,7 +58,7 @@ export interface CaseDef {
   edgeCases?: string[];
   applies?: CaseApplies;
   /** extra applicability decided from the manifest (and the platform graded); the reason when not applicable */
-  notApplicable?(m: Manifest, platform: Platform): string | null;
+  notApplicable?(m: Manifest, platform: Platform): string | NotApplicable | null;
   timeout: TimeoutClass;
   /** a measurement case: it runs alone, after the others, so no other case of the run shares the CPU */
   exclusive?: boolean;
@@ -131,22 +131,58 @@ export function endpointLabel(e: Endpoint): string {
   return ENDPOINT_LABEL[e];
 }
 
+/**
+ * Capabilities that add no behaviour to the server, only a way for the harness to see or steer it: a case
+ * that lacks one is not observable (black-box scope), not inapplicable.
+ */
+export const COOPERATION_CAPABILITIES: readonly Capability[] = ['probe', 'slowStartup', 'faultInjection'];
+
+/**
+ * Why a case does not run: the reason, and when the only obstacle is missing cooperation (a probe, a
+ * conformance endpoint, a test hook) what would make it observable (`needs`, e.g. `probe`, `hold`).
+ */
+export interface NotApplicable {
+  reason: string;
+  needs?: string[];
+}
+
 /** Why a case does not apply to this manifest on this platform, or null when it applies. */
-export function whyNotApplicable(c: CaseDef, m: Manifest, platform: Platform): string | null {
+export function notApplicableTo(c: CaseDef, m: Manifest, platform: Platform): NotApplicable | null {
   const a = c.applies ?? {};
-  if (!m.platforms.includes(platform)) return `the subject does not declare platform ${platform}`;
+  if (!m.platforms.includes(platform)) return { reason: `the subject does not declare platform ${platform}` };
   if (a.platforms && !a.platforms.includes(platform)) {
-    return platform === 'win32'
-      ? 'POSIX signals cannot be delivered on Windows (process.kill terminates without running a handler)'
-      : `runs only on ${a.platforms.join(', ')}`;
+    return {
+      reason:
+        platform === 'win32'
+          ? 'POSIX signals cannot be delivered on Windows (process.kill terminates without running a handler)'
+          : `runs only on ${a.platforms.join(', ')}`,
+    };
   }
-  for (const cap of a.capabilities ?? []) {
-    if (!m.capabilities[cap]) return `the subject does not declare capability ${cap}`;
+  const caps = a.capabilities ?? [];
+  for (const cap of caps) {
+    if (!m.capabilities[cap] && !COOPERATION_CAPABILITIES.includes(cap))
+      return { reason: `the subject does not declare capability ${cap}` };
   }
   for (const act of a.actions ?? []) {
-    if (!signalFor(m, act)) return `the declared signal map has no signal for ${act}`;
+    if (!signalFor(m, act)) return { reason: `the declared signal map has no signal for ${act}` };
   }
-  const missing = (a.needs ?? []).filter((e) => !hasEndpoint(m, e));
-  if (missing.length > 0) return `needs ${missing.map(endpointLabel).join(', ')} (declare it in "endpoints")`;
-  return c.notApplicable?.(m, platform) ?? null;
+  // what is left is cooperation: say everything that is missing, so the report can say what would help
+  const custom = c.notApplicable?.(m, platform) ?? null;
+  const missingCaps = caps.filter((cap) => !m.capabilities[cap]);
+  const missingEndpoints = (a.needs ?? []).filter((e) => !hasEndpoint(m, e));
+  if (missingCaps.length === 0 && missingEndpoints.length === 0)
+    return custom === null ? null : typeof custom === 'string' ? { reason: custom } : custom;
+  const parts = [
+    ...missingCaps.map((cap) => `capability ${cap}`),
+    ...missingEndpoints.map((e) => `${endpointLabel(e)} (declare it in "endpoints")`),
+  ];
+  const needs: string[] = [...missingCaps, ...missingEndpoints];
+  if (custom !== null && typeof custom !== 'string')
+    for (const n of custom.needs ?? []) if (!needs.includes(n)) needs.push(n);
+  return { reason: `not observable without ${parts.join(', ')}`, needs };
+}
+
+/** Why a case does not apply to this manifest on this platform (the reason only), or null when it applies. */
+export function whyNotApplicable(c: CaseDef, m: Manifest, platform: Platform): string | null {
+  return notApplicableTo(c, m, platform)?.reason ?? null;
 }

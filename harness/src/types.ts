@@ -25,7 +25,8 @@ export type Capability =
   | 'tls'
   | 'slowStartup'
   | 'faultInjection'
-  | 'threadReload';
+  | 'threadReload'
+  | 'stateless';
 
 /**
  * The conformance endpoints (subject protocol section 9), declared one by one in the manifest's
@@ -136,6 +137,8 @@ export interface Verdict {
   actual: string;
   /** measured figures (milliseconds unless the name says otherwise) */
   metrics?: Record<string, number>;
+  /** unknown only: the cooperation that would make it observable (`probe`, an endpoint name, ...) */
+  needs?: string[];
 }
 
 export type Outcome =

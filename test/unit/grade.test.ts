@@ -74,11 +74,14 @@ describe('verifiers', () => {
     expect(verifyDrain(events, reference, { labels: ['a'], what: 'one' }).status).toBe('unknown');
   });
 
-  it('persist: needs a persisted probe event on the path; says nothing without a probe', () => {
+  it('persist: needs a persisted probe event on the path; not observable without a probe; none for a stateless server', () => {
     expect(verifyPersist([stopSent()], reference, 'fast-stop')[0]?.status).toBe('fail');
     const persisted = ev('probe', 'probe', { ev: 'persisted' }, 0);
     expect(verifyPersist([stopSent(), persisted], reference, 'fast-stop')[0]?.status).toBe('pass');
-    expect(verifyPersist([stopSent()], blackBox, 'graceful')).toEqual([]);
+    const [bb] = verifyPersist([stopSent()], blackBox, 'graceful');
+    expect(bb).toMatchObject({ requirement: 'STOP.PERSIST_ALL_PATHS', status: 'unknown', needs: ['probe'] });
+    const stateless: Manifest = { ...reference, capabilities: { ...reference.capabilities, stateless: true } };
+    expect(verifyPersist([stopSent()], stateless, 'graceful')).toEqual([]);
   });
 
   it('durable set: lost and corrupt writes are counted from the clients own events', () => {
@@ -352,6 +355,28 @@ describe('a repeat path whose stop ended before the repeat', () => {
       graceful: false,
       first: 'SIGINT',
     });
-    expect(judged.find((v) => v.requirement === 'REPEAT.ESCALATION')?.status).toBe('fail'); // exit 0 is no fast stop
+    // nothing held the stop open and no probe: exit 0 may be a stop that ended before the repeat arrived
+    expect(judged.find((v) => v.requirement === 'REPEAT.ESCALATION')).toMatchObject({
+      status: 'unknown',
+      needs: ['hold'],
+    });
+    // a held request kept the stop open: exit 0 after the repeat is no fast stop
+    const held = ev('case', 'result', { label: 'held', ok: true, body: 'held 500\n' }, 0);
+    const withHeld = stopPathVerdicts([first, held, second, exit2], blackBox, {
+      kind: 'repeat',
+      via: 'SIGINT',
+      graceful: false,
+      first: 'SIGINT',
+    });
+    expect(withHeld.find((v) => v.requirement === 'REPEAT.ESCALATION')?.status).toBe('fail');
+    // the fast-stop status is judged even without a held request
+    const exit4 = ev('process', 'exit', { code: reference.exitCodes.fastStop, signal: null }, 0);
+    const fast = stopPathVerdicts([first, second, exit4], blackBox, {
+      kind: 'repeat',
+      via: 'SIGINT',
+      graceful: false,
+      first: 'SIGINT',
+    });
+    expect(fast.find((v) => v.requirement === 'REPEAT.ESCALATION')?.status).toBe('pass');
   });
 });

@@ -25,6 +25,8 @@ import { type RequirementId, verdict } from './verdict.js';
 export interface Graded {
   outcome: Outcome;
   reason?: string;
+  /** a not-applicable case that only lacked cooperation: what would make it observable */
+  needs?: string[];
   verdicts: Verdict[];
   metrics: Record<string, number>;
 }
@@ -43,7 +45,11 @@ export function gradeCase(c: CaseDef, input: GradeInput): Graded {
   const { events, manifest } = input;
   for (const kind of ['not-applicable', 'skipped'] as const) {
     const e = harnessEvent(events, kind);
-    if (e) return graded(kind, String(e.data.reason));
+    if (e) {
+      const g = graded(kind, String(e.data.reason));
+      if (kind === 'not-applicable' && Array.isArray(e.data.needs)) g.needs = e.data.needs.map(String);
+      return g;
+    }
   }
   if (harnessEvent(events, 'interrupted')) return graded('skipped', 'interrupted while running (not graded)');
   const timeout = harnessEvent(events, 'case-timeout');

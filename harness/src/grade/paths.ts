@@ -11,7 +11,7 @@ import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed } from './listener.js';
 import { verifyLogReopen } from './logs.js';
 import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
-import { type RequirementId, unknown, verdict } from './verdict.js';
+import { type RequirementId, unknown, unobservable, verdict } from './verdict.js';
 
 /** How a stop was requested: a signal of the map, a repeat-map delivery during a stop, the control channel. */
 export type PathKind = 'signal' | 'repeat' | 'control';
@@ -92,9 +92,22 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
   const repeatSends = p.kind === 'repeat' ? sent(events, 0, p.via).length : 0;
   if (p.kind === 'repeat' && repeatSends < (p.first === p.via ? 2 : 1)) {
     const why = `the stop ${p.first} started ended (${describeExit(x)}) before ${p.via} could be sent again: nothing held it open`;
-    out.push(unknown('SIG.MAP.DECLARED', `${name} during a stop: ${what}`, why));
-    out.push(unknown(p.graceful ? 'REPEAT.IDEMPOTENT' : 'REPEAT.ESCALATION', `${p.via} during the stop`, why));
-    if (!p.graceful && p.via === 'SIGINT') out.push(unknown('SIG.INT.SECOND_FAST', 'SIGINT during a stop', why));
+    // with nothing held, only a request held through GET /hold keeps the stop open for the repeat
+    const needs = held ? [] : ['hold'];
+    out.push(unknown('SIG.MAP.DECLARED', `${name} during a stop: ${what}`, why, needs));
+    out.push(unknown(p.graceful ? 'REPEAT.IDEMPOTENT' : 'REPEAT.ESCALATION', `${p.via} during the stop`, why, needs));
+    if (!p.graceful && p.via === 'SIGINT') out.push(unknown('SIG.INT.SECOND_FAST', 'SIGINT during a stop', why, needs));
+    out.push(...verifyPersist(events, m, name));
+    out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
+    return out;
+  }
+  // a fast repeat after a stop with nothing held open and no probe: a graceful exit may be a stop that had
+  // already ended when the repeat arrived, which a black box cannot tell from an ignored repeat
+  if (p.kind === 'repeat' && !p.graceful && !held && !hasProbe && !fastOk && exitMatches(x, m.exitCodes.graceful)) {
+    const why = `${describeExit(x)}: nothing held the stop ${p.first} started open, so it may have ended before ${p.via} arrived (a request held through GET /hold makes the repeat observable)`;
+    out.push(unobservable('SIG.MAP.DECLARED', `${name} during a stop: ${what}`, ['hold'], why));
+    out.push(unobservable('REPEAT.ESCALATION', `${p.via} during the stop`, ['hold'], why));
+    if (p.via === 'SIGINT') out.push(unobservable('SIG.INT.SECOND_FAST', 'SIGINT during a stop', ['hold'], why));
     out.push(...verifyPersist(events, m, name));
     out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
     return out;
@@ -272,8 +285,9 @@ function pathName(id: string): string | null {
 
 /**
  * The path x guarantee table from graded stop-path cases: a cell is fail when a verdict of its
- * requirements failed, pass when one passed, n/a when none was given (the guarantee does not apply to
- * the path, or cannot be observed for this subject), not-tested when the case did not complete.
+ * requirements failed, pass when one passed, not-observable when the subject does not cooperate enough
+ * to see it (black box), n/a when none was given (the guarantee does not apply to the path), not-tested
+ * when the case did not complete.
  */
 export function pathTable(
   cases: ReadonlyArray<{ id: string; outcome: Outcome; verdicts: readonly Verdict[] }>,
@@ -292,7 +306,9 @@ export function pathTable(
           ? 'not-tested'
           : vs.some((v) => v.status === 'pass') || g.column === 'no orphans'
             ? 'pass'
-            : 'n/a';
+            : vs.some((v) => v.status === 'unknown' && (v.needs?.length ?? 0) > 0)
+              ? 'not-observable'
+              : 'n/a';
     }
     rows.push({ path: name, case: c.id, outcome: c.outcome, guarantees });
   }

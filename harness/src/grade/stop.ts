@@ -6,7 +6,7 @@
 import type { HistoryEvent, Manifest, Verdict } from '../types.js';
 import { verifyExitZero } from './exit.js';
 import { hasProbe, notes, probe, results, sent, sentFor } from './facts.js';
-import { unknown, verdict } from './verdict.js';
+import { unknown, unobservable, verdict } from './verdict.js';
 
 /** What a drained request must have delivered: its exact body (or the body trimmed, for line protocols). */
 export interface DrainExpectation {
@@ -84,7 +84,17 @@ export function verifyDrain(events: readonly HistoryEvent[], m: Manifest, o: Dra
  * Needs the probe; without it the verifier says nothing (black box: not observable).
  */
 export function verifyPersist(events: readonly HistoryEvent[], m: Manifest, path: string, launch = 0): Verdict[] {
-  if (!hasProbe(m)) return [];
+  // a server that keeps no state has no persist step to check (the requirement does not apply to it)
+  if (m.capabilities.stateless === true) return [];
+  if (!hasProbe(m))
+    return [
+      unobservable(
+        'STOP.PERSIST_ALL_PATHS',
+        `the ${path} path persists state before exit`,
+        ['probe'],
+        'black box: only a probe `persisted` event shows the persist step (a server without state declares `stateless`)',
+      ),
+    ];
   const n = probe(events, 'persisted', launch).length;
   return [
     verdict(

@@ -61,6 +61,16 @@ export function info(id: RequirementId, detail: string, actual: string, metrics?
 }
 
 /** The history cannot decide (the requirement is then not tested by this case). */
-export function unknown(id: RequirementId, detail: string, actual: string): Verdict {
-  return make(id, 'unknown', detail, actual);
+export function unknown(id: RequirementId, detail: string, actual: string, needs?: string[]): Verdict {
+  const v = make(id, 'unknown', detail, actual);
+  if (needs && needs.length > 0) v.needs = [...needs];
+  return v;
+}
+
+/**
+ * Not observable in black-box mode: an unknown verdict that names the cooperation (`probe`, an endpoint
+ * name such as `hold`) that would make the requirement testable.
+ */
+export function unobservable(id: RequirementId, detail: string, needs: string[], why?: string): Verdict {
+  return unknown(id, detail, why ?? `not observable without ${needs.join(', ')}`, needs);
 }

@@ -8,6 +8,7 @@ const CELL_TEXT: Record<MatrixCell, string> = {
   fail: '**FAIL**',
   'non-strict': 'non-strict',
   'not-tested': 'not tested',
+  'not-observable': 'not observable',
   'not-applicable': 'n/a',
   informational: 'info',
   'harness-misjudged': 'harness bug †',

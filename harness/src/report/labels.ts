@@ -33,6 +33,7 @@ export const STATUS_TONE: Record<RequirementStatus, Tone> = {
   fail: 'bad',
   'non-strict': 'warn',
   'not-tested': 'warn',
+  'not-observable': 'muted',
   'not-applicable': 'muted',
   informational: 'info',
 };
@@ -85,7 +86,9 @@ export function complianceCounts(report: Report): {
   should: { passed: number; applicable: number };
 } {
   const count = (level: 'MUST' | 'SHOULD') => {
-    const applicable = report.requirements.filter((r) => r.level === level && r.status !== 'not-applicable');
+    const applicable = report.requirements.filter(
+      (r) => r.level === level && r.status !== 'not-applicable' && r.status !== 'not-observable',
+    );
     return { passed: applicable.filter((r) => r.status === 'pass').length, applicable: applicable.length };
   };
   return { must: count('MUST'), should: count('SHOULD') };
@@ -98,19 +101,44 @@ function idList(ids: readonly string[]): string {
   return `${ids.slice(0, VERDICT_IDS_MAX).join(', ')}, +${ids.length - VERDICT_IDS_MAX} more`;
 }
 
+/** What a need is called in the verdict line: `probe`, `/hold`, `slowStartup hook`. */
+function needLabel(need: string): string {
+  if (need === 'probe' || need === 'notify') return need;
+  if (need === 'slowStartup' || need === 'faultInjection') return `${need} hook`;
+  return `/${need}`;
+}
+
 /**
- * The final line, e.g. `VERDICT: fully compliant (54/54 MUST, 12/12 SHOULD)` or
+ * What a verdict that covers only what a black box shows leaves out, and what would make it testable,
+ * e.g. `24 more need cooperation: probe 20, /hold 6`.
+ */
+export function scopeText(scope: NonNullable<Report['verdict']['scope']>): string {
+  const n = scope.notObservableMust.length + scope.notObservableShould.length;
+  const needs = Object.entries(scope.needs)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, c]) => `${needLabel(k)} ${c}`)
+    .join(', ');
+  return `${n} more need cooperation: ${needs}`;
+}
+
+/**
+ * The final line, e.g. `VERDICT: fully compliant (54/54 MUST, 12/12 SHOULD)`,
+ * `VERDICT: compliant (black-box scope: 15/15 MUST, 1/1 SHOULD; 24 more need cooperation: probe 20, /hold 6)` or
  * `VERDICT: not compliant — 3 MUST failed: A, B, C; 1 MUST not tested: D (50/54 MUST, 12/12 SHOULD)`.
  */
 export function verdictLine(report: Report): string {
   const v = report.verdict;
   const { must, should } = complianceCounts(report);
-  const tally = `(${must.passed}/${must.applicable} MUST, ${should.passed}/${should.applicable} SHOULD)`;
+  const counted = `${must.passed}/${must.applicable} MUST, ${should.passed}/${should.applicable} SHOULD`;
+  const tally = v.scope ? `(${v.scope.kind} scope: ${counted}; ${scopeText(v.scope)})` : `(${counted})`;
   const partial = report.partial ? ' [partial run: interrupted]' : '';
   if (v.label === 'fully compliant') return `VERDICT: fully compliant ${tally}${partial}`;
   if (v.label === 'compliant') {
     const unmet = report.requirements
-      .filter((r) => r.level === 'SHOULD' && r.status !== 'pass' && r.status !== 'not-applicable')
+      .filter(
+        (r) =>
+          r.level === 'SHOULD' && r.status !== 'pass' && r.status !== 'not-applicable' && r.status !== 'not-observable',
+      )
       .map((r) => r.id);
     const detail = unmet.length > 0 ? ` — ${unmet.length} SHOULD not met: ${idList(unmet)}` : '';
     return `VERDICT: compliant ${tally}${detail}${partial}`;

@@ -43,6 +43,11 @@ export interface CaseResult {
   outcome: Outcome;
   /** why: for not-applicable / skipped / unsupported / harness-error / timeout / crash / flaky */
   reason?: string;
+  /**
+   * not-applicable only because the subject does not cooperate (black-box scope): what would make the
+   * case observable, e.g. `probe`, `hold` (an endpoint), `slowStartup`
+   */
+  needs?: string[];
   /** evidence: expected vs actual, metrics */
   verdicts: Verdict[];
   metrics: Record<string, number>;
@@ -57,7 +62,14 @@ export interface CaseResult {
   repeat?: number;
 }
 
-export type RequirementStatus = 'pass' | 'fail' | 'non-strict' | 'not-tested' | 'not-applicable' | 'informational';
+export type RequirementStatus =
+  | 'pass'
+  | 'fail'
+  | 'non-strict'
+  | 'not-tested'
+  | 'not-observable'
+  | 'not-applicable'
+  | 'informational';
 
 export interface RequirementRollup {
   id: string;
@@ -68,6 +80,8 @@ export interface RequirementRollup {
   cases: string[];
   /** ids of the cases that failed it (fail, non-strict, flaky or crash) */
   failures: string[];
+  /** not-observable: what cooperation would make it testable (`probe`, an endpoint name, ...) */
+  needs?: string[];
 }
 
 /** The part of a registry entry (spec/requirements.json) the report needs. */
@@ -103,6 +117,19 @@ export interface ReportVerdict {
   untestedMust: string[];
   /** number of cases with outcome harness-error */
   harnessErrors: number;
+  /**
+   * present when some MUST or SHOULD could not be observed without cooperation (a probe, an endpoint,
+   * a test hook): the verdict covers only what was observable, and says so
+   */
+  scope?: {
+    kind: 'black-box';
+    /** MUST requirements judged (pass or fail) */
+    mustTested: number;
+    notObservableMust: string[];
+    notObservableShould: string[];
+    /** per kind of cooperation (`probe`, an endpoint name, ...): how many of them it would make testable */
+    needs: Record<string, number>;
+  };
 }
 
 export interface ReportEnvironment {
@@ -144,5 +171,5 @@ export interface PathRow {
   path: string;
   case: string;
   outcome: Outcome;
-  guarantees: Record<string, 'pass' | 'fail' | 'n/a' | 'not-tested'>;
+  guarantees: Record<string, 'pass' | 'fail' | 'n/a' | 'not-observable' | 'not-tested'>;
 }
