@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CaseContext, type CaseDef, SubjectFaultError, whyNotApplicable } from './case.js';
+import { type CaseContext, type CaseDef, notApplicableTo, SubjectFaultError } from './case.js';
 import { caseResult, combineAttempts, compareResults } from './grade/result.js';
 import { History } from './history.js';
 import {
@@ -86,8 +86,8 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
         continue;
       }
       opts.onCaseStart?.(c, k, total);
-      const na = whyNotApplicable(c, opts.manifest, platform);
-      const r = na ? notRun(c, opts, 'not-applicable', na, r0) : await runWithRetries(c, opts, r0);
+      const na = notApplicableTo(c, opts.manifest, platform);
+      const r = na ? notRun(c, opts, 'not-applicable', na.reason, r0, na.needs) : await runWithRetries(c, opts, r0);
       results[k] = r;
       opts.onCaseEnd?.(r, k, total);
     }
@@ -118,10 +118,11 @@ function notRun(
   outcome: 'not-applicable' | 'skipped',
   reason: string,
   rep?: number,
+  needs?: string[],
 ): CaseResult {
   const history = new History();
   history.add('harness', 'attempt', { case: c.id, attempt: 1, ...(rep !== undefined ? { repeat: rep } : {}) });
-  history.add('harness', outcome, { reason });
+  history.add('harness', outcome, { reason, ...(needs ? { needs } : {}) });
   const runDir = attemptDir(opts.outDir, c.id, 1, rep);
   mkdirSync(runDir, { recursive: true });
   writeFileSync(path.join(runDir, 'history.json'), JSON.stringify(history.toJSON(), null, 1));

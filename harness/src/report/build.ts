@@ -5,8 +5,8 @@
 import os from 'node:os';
 import { percentiles } from '../grade/latency.js';
 import { pathTable } from '../grade/paths.js';
-import { computeVerdict, rollupRequirements } from '../grade/rules.js';
-import type { Outcome } from '../types.js';
+import { computeVerdict, manifestExclusions, rollupRequirements } from '../grade/rules.js';
+import type { Manifest, Outcome } from '../types.js';
 import {
   type CaseResult,
   type LatencyTable,
@@ -34,7 +34,9 @@ export interface BuildReportInput {
 }
 
 export function buildReport(input: BuildReportInput): Report {
-  const rollups = rollupRequirements(input.cases, input.requirements);
+  // requirements the manifest's own declarations rule out (stateless; signals the map gives another meaning)
+  const excluded = manifestExclusions((input.subject.manifest ?? {}) as Partial<Manifest>);
+  const rollups = rollupRequirements(input.cases, input.requirements, excluded);
   const report: Report = {
     reportVersion: REPORT_VERSION,
     tool: { name: 'sigcert', version: input.toolVersion },
