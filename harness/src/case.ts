@@ -166,19 +166,20 @@ export function notApplicableTo(c: CaseDef, m: Manifest, platform: Platform): No
   for (const act of a.actions ?? []) {
     if (!signalFor(m, act)) return { reason: `the declared signal map has no signal for ${act}` };
   }
-  // what is left is cooperation: say everything that is missing, so the report can say what would help
+  // what the subject does not do decides first; what is left is cooperation: say all that is missing,
+  // so the report can say what would make the case observable
   const custom = c.notApplicable?.(m, platform) ?? null;
+  if (typeof custom === 'string') return { reason: custom };
+  if (custom !== null && !custom.needs?.length) return custom;
   const missingCaps = caps.filter((cap) => !m.capabilities[cap]);
   const missingEndpoints = (a.needs ?? []).filter((e) => !hasEndpoint(m, e));
-  if (missingCaps.length === 0 && missingEndpoints.length === 0)
-    return custom === null ? null : typeof custom === 'string' ? { reason: custom } : custom;
+  if (missingCaps.length === 0 && missingEndpoints.length === 0) return custom;
   const parts = [
     ...missingCaps.map((cap) => `capability ${cap}`),
     ...missingEndpoints.map((e) => `${endpointLabel(e)} (declare it in "endpoints")`),
   ];
   const needs: string[] = [...missingCaps, ...missingEndpoints];
-  if (custom !== null && typeof custom !== 'string')
-    for (const n of custom.needs ?? []) if (!needs.includes(n)) needs.push(n);
+  for (const n of custom?.needs ?? []) if (!needs.includes(n)) needs.push(n);
   return { reason: `not observable without ${parts.join(', ')}`, needs };
 }
 

@@ -25,7 +25,14 @@ import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { type CaseContext, type CaseDef, defineCase, hasEndpoint, SubjectFaultError } from '../case.js';
+import {
+  type CaseContext,
+  type CaseDef,
+  defineCase,
+  hasEndpoint,
+  type NotApplicable,
+  SubjectFaultError,
+} from '../case.js';
 import { openFifoWriter } from '../clients/fifo.js';
 import { request as httpRequest } from '../clients/http.js';
 import { actionIn, type HeldState, ROW_OF, verifyLifecycleCells } from '../grade/lifecycle.js';
@@ -65,37 +72,44 @@ function capabilityOf(request: BusRequest): Capability | undefined {
   return loadLifecycle().requests.find((r) => r.name === request)?.capability;
 }
 
-/** Why `held` cannot be brought about for this subject, or null. */
-function heldNotApplicable(m: Manifest, held: HeldState): string | null {
+/**
+ * Why `held` cannot be brought about for this subject, or null. What the subject does not do (no reload,
+ * no stop path) makes the cells not applicable; what it does not show (a probe, GET /fifo, the slowStartup
+ * hook) makes them not observable, with what would make them testable.
+ */
+function heldNotApplicable(m: Manifest, held: HeldState): NotApplicable | null {
   const probe = m.capabilities.probe === true;
   const cells = (row: string) => `the ${row} cells are not tested`;
+  const needing = (row: string, needs: string[], why: string): NotApplicable | null =>
+    needs.length === 0 ? null : { reason: `${cells(row)}: ${why}`, needs };
   switch (held) {
     case 'starting':
-      if (!probe)
-        return `${cells('STARTING (before the listener is bound)')}: in black-box mode nothing shows that a request arrived before the listener was bound`;
-      if (!m.capabilities.slowStartup)
-        return `${cells('STARTING (before the listener is bound)')}: the subject declares no slowStartup capability, so STARTING cannot be held`;
-      return null;
+      return needing(
+        'STARTING (before the listener is bound)',
+        [...(probe ? [] : ['probe']), ...(m.capabilities.slowStartup ? [] : ['slowStartup'])],
+        'holding STARTING needs the slowStartup hook, and only a probe shows that a request arrived before the listener was bound',
+      );
     case 'reloading':
-      if (!probe) return `${cells('RELOADING')}: in black-box mode a reload cannot be seen to be running`;
-      if (!m.capabilities.reload) return `${cells('RELOADING')}: the subject declares no reload capability`;
+      if (!m.capabilities.reload) return { reason: `${cells('RELOADING')}: the subject declares no reload capability` };
       if (pathsFor(m, 'reload', 'STARTED').length === 0)
-        return `${cells('RELOADING')}: no declared path asks for a reload`;
-      return null;
+        return { reason: `${cells('RELOADING')}: no declared path asks for a reload` };
+      return needing('RELOADING', probe ? [] : ['probe'], 'in black-box mode a reload cannot be seen to be running');
     case 'stopping':
-      if (!probe)
-        return `${cells('STOPPING')}: in black-box mode the harness cannot tell when the stop has begun, so a request cannot be placed inside it`;
-      if (!hasEndpoint(m, 'fifo'))
-        return `${cells('STOPPING')}: holding a stop needs GET /fifo (declare it in "endpoints")`;
       if (pathsFor(m, 'stop', 'STARTED').length === 0)
-        return `${cells('STOPPING')}: no declared path asks for a graceful stop`;
-      return null;
+        return { reason: `${cells('STOPPING')}: no declared path asks for a graceful stop` };
+      return needing(
+        'STOPPING',
+        [...(probe ? [] : ['probe']), ...(hasEndpoint(m, 'fifo') ? [] : ['fifo'])],
+        'a stop is held open by a request blocked on GET /fifo, and only a probe shows when the stop has begun',
+      );
     case 'fast-stopping':
-      if (!probe)
-        return `${cells('STOPPING (fast)')}: in black-box mode the harness cannot tell which signals arrived during the fast stop`;
       if (Object.keys(m.signals).every((s) => m.signals[s] !== 'fast-stop'))
-        return `${cells('STOPPING (fast)')}: no signal is declared for fast-stop`;
-      return null;
+        return { reason: `${cells('STOPPING (fast)')}: no signal is declared for fast-stop` };
+      return needing(
+        'STOPPING (fast)',
+        probe ? [] : ['probe'],
+        'in black-box mode the harness cannot tell which signals arrived during the fast stop',
+      );
     default:
       return null;
   }
@@ -154,11 +168,11 @@ function cellCase(held: HeldState, request: BusRequest): CaseDef {
     },
     notApplicable(m) {
       const why = heldNotApplicable(m, held);
-      if (why) return why;
+      if (why && !why.needs) return why;
       if (pathsFor(m, request, row, held).length === 0) {
         return `no declared signal${m.capabilities.controlChannel ? '' : ' (and no control channel)'} asks for ${request} in ${row}: the ${row} x ${request} cell is not tested`;
       }
-      return null;
+      return why;
     },
     timeout: 'normal',
     async run(ctx) {
