@@ -37,6 +37,11 @@ export interface RunnerOptions {
   retries?: number;
   timeoutScale?: number;
   concurrency?: number;
+  /**
+   * The platform the subject is graded as (default: this machine's). `win32` on Linux or macOS treats the
+   * subject as if on Windows: the cases that need POSIX signals are not-applicable with the reason, and
+   * every launch refuses to send a signal (a case that tries is a harness error).
+   */
   platform?: Platform;
   /** stop starting new cases once aborted (Ctrl-C) */
   abort?: AbortSignal;
@@ -166,6 +171,7 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
         history,
         runDir: path.join(runDir, `launch-${index}`),
         launchIndex: index,
+        platform: opts.platform ?? (process.platform as Platform),
         readyTimeoutMs: o.readyTimeoutMs ?? Math.round(opts.manifest.readiness.timeoutMs * scale),
       });
       subjects.push(s);
