@@ -1,10 +1,13 @@
 /**
  * `sigcert merge`: the JSON reports of shards (`run --shard i/n`) combined into one report with one
  * verdict, as if one run had run every case. Reports of different subjects, spec versions, sigcert
- * versions or report formats are refused, and so is a case that two reports both ran.
+ * versions or report formats are refused, and so are reports graded as different platforms (one
+ * certificate per platform: `run --platform win32` on Linux is a win32 shard), and a case that two
+ * reports both ran.
  */
 import { readFileSync } from 'node:fs';
 import { buildReport, type CaseResult, type LatencyTable, type Report, validateReport } from './report/index.js';
+import { loadRegistry } from './spec.js';
 
 export class MergeError extends Error {}
 
@@ -27,6 +30,11 @@ function readReport(file: string): Report {
   return json as Report;
 }
 
+/** The platform a report graded: its `platform` option (`run` records it), else the machine's. */
+function gradedPlatform(r: Report): string {
+  return typeof r.options.platform === 'string' ? r.options.platform : r.environment.platform;
+}
+
 /** The fields every merged report must agree on, as [label, value]. */
 function identity(r: Report): [string, string][] {
   return [
@@ -34,6 +42,7 @@ function identity(r: Report): [string, string][] {
     ['spec version', r.specVersion],
     ['sigcert version', r.tool.version],
     ['report version', r.reportVersion],
+    ['platform graded', gradedPlatform(r)],
   ];
 }
 
@@ -75,7 +84,9 @@ export function mergeReports(reports: readonly Report[], files: readonly string[
   const startedAt = Math.min(...starts);
   const latency: LatencyTable[] = reports.flatMap((r) => r.latency ?? []);
   // the requirement registry as the reports state it (they agree on the spec version)
-  const requirements = first.requirements.map(({ id, level, title }) => ({ id, level, title }));
+  // (where a platform applies comes from this sigcert's registry: the reports name the same sigcert version)
+  const where = new Map(loadRegistry().requirements.map((r) => [r.id, r.applies] as const));
+  const requirements = first.requirements.map(({ id, level, title }) => ({ id, level, title, applies: where.get(id) }));
 
   return buildReport({
     toolVersion: first.tool.version,
@@ -84,6 +95,8 @@ export function mergeReports(reports: readonly Report[], files: readonly string[
     durationMs: Math.max(...ends) - startedAt,
     subject: first.subject,
     options: {
+      platform: gradedPlatform(first),
+      ...(first.options.emulated === true ? { emulated: true } : {}),
       merged: files.map((f, i) => ({ file: f, options: reports[i]!.options })),
     },
     cases,
@@ -91,6 +104,7 @@ export function mergeReports(reports: readonly Report[], files: readonly string[
     latency,
     partial: reports.some((r) => r.partial === true),
     environment: first.environment,
+    platform: gradedPlatform(first),
   });
 }
 

@@ -64,5 +64,7 @@ export function makeReport(
     requirements: reg.requirements,
     latency: latencyTables(results),
     partial,
+    // the platform graded, as `run` records it in the options (analyze reads them back)
+    ...(typeof options.platform === 'string' ? { platform: options.platform } : {}),
   });
 }

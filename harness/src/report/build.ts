@@ -15,6 +15,7 @@ import {
   type Report,
   type ReportEnvironment,
   type RequirementInfo,
+  type RequirementRollup,
 } from './model.js';
 
 export interface BuildReportInput {
@@ -25,8 +26,14 @@ export interface BuildReportInput {
   subject: Report['subject'];
   options: Record<string, unknown>;
   cases: CaseResult[];
-  /** the registry (spec/requirements.json `requirements`) */
-  requirements: readonly RequirementInfo[];
+  /** the registry (spec/requirements.json `requirements`; `applies.platforms` where known) */
+  requirements: readonly (RequirementInfo & { applies?: { platforms?: readonly string[] } })[];
+  /**
+   * The platform graded (`run --platform`, default the machine's): a requirement that does not apply
+   * there (its registry `applies.platforms`) and that no case of the run tested is not-applicable, not
+   * "not tested" (on win32 the signal requirements only alsoJudged by the signal cases). Absent: no change.
+   */
+  platform?: string;
   latency?: LatencyTable[];
   partial?: boolean;
   /** defaults to environmentInfo() */
@@ -36,7 +43,7 @@ export interface BuildReportInput {
 export function buildReport(input: BuildReportInput): Report {
   // requirements the manifest's own declarations rule out (stateless; signals the map gives another meaning)
   const excluded = manifestExclusions((input.subject.manifest ?? {}) as Partial<Manifest>);
-  const rollups = rollupRequirements(input.cases, input.requirements, excluded);
+  const rollups = outsidePlatform(rollupRequirements(input.cases, input.requirements, excluded), input);
   const report: Report = {
     reportVersion: REPORT_VERSION,
     tool: { name: 'sigcert', version: input.toolVersion },
@@ -56,6 +63,19 @@ export function buildReport(input: BuildReportInput): Report {
   if (paths.length > 0) report.paths = paths;
   if (input.partial) report.partial = true;
   return report;
+}
+
+/** Not-tested requirements that do not apply on the platform graded become not-applicable. */
+function outsidePlatform(rollups: RequirementRollup[], input: BuildReportInput): RequirementRollup[] {
+  const platform = input.platform;
+  if (platform === undefined) return rollups;
+  const platforms = new Map(input.requirements.map((r) => [r.id, r.applies?.platforms] as const));
+  return rollups.map((r) => {
+    const where = platforms.get(r.id);
+    return r.status === 'not-tested' && where !== undefined && !where.includes(platform)
+      ? { ...r, status: 'not-applicable' }
+      : r;
+  });
 }
 
 /** Number of cases per outcome; every outcome is present (0 when none). */
