@@ -21,6 +21,7 @@
  * (`eager.ts`), so the stop sequence does not pay for compiling itself when it runs.
  */
 import { loadCompiled } from './eager.js';
+import { withSdNotify } from './notify.js';
 import { probeFromEnv } from './probe.js';
 import { installSignalHandlers } from './signals.js';
 
@@ -59,9 +60,12 @@ Exit status: 0 graceful, 1 startup failed, 3 stop deadline expired, 4 fast stop,
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(USAGE);
 } else {
-  const probe = probeFromEnv();
-  probe.emit('hello', { protocol: '1' });
-  const signals = installSignalHandlers({ probe });
+  const fdProbe = probeFromEnv();
+  fdProbe.emit('hello', { protocol: '1' });
+  const signals = installSignalHandlers({ probe: fdProbe });
+  // the server's events also go to NOTIFY_SOCKET when a supervisor hands one over (after the handlers:
+  // loading the datagram module must not widen the window in which a signal would kill us)
+  const probe = await withSdNotify(fdProbe);
   try {
     const { readSettings } = await import('./settings.js');
     const settings = readSettings();
