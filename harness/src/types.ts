@@ -70,7 +70,7 @@ export interface Manifest {
   cwd: string;
   env: Record<string, string>;
   ports: string[];
-  readiness: { kind: 'probe' | 'http' | 'tcp'; path: string; port: string; timeoutMs: number };
+  readiness: { kind: 'probe' | 'http' | 'tcp' | 'notify'; path: string; port: string; timeoutMs: number };
   signals: Record<string, Action>;
   signalsRepeat: Record<string, Action>;
   capabilities: Partial<Record<Capability, boolean>>;

@@ -19,7 +19,13 @@ import { renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseDef, defineCase, hasEndpoint, signalFor } from '../case.js';
 import { request } from '../clients/http.js';
-import { mapActionVerdicts, type PathKind, type RequirementId, stopPathVerdicts } from '../grade/index.js';
+import {
+  mapActionVerdicts,
+  type PathKind,
+  type RequirementId,
+  reportsStates,
+  stopPathVerdicts,
+} from '../grade/index.js';
 import { subjectLogPath } from '../launch/handover.js';
 import type { Subject } from '../launch/index.js';
 import type { Action, Manifest } from '../types.js';
@@ -53,6 +59,7 @@ const STOP_GUARANTEES: RequirementId[] = [
   'SIG.INT.GRACEFUL',
   'SIG.QUIT.FAST',
   'SIG.INT.SECOND_FAST',
+  'STOP.READINESS_FIRST',
 ];
 
 async function controlRequest(ctx: Parameters<CaseDef['run']>[0], s: Subject, action: Action): Promise<void> {
@@ -225,7 +232,7 @@ function actionCase(m: Manifest, sig: string, action: Action): CaseDef {
       ? control
         ? ['LOGS.REOPEN']
         : ['LOGS.REOPEN', ...(sig === 'SIGUSR1' ? (['SIG.USR1.REOPEN_LOGS'] as const) : [])]
-      : ['SIG.HUP.RELOAD', 'SIG.HUP.NEVER_FATAL', 'SIG.PIPE.IGNORED', 'SIG.USR2.RESTART'];
+      : ['SIG.HUP.RELOAD', 'SIG.HUP.NEVER_FATAL', 'SIG.PIPE.IGNORED', 'SIG.USR2.RESTART', 'RELOAD.OBSERVABLE'];
   if (sig === 'SIGHUP' && action === 'reopen-logs') also.push('SIG.HUP.NEVER_FATAL');
   const reopen = action === 'reopen-logs';
   return defineCase({
@@ -265,7 +272,7 @@ function actionCase(m: Manifest, sig: string, action: Action): CaseDef {
         await waitAck(ctx, s, sig, t, 2000);
       }
       if (log) await waitReopen(ctx, s, t, log);
-      if (action === 'reload' && m.capabilities.probe) await waitReloadOutcome(ctx, s, t, `reload by ${sig}`);
+      if (action === 'reload' && reportsStates(m)) await waitReloadOutcome(ctx, s, t, `reload by ${sig}`);
       if (action === 'restart' && m.capabilities.probe) {
         await s
           .waitProbe((e) => e.ev === 'restart-done' && BigInt(e.t) >= t, ctx.ms(15_000), 'restart-done')

@@ -89,6 +89,14 @@ export function hasProbe(m: Manifest): boolean {
   return m.capabilities.probe === true;
 }
 
+/**
+ * Whether the subject reports its reloads and the start of its stop: the probe, or systemd's notify
+ * protocol (readiness `notify`: RELOADING=1 / READY=1 / STOPPING=1 become probe events, notify.ts).
+ */
+export function reportsStates(m: Manifest): boolean {
+  return m.capabilities.probe === true || m.readiness.kind === 'notify';
+}
+
 /** States the probe reported for a launch, in order. */
 export function states(events: readonly HistoryEvent[], launch = 0): string[] {
   return probe(events, 'state', launch).map((e) => String(e.data.state));

@@ -6,7 +6,7 @@
  */
 import type { HistoryEvent, Manifest, Verdict } from '../types.js';
 import { exitOf, ms, notes, probe } from './facts.js';
-import { verdict } from './verdict.js';
+import { unobservable, verdict } from './verdict.js';
 
 /** The drain has begun by this long after the stop request plus the pre-drain delay (spec 6.2). */
 export const DRAIN_START_MS = 100;
@@ -23,6 +23,59 @@ function summarise(xs: string[]): string {
   const c = new Map<string, number>();
   for (const x of xs) c.set(x, (c.get(x) ?? 0) + 1);
   return [...c].map(([k, v]) => `${v} ${k}`).join(', ');
+}
+
+/**
+ * STOP.READINESS_FIRST through systemd's notify protocol: STOPPING=1 (readiness fails) reaches the
+ * supervisor before the listener refuses a connection. The datagram and the connect attempts are both
+ * stamped by the harness when its event loop sees them, so a refusal up to RACE_MS before STOPPING=1 is
+ * an ordering race, not a finding. A server that never sends STOPPING=1 does not show when its stop
+ * began: not observable (a probe would show it). Only for readiness `notify` (else no verdict).
+ */
+export function verifyReadinessFirstNotify(
+  events: readonly HistoryEvent[],
+  m: Manifest,
+  sendNs: string | undefined,
+  launch = 0,
+): Verdict[] {
+  if (m.readiness.kind !== 'notify' || !sendNs) return [];
+  const stopping = probe(events, 'state', launch).find(
+    (e) => e.data.state === 'STOPPING' && e.data.via === 'notify' && BigInt(e.ns) >= BigInt(sendNs),
+  );
+  const detail = 'readiness (sd_notify STOPPING=1) fails before the listener refuses connections';
+  if (!stopping)
+    return [
+      unobservable(
+        'STOP.READINESS_FIRST',
+        detail,
+        ['probe'],
+        'no STOPPING=1 after the stop: the server does not report when its stop began',
+      ),
+    ];
+  const refused = notes(events, 'late-connect')
+    .filter((p) => p.outcome === 'refused' && BigInt(String(p.startNs)) >= BigInt(sendNs))
+    .sort((a, b) => (BigInt(String(a.startNs)) < BigInt(String(b.startNs)) ? -1 : 1))[0];
+  const stoppingMs = ms(sendNs, stopping.ns);
+  if (!refused)
+    return [
+      verdict(
+        'STOP.READINESS_FIRST',
+        true,
+        detail,
+        `STOPPING=1 ${stoppingMs.toFixed(1)} ms after the stop; no refusal before exit`,
+        { readinessFailMs: stoppingMs },
+      ),
+    ];
+  const refusedMs = ms(sendNs, String(refused.startNs));
+  return [
+    verdict(
+      'STOP.READINESS_FIRST',
+      stoppingMs <= refusedMs + RACE_MS,
+      detail,
+      `STOPPING=1 ${stoppingMs.toFixed(1)} ms after the stop, first refused connect ${refusedMs.toFixed(1)} ms after it`,
+      { readinessFailMs: stoppingMs, timeToRefuseMs: refusedMs },
+    ),
+  ];
 }
 
 /** The listener verdict for the stop sent at `send` (a `signal-sent` event, or the stamp of a control request). */

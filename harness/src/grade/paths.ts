@@ -7,8 +7,8 @@
 import type { PathRow } from '../report/model.js';
 import type { Action, HistoryEvent, Manifest, Outcome, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
-import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
-import { verifyListenerClosed } from './listener.js';
+import { exitOf, notes, probe, reportsStates, results, sent, teardownAt } from './facts.js';
+import { verifyListenerClosed, verifyReadinessFirstNotify } from './listener.js';
 import { verifyLogReopen } from './logs.js';
 import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
 import { type RequirementId, unknown, unobservable, verdict } from './verdict.js';
@@ -99,6 +99,8 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     if (!p.graceful && p.via === 'SIGINT') out.push(unknown('SIG.INT.SECOND_FAST', 'SIGINT during a stop', why, needs));
     out.push(...verifyPersist(events, m, name));
     out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
+    out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
+    out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
     return out;
   }
   // a fast repeat after a stop with nothing held open and no probe: a graceful exit may be a stop that had
@@ -110,6 +112,8 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     if (p.via === 'SIGINT') out.push(unobservable('SIG.INT.SECOND_FAST', 'SIGINT during a stop', ['hold'], why));
     out.push(...verifyPersist(events, m, name));
     out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
+    out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
+    out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
     return out;
   }
   if (p.kind === 'control')
@@ -168,6 +172,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     );
   }
   out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
+  out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
   if (p.kind === 'signal' && p.via === 'SIGHUP') {
     out.push(
       verdict(
@@ -219,13 +224,7 @@ export function mapActionVerdicts(
   const done = probeEv ? probe(events, probeEv).some((e) => !send || BigInt(e.ns) >= BigInt(send.ns)) : true;
   const generation = /"generation":\s*(\d+)/.exec(String(lastAfter?.body ?? ''))?.[1];
   const reloaded =
-    action !== 'reload'
-      ? true
-      : m.capabilities.probe
-        ? done
-        : m.endpoints.includes('config')
-          ? generation === '2'
-          : true;
+    action !== 'reload' ? true : reportsStates(m) ? done : m.endpoints.includes('config') ? generation === '2' : true;
   const carriedOut = action === 'reload' ? reloaded : m.capabilities.probe ? done : true;
   const ok = serving && stopBegan.length === 0 && carriedOut && answered;
   const actual = `${
@@ -271,6 +270,20 @@ export function mapActionVerdicts(
   if (n) out.push(verdict(n[0], n[1], n[2], actual));
   if (sig === 'SIGHUP')
     out.push(verdict('SIG.HUP.NEVER_FATAL', x === null, 'SIGHUP ends no process of the subject', actual));
+  if (action === 'reload' && m.readiness.kind === 'notify') {
+    // systemd's reload notifications: RELOADING=1 when it begins, READY=1 when it is complete
+    const begun = probe(events, 'state').some(
+      (e) => e.data.state === 'RELOADING' && e.data.via === 'notify' && (!send || BigInt(e.ns) >= BigInt(send.ns)),
+    );
+    out.push(
+      verdict(
+        'RELOAD.OBSERVABLE',
+        begun && done,
+        'the reload reports its start (sd_notify RELOADING=1) and its end (READY=1) to the supervisor',
+        `RELOADING=1 ${begun ? 'seen' : 'not seen'}, READY=1 after it ${done ? 'seen' : 'not seen'}`,
+      ),
+    );
+  }
   if (action === 'reopen-logs') out.push(...verifyLogReopen(events, m, sig));
   return out;
 }

@@ -7,6 +7,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { LaunchError } from './errors.js';
 import { buildEnv, discardHandover, type LaunchOptions, prepareHandover, substituteOrThrow } from './handover.js';
+import { type NotifyEvent, type NotifySocket, openNotifySocket } from './notify.js';
+import type { ProbeEvent } from './probe.js';
 import { runSetup } from './setup.js';
 import { spawnSubject } from './spawn.js';
 import { Subject } from './subject.js';
@@ -30,15 +32,30 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
       })
     : null;
 
+  // readiness `notify`: the server's sd_notify messages become probe events (notify.ts); until the
+  // Subject exists they wait in a queue
+  let notify: NotifySocket | null = null;
+  let sink: ((e: NotifyEvent) => void) | null = null;
+  const early: NotifyEvent[] = [];
+  if (m.readiness.kind === 'notify') {
+    notify = await openNotifySocket((e) => (sink ? sink(e) : early.push(e))).catch(async (e: Error) => {
+      await discardHandover(p, KILL_WAIT_MS);
+      await upstream?.close();
+      throw new LaunchError('setup-failed', `${m.name}: ${e.message}`, { runId });
+    });
+  }
+
   let child: ChildProcess;
   let args: string[] = [];
   const wrap = opts.wrap ?? [];
   try {
     args = m.args.map((a, i) => substituteOrThrow(a, values, m.name, `args[${i}]`, runId));
     const env = buildEnv(p, values, opts.env);
+    if (notify) env.NOTIFY_SOCKET = notify.path;
     if (m.setup !== undefined && m.setup.length > 0) await runSetup(p, m.setup, env, values);
     child = await spawnSubject(p, args, env, wrap);
   } catch (err) {
+    notify?.close();
     await discardHandover(p, KILL_WAIT_MS);
     await upstream?.close();
     throw err;
@@ -46,6 +63,12 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
 
   const subject = new Subject(p, child);
   if (upstream) subject.addCleanup(() => upstream.close());
+  if (notify) {
+    const socket = notify;
+    subject.addCleanup(async () => socket.close());
+    sink = (e) => subject.deliverProbeEvent(e.event as ProbeEvent, e.ns);
+    for (const e of early.splice(0)) sink(e);
+  }
   p.history.add('harness', 'tracking', { ...p.tracker.info }, undefined, launchIndex);
   p.history.add(
     'process',

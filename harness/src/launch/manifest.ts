@@ -46,7 +46,7 @@ interface RawManifest {
   cwd?: string;
   env?: Record<string, string>;
   ports?: string[];
-  readiness?: { kind: 'probe' | 'http' | 'tcp'; path?: string; port?: string; timeoutMs?: number };
+  readiness?: { kind: 'probe' | 'http' | 'tcp' | 'notify'; path?: string; port?: string; timeoutMs?: number };
   signals?: Record<string, Action>;
   signalsRepeat?: Record<string, Action>;
   capabilities?: Partial<Record<Capability, boolean>>;

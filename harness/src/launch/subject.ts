@@ -199,8 +199,16 @@ export class Subject {
       event.t = recvNs.toString();
       event.tFromHarness = true;
     }
+    this.deliverProbeEvent(event, parsed.stamp ?? recvNs);
+  }
+
+  /**
+   * @internal A probe event from another channel than fd 3 (the notify socket, notify.ts): recorded and
+   * offered to the waiters like a probe line.
+   */
+  deliverProbeEvent(event: ProbeEvent, ns: bigint): void {
     this.probeEvents.push(event);
-    this.record('probe', 'probe', event, parsed.stamp ?? recvNs);
+    this.record('probe', 'probe', event, ns);
     for (const w of [...this.waiters]) {
       let hit = false;
       try {
@@ -379,9 +387,9 @@ export class Subject {
     const r = this.manifest.readiness;
     const started = nowNs();
     let outcome: 'ready' | 'timeout' | 'stopped';
-    if (r.kind === 'probe') {
+    if (r.kind === 'probe' || r.kind === 'notify') {
       try {
-        await this.waitProbe((e) => e.ev === 'ready', timeoutMs, 'the ready event');
+        await this.waitProbe((e) => e.ev === 'ready', timeoutMs, r.kind === 'notify' ? 'READY=1' : 'the ready event');
         outcome = 'ready';
       } catch (err) {
         if (!(err instanceof WaitTimeoutError)) throw err;
