@@ -35,6 +35,7 @@ import {
   notStartedResults,
   ProgressBoard,
 } from './cli-support.js';
+import { casePlan, checkDeclarations, type DoctorCheck } from './doctor.js';
 import { History } from './history.js';
 import {
   availableTracking,
@@ -324,10 +325,26 @@ async function cmdDoctor(values: SubjectOptions): Promise<number> {
   );
   for (const [sig, action] of Object.entries(manifest.signals)) out.push(`declared: ${sig} -> ${action}`);
   const dir = path.resolve('.sigcert', 'doctor');
-  const ms = await preflight(manifest, dir);
+  // start it once, check every declaration against the running server, stop it
+  const t0 = Date.now();
+  const s = await launch({ manifest, runDir: path.join(dir, 'preflight'), history: new History() });
+  const ms = Date.now() - t0;
+  let checks: DoctorCheck[];
+  try {
+    checks = await checkDeclarations(s, manifest);
+  } finally {
+    await s.teardown();
+  }
   out.push(`readiness (${manifest.readiness.kind}): ready in ${ms} ms; stopped cleanly`);
+  if (checks.length > 0) out.push('declared capabilities and endpoints, checked against the running server:');
+  for (const c of checks)
+    out.push(`  ${c.status === 'ok' ? 'ok  ' : c.status === 'fail' ? 'FAIL' : '--  '} ${c.what}: ${c.detail}`);
+  out.push(...casePlan(await loadCases(manifest), manifest, process.platform as Platform));
+  const failed = checks.filter((c) => c.status === 'fail');
+  if (failed.length > 0)
+    out.push(`${failed.length} declaration(s) the server does not live up to: ${failed.map((c) => c.what).join(', ')}`);
   process.stdout.write(`${out.join('\n')}\n`);
-  return EXIT.compliant;
+  return failed.length > 0 ? EXIT.notCompliant : EXIT.compliant;
 }
 
 /**

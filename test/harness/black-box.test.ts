@@ -98,3 +98,38 @@ describe('black-box scope', () => {
     expect(report.verdict.mustFailures).toContain('STOP.CONNECTION_CLOSE');
   });
 });
+
+describe('sigcert doctor', () => {
+  it('checks each declaration against the running server and says which cases will run', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sigcert-doctor-'));
+    const manifest = JSON.parse(readFileSync(path.join(example, 'myserver-hold.json'), 'utf8'));
+    // the example server has /hold but no /cpu and no probe: two declarations it does not live up to
+    const file = path.join(dir, 'overclaims.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...manifest,
+        name: 'overclaims',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a manifest placeholder, not a template
+        args: [path.join(example, 'server.mjs'), '--port', '${port.http}'],
+        capabilities: { probe: true },
+        endpoints: ['hold', 'cpu'],
+      }),
+    );
+    const r = await execa('node', [bin, 'doctor', '--subject', file], {
+      cwd: dir,
+      reject: false,
+      env: { NO_COLOR: '1', CI: '1' },
+      timeout: 60_000,
+    });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/FAIL capability probe: declared, but the server wrote no probe event/);
+    expect(r.stdout).toMatch(/ok {3}endpoint hold: GET \/hold\?ms=50: 200/);
+    expect(r.stdout).toMatch(/FAIL endpoint cpu: GET \/cpu\?ms=10: /);
+    expect(r.stdout).toMatch(/cases that will run \(\d+\): .*stop\.in-flight/);
+    expect(r.stdout).toMatch(
+      /not applicable \(\d+\):\n(.*\n)*\s+pidfile\.lifecycle\s+the subject does not declare capability pidfile/,
+    );
+    expect(r.stdout).toMatch(/2 declaration\(s\) the server does not live up to: capability probe, endpoint cpu/);
+  });
+});
