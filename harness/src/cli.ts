@@ -40,6 +40,7 @@ import { History } from './history.js';
 import {
   availableTracking,
   canDeliver,
+  killAllSync,
   LaunchError,
   launch,
   loadManifest,
@@ -175,11 +176,22 @@ async function cmdRun(o: RunOptions): Promise<number> {
   writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
   const abort = new AbortController();
+  // the first interrupt stops every subject in order and writes the partial report; a second one (a
+  // second Ctrl-C, or the terminal closing after the first) kills them all at once, and the report still
+  // follows; a third exits at once
+  let interrupts = 0;
   const onInt = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) return;
-    process.stderr.write(`\nsigcert: interrupted (${sig}); stopping every subject and writing a partial report\n`);
-    abort.abort();
-    void teardownAll();
+    interrupts += 1;
+    if (interrupts === 1) {
+      process.stderr.write(`\nsigcert: interrupted (${sig}); stopping every subject and writing a partial report\n`);
+      abort.abort();
+      void teardownAll();
+    } else if (interrupts === 2) {
+      process.stderr.write(`sigcert: interrupted again (${sig}); killing every subject now\n`);
+      killAllSync();
+    } else {
+      process.exit(EXIT.interrupted);
+    }
   };
   const stopSignals: NodeJS.Signals[] = [
     'SIGINT',

@@ -431,4 +431,53 @@ describe('sigcert CLI: what every CLI has', () => {
     expect(report.cases.some((c) => c.outcome === 'skipped')).toBe(true);
     expect(marked(`sc-${sub.pid}-`)).toEqual([]);
   });
+
+  it('Ctrl-C then the terminal closes (SIGHUP): the second signal kills every subject at once, the partial report is still written', async () => {
+    const dir = tmp('int-hup');
+    const json = path.join(dir, 'partial.json');
+    const sub = execa(
+      'node',
+      [
+        bin,
+        'run',
+        '--grep',
+        '^(stop\\.idle|stop\\.deadline|stop\\.in-flight|signals\\.hup-never-fatal)$',
+        '--out',
+        path.join(dir, 'run'),
+        '--json',
+        json,
+        '--concurrency',
+        '1',
+      ],
+      { cwd: root, reject: false, env: { NO_COLOR: '1', CI: '1' }, buffer: false },
+    );
+    let stderr = '';
+    const said = (re: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no ${re} on stderr within 30 s: ${stderr.slice(-500)}`)), 30_000);
+        const check = () => {
+          if (re.test(stderr)) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        sub.stderr?.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          check();
+        });
+        check();
+      });
+    const interrupted = said(/interrupted \(SIGINT\)/);
+    await firstCaseDone(sub);
+    process.kill(sub.pid!, 'SIGINT');
+    await interrupted; // the first signal was handled: now the terminal goes away
+    const again = said(/interrupted again \(SIGHUP\); killing every subject now/);
+    process.kill(sub.pid!, 'SIGHUP');
+    await again;
+    const r = await sub;
+    expect(r.exitCode).toBe(130);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { partial?: boolean };
+    expect(report.partial).toBe(true);
+    expect(marked(`sc-${sub.pid}-`)).toEqual([]);
+  });
 });

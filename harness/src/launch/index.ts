@@ -34,7 +34,7 @@ export {
   type ProcInfo,
   stillMarked,
 } from './processes.js';
-export { installInterruptHandler, liveCount, teardownAll } from './registry.js';
+export { installInterruptHandler, killAllSync, liveCount, teardownAll } from './registry.js';
 export {
   canDeliver,
   canSignalGroup,

@@ -18,7 +18,8 @@ export interface Tracked {
 const live = new Set<Tracked>();
 let exitHookInstalled = false;
 
-function killAllSync(): void {
+/** SIGKILL every live subject's group and marked processes now, synchronously (a second interrupt). */
+export function killAllSync(): void {
   for (const s of live) {
     try {
       s.killNowSync();
