@@ -16,6 +16,35 @@ const CELL_TEXT: Record<MatrixCell, string> = {
   error: 'error',
 };
 
+/**
+ * A `<name>-notify` column is the server of column `<name>` made ready through systemd's notify
+ * protocol: the requirements it judged that the plain column could not.
+ */
+function notifyGains(r: MatrixResult, ss: readonly MatrixSubject[]): string[] {
+  const judged = (c: MatrixCell | undefined) => c === 'pass' || c === 'fail' || c === 'non-strict';
+  const L: string[] = [];
+  for (const s of ss.filter((x) => x.name.endsWith('-notify'))) {
+    const base = ss.find((x) => x.name === s.name.slice(0, -'-notify'.length));
+    if (!base) continue;
+    const gained = r.requirements.filter((row) => judged(row.cells[s.name]) && !judged(row.cells[base.name]));
+    L.push(`## What sd_notify makes testable: ${base.name} → ${s.name}`, '');
+    L.push(
+      `The same server, ready when it says READY=1 on the NOTIFY_SOCKET the harness hands over; its RELOADING=1, READY=1 and STOPPING=1 are read like probe events. Requirements judged in the ${s.name} column and not in the ${base.name} column:`,
+      '',
+    );
+    if (gained.length === 0) L.push('none in this run', '');
+    else {
+      L.push(`| requirement | level | ${base.name} | ${s.name} |`, '|---|---|---|---|');
+      for (const row of gained)
+        L.push(
+          `| ${row.id} | ${row.level} | ${CELL_TEXT[row.cells[base.name] ?? 'not-tested']} | ${CELL_TEXT[row.cells[s.name] ?? 'not-tested']} |`,
+        );
+      L.push('');
+    }
+  }
+  return L;
+}
+
 function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
@@ -127,6 +156,7 @@ export function renderMatrixMarkdown(r: MatrixResult): string {
     L.push(`| ${row.id} | ${row.level} | ${ss.map((s) => CELL_TEXT[row.cells[s.name] ?? 'not-tested']).join(' | ')} |`);
   }
   L.push('');
+  L.push(...notifyGains(r, ss));
 
   L.push('## Latency (milliseconds)', '', head, sep);
   const ms = (f: (m: SubjectMetrics) => number | undefined) =>
