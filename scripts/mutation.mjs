@@ -219,16 +219,20 @@ function summarize(file, s, wallMs, strykerCode) {
     writeHtml(join(outDir, `${s}.html`), report);
   }
   const triage = readTriage().filter((t) => t.file === pathOf(file));
-  const keyOf = (t) => `${t.line}|${t.mutator}|${t.replacement}`;
+  // the whole location tells apart two equal mutations starting at one place (`a <= 0 || b`: the
+  // condition and its first operand, each -> `false`)
+  const at = ({ start: a, end: b }) => `${a.line}:${a.column}-${b.line}:${b.column}`;
+  const keyOf = (t) => `${t.location}|${t.mutator}|${t.replacement}`;
   const triaged = new Map(triage.map((t) => [keyOf(t), t]));
   const count = (st) => mutants.filter((m) => m.status === st).length;
   const survivors = mutants
     .filter((m) => m.status === 'Survived')
     .map((m) => {
-      const key = keyOf({ line: m.location.start.line, mutator: m.mutatorName, replacement: m.replacement });
+      const key = keyOf({ location: at(m.location), mutator: m.mutatorName, replacement: m.replacement });
       return {
         id: m.id,
         line: m.location.start.line,
+        location: at(m.location),
         mutator: m.mutatorName,
         replacement: m.replacement,
         unconfirmedKill: unconfirmed.has(m.id),
@@ -314,7 +318,7 @@ process.stdout.write(`\n${table}\n\n${note}\n`);
 const untriaged = results.flatMap((r) => (r.untriaged ?? []).map((u) => ({ file: r.file, ...u })));
 for (const u of untriaged) {
   process.stdout.write(
-    `untriaged survivor: ${u.file}:${u.line} ${u.mutator} -> ${JSON.stringify(u.replacement)}${u.unconfirmedKill ? ' (failed once, then passed)' : ''}\n`,
+    `untriaged survivor: ${u.file}:${u.location} ${u.mutator} -> ${JSON.stringify(u.replacement)}${u.unconfirmedKill ? ' (failed once, then passed)' : ''}\n`,
   );
 }
 if (untriaged.length > 0) process.stdout.write(`triage every survivor in ${triageFile.slice(root.length + 1)}\n`);
