@@ -136,9 +136,10 @@ if (survived) {
 let confirmed = null;
 if (failing.length > 0 && failing.length <= confirmUpTo) {
   const again = await certify(['--grep', `^(${failing.map((c) => reEscape(c.id)).join('|')})$`]);
-  const still = again.report === null ? [] : failingCases(again.report).map((c) => c.id);
-  confirmed = { cases: still, ms: again.ms };
-  if (still.length === 0) {
+  // no report from the second run: nothing was confirmed either way, the first verdict stands
+  const still = again.report === null ? null : failingCases(again.report).map((c) => c.id);
+  confirmed = { cases: still, code: again.code, ms: again.ms };
+  if (still !== null && still.length === 0) {
     log({ result: 'survived', unconfirmed: true, ...detail, confirm: confirmed });
     process.stdout.write(`not confirmed: ${detail.cases.join(', ')} failed once, then passed\n`);
     process.exit(0);
