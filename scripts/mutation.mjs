@@ -183,7 +183,7 @@ function writeHtml(path, report) {
   writeFileSync(
     path,
     `<!doctype html>\n<html><head><meta charset="utf-8"><title>sigcert mutation report</title><script>${script}</script></head>\n` +
-      `<body><mutation-test-report-app title-postfix="sigcert"></mutation-test-report-app>\n` +
+      `<body><mutation-test-report-app></mutation-test-report-app>\n` +
       `<script>document.querySelector('mutation-test-report-app').report = ${data};</script></body></html>\n`,
   );
 }
