@@ -288,6 +288,26 @@ describe('STOP.LISTENER_CLOSED from connect attempts', () => {
       ).status,
     ).toBe('pass');
   });
+  it('takes the pre-drain delay the launch was handed (SIGCERT_PREDRAIN_MS), not the manifest default', async () => {
+    const { verifyListenerClosed } = await import('../../harness/src/grade/listener.js');
+    // the reference declares preDrainDelay and a 1000 ms default, but cases hand it 0: a listener still
+    // serving 700 to 1400 ms after the stop (a held request keeps the drain open) never closed
+    const m: Manifest = {
+      ...blackBox,
+      preDrainDelayMs: 1000,
+      capabilities: { ...blackBox.capabilities, preDrainDelay: true },
+    };
+    const send = stopSent();
+    const base = BigInt(send.ns);
+    const spawn = (preDrainMs: number) => ev('process', 'spawn', { pid: 1, preDrainMs }, 0);
+    const exit = { ...ev('process', 'exit', { code: 0, signal: null }, 0), ns: at(base, 1500) };
+    const served = [700, 900, 1100, 1400].map((t) => attempt(base, t, 'served'));
+    expect(verifyListenerClosed([spawn(0), send, ...served, exit], m, send.ns).status).toBe('fail');
+    // told to keep 1000 ms, serving until 1400 ms is within the delay plus the slack
+    expect(verifyListenerClosed([spawn(1000), send, ...served, exit], m, send.ns).status).toBe('pass');
+    // a history with no record of the hand-over falls back to the manifest's figure
+    expect(verifyListenerClosed([send, ...served, exit], m, send.ns).status).toBe('pass');
+  });
   it('a reset that raced the exit (E09) is reported, not failed; with a probe, stop-accepting starts the window', async () => {
     const { verifyListenerClosed } = await import('../../harness/src/grade/listener.js');
     const send = stopSent();

@@ -78,6 +78,19 @@ export function verifyReadinessFirstNotify(
   ];
 }
 
+/**
+ * The pre-drain delay the subject was to keep at this launch: a subject with `preDrainDelay` honours
+ * SIGCERT_PREDRAIN_MS, which the harness hands over (0 unless a case asks for a delay) and records on
+ * the spawn; otherwise the manifest's own `preDrainDelayMs`. (Taking the manifest's figure for a launch
+ * told 0 let a listener that never closed pass while a held request kept the drain open.)
+ */
+export function preDrainOf(events: readonly HistoryEvent[], m: Manifest, launch = 0): number {
+  if (m.capabilities.preDrainDelay !== true) return m.preDrainDelayMs;
+  const spawn = events.find((e) => e.source === 'process' && e.kind === 'spawn' && (e.launch ?? 0) === launch);
+  const given = spawn?.data.preDrainMs;
+  return typeof given === 'number' && Number.isFinite(given) ? given : m.preDrainDelayMs;
+}
+
 /** The listener verdict for the stop sent at `send` (a `signal-sent` event, or the stamp of a control request). */
 export function verifyListenerClosed(
   events: readonly HistoryEvent[],
@@ -87,7 +100,8 @@ export function verifyListenerClosed(
 ): Verdict {
   if (!sendNs) return verdict('STOP.LISTENER_CLOSED', false, 'a stop was requested', 'no stop was sent');
   const cadence = Number(notes(events, 'prober')[0]?.cadenceMs ?? 10);
-  const bound = BigInt(sendNs) + BigInt(m.preDrainDelayMs + DRAIN_START_MS) * 1_000_000n;
+  const preDrain = preDrainOf(events, m, launch);
+  const bound = BigInt(sendNs) + BigInt(preDrain + DRAIN_START_MS) * 1_000_000n;
   // with a probe the subject says when it stopped accepting (6.2); black box: the bound
   const closedAt = probe(events, 'stop-accepting', launch).find((e) => BigInt(e.ns) >= BigInt(sendNs));
   const from = closedAt ? BigInt(closedAt.ns) : bound;
@@ -123,9 +137,9 @@ export function verifyListenerClosed(
   return verdict(
     'STOP.LISTENER_CLOSED',
     ok,
-    `attempts start every ${cadence} ms; once the drain has begun (${closedAt ? "the probe's stop-accepting" : `${m.preDrainDelayMs + DRAIN_START_MS} ms after the stop`}) none is accepted and dropped, and none is still served ${closedAt ? `${RACE_MS} ms after stop-accepting` : `${SERVE_SLACK_MS} ms later`} (the listener stayed open)`,
+    `attempts start every ${cadence} ms; once the drain has begun (${closedAt ? "the probe's stop-accepting" : `${preDrain + DRAIN_START_MS} ms after the stop`}) none is accepted and dropped, and none is still served ${closedAt ? `${RACE_MS} ms after stop-accepting` : `${SERVE_SLACK_MS} ms later`} (the listener stayed open)`,
     lateClose
-      ? `stop-accepting came ${ms(sendNs, closedAt!.ns).toFixed(1)} ms after the stop: the listener stayed open past ${m.preDrainDelayMs + DRAIN_START_MS + SERVE_SLACK_MS} ms`
+      ? `stop-accepting came ${ms(sendNs, closedAt!.ns).toFixed(1)} ms after the stop: the listener stayed open past ${preDrain + DRAIN_START_MS + SERVE_SLACK_MS} ms`
       : x !== null && judged.length === 0
         ? `the subject exited ${ms(sendNs, x.ns).toFixed(1)} ms after the stop${exitedBefore ? ', before the drain window' : ''}; no attempt fell inside the window; its listener closed with the exit`
         : `${judged.length} attempts judged: ${judged.filter((p) => p.outcome === 'refused').length} refused, ${judged.filter((p) => p.outcome === 'served').length} served (${served.length} after the slack${window(served)}), ${dropped.length} accepted then dropped${window(dropped)}${dropped.length ? ` [${summarise(dropped.map((p) => String(p.outcome)))}]` : ''}${races.length ? `, ${races.length} raced the exit (E09)` : ''}; ${all.length - judged.length} before the drain window${closedAt ? ' (stop-accepting)' : ''}${x ? '' : '; the subject did not exit'}`,

@@ -46,12 +46,14 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
   }
 
   let child: ChildProcess;
+  let handedOverPreDrain = '0';
   let args: string[] = [];
   const wrap = opts.wrap ?? [];
   try {
     args = m.args.map((a, i) => substituteOrThrow(a, values, m.name, `args[${i}]`, runId));
     const env = buildEnv(p, values, opts.env);
     if (notify) env.NOTIFY_SOCKET = notify.path;
+    handedOverPreDrain = env.SIGCERT_PREDRAIN_MS ?? '0';
     if (m.setup !== undefined && m.setup.length > 0) await runSetup(p, m.setup, env, values);
     child = await spawnSubject(p, args, env, wrap);
   } catch (err) {
@@ -82,6 +84,8 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
       runId,
       ports,
       name: m.name,
+      // the pre-drain delay this launch was told to keep (a subject with preDrainDelay honours it)
+      ...(m.capabilities.preDrainDelay === true ? { preDrainMs: Number(handedOverPreDrain) } : {}),
     },
     undefined,
     launchIndex,
