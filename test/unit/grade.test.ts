@@ -353,6 +353,31 @@ describe('drain: a transfer that failed before the stop', () => {
   });
 });
 
+describe('a reload through sd_notify', () => {
+  it('a notify server that does not announce its reload is judged by what it serves; RELOAD.OBSERVABLE says it did not', async () => {
+    const { mapActionVerdicts } = await import('../../harness/src/grade/paths.js');
+    const notify: Manifest = {
+      ...blackBox,
+      readiness: { ...blackBox.readiness, kind: 'notify' },
+      endpoints: [],
+      signals: { SIGTERM: 'stop', SIGHUP: 'reload' },
+    };
+    const hup = ev('harness', 'signal-sent', { sig: 'SIGHUP' }, 0);
+    const after = ev('case', 'result', { label: 'after-0', ok: true, status: 200, after: true, body: 'ok' }, 0);
+    const silent = mapActionVerdicts([hup, after], notify, 'SIGHUP', 'reload');
+    const st = (vs: typeof silent, id: string) => vs.find((v) => v.requirement === id)?.status;
+    expect(st(silent, 'SIG.HUP.RELOAD')).toBe('pass');
+    expect(st(silent, 'SIG.MAP.DECLARED')).toBe('pass');
+    expect(st(silent, 'RELOAD.OBSERVABLE')).toBe('fail');
+    // RELOADING=1 then READY=1: the reload is seen from the server's side
+    const begun = ev('probe', 'probe', { ev: 'state', state: 'RELOADING', via: 'notify' }, 0);
+    const done = ev('probe', 'probe', { ev: 'reload-done', via: 'notify' }, 0);
+    const told = mapActionVerdicts([hup, begun, done, after], notify, 'SIGHUP', 'reload');
+    expect(st(told, 'RELOAD.OBSERVABLE')).toBe('pass');
+    expect(st(told, 'SIG.HUP.RELOAD')).toBe('pass');
+  });
+});
+
 describe('a repeat path whose stop ended before the repeat', () => {
   it('does not judge the repeat action (unknown), and never fails it', async () => {
     const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');

@@ -7,7 +7,7 @@
 import type { PathRow } from '../report/model.js';
 import type { Action, HistoryEvent, Manifest, Outcome, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
-import { exitOf, notes, probe, reportsStates, results, sent, teardownAt } from './facts.js';
+import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed, verifyReadinessFirstNotify } from './listener.js';
 import { verifyLogReopen } from './logs.js';
 import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
@@ -223,8 +223,17 @@ export function mapActionVerdicts(
           : null;
   const done = probeEv ? probe(events, probeEv).some((e) => !send || BigInt(e.ns) >= BigInt(send.ns)) : true;
   const generation = /"generation":\s*(\d+)/.exec(String(lastAfter?.body ?? ''))?.[1];
+  // the probe must report a reload's end; sd_notify may (RELOAD.OBSERVABLE, a SHOULD, judges whether it
+  // does): a notify server that stays silent is judged like a black box, by the configuration it serves
+  const servedGeneration = m.endpoints.includes('config') ? generation === '2' : true;
   const reloaded =
-    action !== 'reload' ? true : reportsStates(m) ? done : m.endpoints.includes('config') ? generation === '2' : true;
+    action !== 'reload'
+      ? true
+      : m.capabilities.probe
+        ? done
+        : m.readiness.kind === 'notify'
+          ? done || servedGeneration
+          : servedGeneration;
   const carriedOut = action === 'reload' ? reloaded : m.capabilities.probe ? done : true;
   const ok = serving && stopBegan.length === 0 && carriedOut && answered;
   const actual = `${
