@@ -86,6 +86,19 @@ function firstCaseDone(sub: ReturnType<typeof execa>): Promise<void> {
   });
 }
 
+/**
+ * A run of four cases, one at a time (the last ones wait on held requests and a deadline, so there is
+ * time to interrupt it), writing its JSON report to `partial.json` in a folder of its own.
+ */
+function interruptibleRun(name: string) {
+  const dir = tmp(name);
+  const json = path.join(dir, 'partial.json');
+  const grep = '^(stop\\.idle|stop\\.in-flight|signals\\.hup-never-fatal|stop\\.deadline)$';
+  const args = [bin, 'run', '--grep', grep, '--out', path.join(dir, 'run'), '--json', json, '--concurrency', '1'];
+  const sub = execa('node', args, { cwd: root, reject: false, env: { NO_COLOR: '1', CI: '1' }, buffer: false });
+  return { sub, json };
+}
+
 function oneLineError(stderr: string): void {
   const lines = stderr.trim().split('\n');
   expect(lines[0]).toMatch(/^sigcert: /);
@@ -404,24 +417,7 @@ describe('sigcert CLI: what every CLI has', () => {
   });
 
   it('SIGHUP, like Ctrl-C, stops every subject, writes a partial report and exits 130', async () => {
-    const dir = tmp('hup');
-    const json = path.join(dir, 'partial.json');
-    const sub = execa(
-      'node',
-      [
-        bin,
-        'run',
-        '--grep',
-        '^(stop\\.idle|stop\\.in-flight|signals\\.sigterm-graceful|stop\\.deadline)$',
-        '--out',
-        path.join(dir, 'run'),
-        '--json',
-        json,
-        '--concurrency',
-        '1',
-      ],
-      { cwd: root, reject: false, env: { NO_COLOR: '1', CI: '1' }, buffer: false },
-    );
+    const { sub, json } = interruptibleRun('hup');
     await firstCaseDone(sub);
     process.kill(sub.pid!, 'SIGHUP');
     const r = await sub;
@@ -433,24 +429,7 @@ describe('sigcert CLI: what every CLI has', () => {
   });
 
   it('Ctrl-C then the terminal closes (SIGHUP): the second signal kills every subject at once, the partial report is still written', async () => {
-    const dir = tmp('int-hup');
-    const json = path.join(dir, 'partial.json');
-    const sub = execa(
-      'node',
-      [
-        bin,
-        'run',
-        '--grep',
-        '^(stop\\.idle|stop\\.deadline|stop\\.in-flight|signals\\.hup-never-fatal)$',
-        '--out',
-        path.join(dir, 'run'),
-        '--json',
-        json,
-        '--concurrency',
-        '1',
-      ],
-      { cwd: root, reject: false, env: { NO_COLOR: '1', CI: '1' }, buffer: false },
-    );
+    const { sub, json } = interruptibleRun('int-hup');
     let stderr = '';
     const said = (re: RegExp) =>
       new Promise<void>((resolve, reject) => {
