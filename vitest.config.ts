@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Signals need real processes: keep the default `forks` pool everywhere.
+// The unit and process projects run two files at once (`maxWorkers: 2`): vitest's default on a
+// two-core machine is one (cores - 1), which left the cores half idle while the process tests wait on
+// their subjects (223 s of test files in ~110 s instead of ~260 s). Nothing there asserts a tight time.
 // `reporters: ['default']` is pinned so the closing summary always prints (vitest would
 // otherwise pick a summary-less reporter when it detects an agent environment).
 export default defineConfig({
@@ -14,6 +17,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           pool: 'forks',
+          maxWorkers: 2,
           sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
@@ -23,6 +27,7 @@ export default defineConfig({
           name: 'process',
           include: ['test/reference/**/*.test.ts', 'test/harness/**/*.test.ts'],
           pool: 'forks',
+          maxWorkers: 2,
           sequence: { groupOrder: 0 },
           testTimeout: 120_000,
           hookTimeout: 60_000,
