@@ -9,6 +9,12 @@
  * `--only` names subjects (folders of subjects/); `reference` also selects `reference-supervised`,
  * the same server in its supervised mode. The section "The reference against the fastest peer"
  * gives each stop figure of both as a ratio to the fastest other server of the run.
+ *
+ * Whenever the reference is measured, two floors are measured with it (bench/floors/, `--no-floors`
+ * leaves them out): a Node server whose SIGTERM handler calls `process.exit(0)` at once
+ * (`node-floor-exit`, the least a Node server that exits 0 can take) and one with no handler at all
+ * (`node-floor-kill`, the kernel ends it). They are neither peers nor ours: the ratio section shows them
+ * so that a figure can be read against what Node itself costs on the machine of the run.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -50,6 +56,8 @@ let runCounter = 0;
  * trials interleaved with everyone else's: a before/after comparison under the same load.
  */
 const baseline = arg('baseline');
+const FLOORS = ['node-floor-exit', 'node-floor-kill'];
+const withFloors = !args.includes('--no-floors') && (!only || only.includes('reference'));
 
 function subjects(): Manifest[] {
   const dir = path.join(root, 'subjects');
@@ -58,6 +66,7 @@ function subjects(): Manifest[] {
     .filter((d) => !only || only.includes(d) || (d === 'reference-supervised' && only.includes('reference')))
     .sort((a, b) => (a === 'reference' ? -1 : b === 'reference' ? 1 : a.localeCompare(b)))
     .map((d) => loadManifest(path.join(dir, d, 'manifest.json')));
+  if (withFloors) list.push(...FLOORS.map((f) => loadManifest(path.join(root, 'bench', 'floors', `${f}.json`))));
   if (baseline === undefined) return list;
   const main = path.resolve(baseline, 'reference/src/main.js');
   if (!existsSync(main)) throw new Error(`--baseline ${baseline}: no reference/src/main.js there`);
@@ -295,22 +304,32 @@ async function main() {
       },
     ];
   const ours: string[] = list.map((m) => m.name).filter((n) => n.startsWith('reference'));
-  const peers = list.map((m) => m.name).filter((n) => !ours.includes(n));
+  const floors = list.map((m) => m.name).filter((n) => FLOORS.includes(n));
+  const peers = list.map((m) => m.name).filter((n) => !ours.includes(n) && !floors.includes(n));
   const ratios: Record<string, unknown> = {};
   md.push('', '## The reference against the fastest peer', '');
   md.push(
     `Medians of this run. Peer: the fastest of ${peers.join(', ') || '(none measured)'} for each figure. Goal: ratio ≤ 1.0.`,
     '',
   );
-  md.push(row(['figure', 'fastest peer', ...ours.flatMap((n) => [n, `${n} / peer`])]));
-  md.push(row(['---', '---', ...ours.flatMap(() => ['---', '---'])]));
+  if (floors.length)
+    md.push(
+      `Floors (bench/floors/, not peers): ${floors.join(', ')}: a Node server that calls \`process.exit(0)\` in its SIGTERM handler, and one the kernel ends by the signal's default action.`,
+      '',
+    );
+  md.push(row(['figure', 'fastest peer', ...floors, ...ours.flatMap((n) => [n, `${n} / peer`])]));
+  md.push(row(['---', '---', ...floors.map(() => '---'), ...ours.flatMap(() => ['---', '---'])]));
   for (const f of figures) {
     const best = peers
       .map((n) => ({ n, s: f.of(n) }))
       .filter((x): x is { n: string; s: Stat } => x.s !== undefined && x.s.n > 0)
       .sort((a, b) => a.s.p50 - b.s.p50)[0];
-    const cells: string[] = [];
+    const cells: string[] = floors.map((n) => {
+      const st = f.of(n);
+      return st && st.n > 0 ? fmt(st.p50, 2) : '—';
+    });
     const entry: Record<string, unknown> = { peer: best?.n ?? null, peerMs: best?.s.p50 ?? null };
+    for (const n of floors) entry[n] = { ms: f.of(n)?.p50 ?? null };
     for (const n of ours) {
       const mine = f.of(n);
       const ratio = best && mine && mine.n > 0 ? mine.p50 / best.s.p50 : Number.NaN;
@@ -340,7 +359,7 @@ async function otherSections(list: Manifest[], md: string[], json: Record<string
   md.push(row(['server', 'reloads', 'ok', 'failed', 'refused', 'reset']));
   md.push(row(['---', '---', '---', '---', '---', '---']));
   const rl: Record<string, unknown> = {};
-  for (const m of list) {
+  for (const m of list.filter((x) => !FLOORS.includes(x.name))) {
     const r = await reloadUnderLoad(m, 20);
     rl[m.name] = r ?? 'no reload signal';
     md.push(
