@@ -24,6 +24,11 @@
  * - fifo:  a `/fifo` read in flight with no data (the FIFO is open for writing here, so the read
  *          is pending, not at EOF). After the acknowledgement the line is written and the server
  *          drains and exits normally.
+ * - c-floor: not the reference: the smallest C subject (bench/c/tiny-subject.c, blocked in
+ *          `pause()`, stamping its handler entry with CLOCK_MONOTONIC), measured the same way (same
+ *          settle, same random kill point). It is the floor of the machine: what the kernel and the
+ *          hypervisor take to wake a sleeping process, which no server, in any language, can beat.
+ *          Needs `cc`; skipped with a line on stderr without it.
  *
  * `SIGCERT_CPU_NICE=0` in this process's environment is passed on and keeps the CPU worker thread
  * at normal priority (by default it lowers itself to nice 19 on Linux; see `cpu/cpu-worker.ts`).
@@ -39,12 +44,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { compile } from './harness-overhead.js';
 
 const { values: args } = parseArgs({
   options: {
     trials: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '1' },
-    scenarios: { type: 'string', default: 'idle,cpu,fifo' },
+    scenarios: { type: 'string', default: 'idle,cpu,fifo,c-floor' },
     'settle-ms': { type: 'string', default: '200' },
     /** Another build of the server (an older commit's `dist/reference/src/main.js`) to compare with. */
     main: { type: 'string' },
@@ -57,7 +63,7 @@ const SETTLE_MS = Math.max(0, Number(args['settle-ms']));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MAIN_JS = args.main ?? fileURLToPath(new URL('../dist/reference/src/main.js', import.meta.url));
 
-type Scenario = 'idle' | 'cpu' | 'fifo';
+type Scenario = 'idle' | 'cpu' | 'fifo' | 'c-floor';
 
 interface ProbeEvent {
   ev: string;
@@ -160,7 +166,37 @@ async function fifoWriter(path: string, timeoutMs = 5000): Promise<number> {
   }
 }
 
+let tinySubject: string | null | undefined;
+
+/** One kill of the C floor subject: its handler stamps the entry and exits 0. */
+async function cFloorTrial(binary: string): Promise<number> {
+  const child = spawn(binary, [], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    env: { SIGCERT_PROBE_FD: '3' },
+  });
+  const server = new Server(child.pid!, child.stdio[3] as NodeJS.ReadableStream, child);
+  try {
+    await server.waitFor('ready');
+    await pause(SETTLE_MS);
+    await pause(Math.random() * 100);
+    const sentAt = process.hrtime.bigint();
+    process.kill(server.pid, 'SIGTERM');
+    const ack = await server.waitFor('signal');
+    const code = await server.done;
+    if (code !== 0) throw new Error(`c-floor: exit ${code}, expected 0`);
+    return Number(BigInt(ack.t) - sentAt) / 1e6;
+  } finally {
+    server.killGroup();
+    await server.done;
+  }
+}
+
 async function trial(scenario: Scenario): Promise<number> {
+  if (scenario === 'c-floor') {
+    if (!tinySubject) throw new Error('c-floor needs cc');
+    return cFloorTrial(tinySubject);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'sigcert-bench-'));
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
@@ -252,16 +288,24 @@ const rows: string[] = [];
 const started = Date.now();
 for (const scenario of SCENARIOS) {
   const t0 = Date.now();
+  if (scenario === 'c-floor') {
+    tinySubject = compile(mkdtempSync(join(tmpdir(), 'sigcert-cfloor-')))?.subject ?? null;
+    if (tinySubject === null) {
+      process.stderr.write('c-floor: skipped, cc not found\n');
+      continue;
+    }
+  }
   const xs = await run(scenario);
   process.stderr.write(`${scenario}: ${xs.length} trials in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   const [p50, p90, p99, max] = [50, 90, 99, 100].map((p) => percentile(xs, p));
-  const goal = p99! <= 1 ? 'yes' : 'no';
+  // issue 19: p99 <= 0.5 ms on a quiet machine; the c-floor row says what this machine allows at all
+  const goal = scenario === 'c-floor' ? '(floor)' : p99! <= 0.5 ? 'yes' : 'no';
   rows.push(`| ${scenario} | ${xs.length} | ${fmt(p50!)} | ${fmt(p90!)} | ${fmt(p99!)} | ${fmt(max!)} | ${goal} |`);
 }
 
 console.log(
   `SIGTERM -> handler entry (ms), node ${process.version}, ${cpus().length} CPUs, concurrency ${CONCURRENCY}, settle ${SETTLE_MS} ms, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
 );
-console.log('| scenario | n | p50 | p90 | p99 | max | p99 <= 1 ms |');
+console.log('| scenario | n | p50 | p90 | p99 | max | p99 <= 0.5 ms |');
 console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
