@@ -24,6 +24,8 @@
  * - fifo:  a `/fifo` read in flight with no data (the FIFO is open for writing here, so the read
  *          is pending, not at EOF). After the acknowledgement the line is written and the server
  *          drains and exits normally.
+ * - node-floor: not the reference: bench/floors/latency-floor.mjs, a node:http server whose SIGTERM
+ *          listener stamps first and exits, idle, measured like `idle`. The floor of any Node server.
  * - c-floor: not the reference: the smallest C subject (bench/c/tiny-subject.c, blocked in
  *          `pause()`, stamping its handler entry with CLOCK_MONOTONIC), measured the same way (same
  *          settle, same random kill point). It is the floor of the machine: what the kernel and the
@@ -50,7 +52,7 @@ const { values: args } = parseArgs({
   options: {
     trials: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '1' },
-    scenarios: { type: 'string', default: 'idle,cpu,fifo,c-floor' },
+    scenarios: { type: 'string', default: 'idle,cpu,fifo,node-floor,c-floor' },
     'settle-ms': { type: 'string', default: '200' },
     /** Another build of the server (an older commit's `dist/reference/src/main.js`) to compare with. */
     main: { type: 'string' },
@@ -62,8 +64,9 @@ const SCENARIOS = String(args.scenarios).split(',') as Scenario[];
 const SETTLE_MS = Math.max(0, Number(args['settle-ms']));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MAIN_JS = args.main ?? fileURLToPath(new URL('../dist/reference/src/main.js', import.meta.url));
+const NODE_FLOOR_JS = fileURLToPath(new URL('./floors/latency-floor.mjs', import.meta.url));
 
-type Scenario = 'idle' | 'cpu' | 'fifo' | 'c-floor';
+type Scenario = 'idle' | 'cpu' | 'fifo' | 'node-floor' | 'c-floor';
 
 interface ProbeEvent {
   ev: string;
@@ -202,7 +205,7 @@ async function trial(scenario: Scenario): Promise<number> {
   execFileSync('mkfifo', [fifo]);
   writeFileSync(join(dir, 'config.json'), '{"generation":1}');
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, [scenario === 'node-floor' ? NODE_FLOOR_JS : MAIN_JS], {
     cwd: dir,
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
@@ -299,7 +302,7 @@ for (const scenario of SCENARIOS) {
   process.stderr.write(`${scenario}: ${xs.length} trials in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   const [p50, p90, p99, max] = [50, 90, 99, 100].map((p) => percentile(xs, p));
   // issue 19: p99 <= 0.5 ms on a quiet machine; the c-floor row says what this machine allows at all
-  const goal = scenario === 'c-floor' ? '(floor)' : p99! <= 0.5 ? 'yes' : 'no';
+  const goal = scenario.endsWith('-floor') ? '(floor)' : p99! <= 0.5 ? 'yes' : 'no';
   rows.push(`| ${scenario} | ${xs.length} | ${fmt(p50!)} | ${fmt(p90!)} | ${fmt(p99!)} | ${fmt(max!)} | ${goal} |`);
 }
 
