@@ -314,7 +314,7 @@ async function main() {
   );
   if (floors.length)
     md.push(
-      `Floors (bench/floors/, not peers): ${floors.join(', ')}: a Node server that calls \`process.exit(0)\` in its SIGTERM handler, and one the kernel ends by the signal's default action.`,
+      `Floors (bench/floors/, not peers): ${floors.join(', ')}: a Node server that calls \`process.exit(0)\` in its SIGTERM handler, and one the kernel ends by the signal's default action. Neither closes its listener before the process ends, so their refusal time is their exit time; the exit rows are the floor: no Node server that exits 0 can stop faster than \`node-floor-exit\` here.`,
       '',
     );
   md.push(row(['figure', 'fastest peer', ...floors, ...ours.flatMap((n) => [n, `${n} / peer`])]));
