@@ -1,5 +1,6 @@
 /** The only place that judges: verifiers per requirement family, outcome rules, roll-up. */
 export * from './case.js';
+export * from './deadline.js';
 export * from './durable.js';
 export * from './exit.js';
 export * from './facts.js';

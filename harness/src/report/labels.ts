@@ -101,10 +101,11 @@ function idList(ids: readonly string[]): string {
   return `${ids.slice(0, VERDICT_IDS_MAX).join(', ')}, +${ids.length - VERDICT_IDS_MAX} more`;
 }
 
-/** What a need is called in the verdict line: `probe`, `/hold`, `slowStartup hook`. */
+/** What a need is called in the verdict line: `probe`, `/hold`, `slowStartup hook`, `log file`. */
 function needLabel(need: string): string {
   if (need === 'probe' || need === 'notify') return need;
   if (need === 'slowStartup' || need === 'faultInjection') return `${need} hook`;
+  if (need === 'logFile') return 'log file';
   return `/${need}`;
 }
 
