@@ -57,6 +57,8 @@ const BUGS = {
     'the pidfile is removed only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
   'reopen-logs-noop':
     'reopen-logs does not reopen the log file: lines keep going to the renamed file (the probe still says reopen-logs)',
+  'deadline-count-unlogged':
+    'at the drain deadline the requests still in flight are closed, but the log line does not say how many',
 };
 const BUG = process.env.ZOO_BUG || 'none';
 if (!Object.hasOwn(BUGS, BUG)) {
@@ -881,7 +883,8 @@ async function runStop() {
   }
   clearTimeout(deadlineTimer);
   const forced = stopMode === 'fast' || deadlineHit || aborted > 0;
-  if (deadlineHit) log(`drain deadline: closed ${aborted} request(s) still in flight`);
+  if (deadlineHit && bug('deadline-count-unlogged')) log('drain deadline: closed the requests still in flight');
+  else if (deadlineHit) log(`drain deadline: closed ${aborted} request(s) still in flight`);
   probe('drained', { forced, aborted });
   const code = deadlineHit ? 3 : stopMode === 'fast' ? 4 : 0;
   return exitSequence(code);
