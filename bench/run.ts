@@ -12,8 +12,9 @@
  *
  * Whenever the reference is measured, two floors are measured with it (bench/floors/, `--no-floors`
  * leaves them out): a Node server whose SIGTERM handler calls `process.exit(0)` at once
- * (`node-floor-exit`, the least a Node server that exits 0 can take) and one with no handler at all
- * (`node-floor-kill`, the kernel ends it). They are neither peers nor ours: the ratio section shows them
+ * (`node-floor-exit`, the least a Node server that exits 0 can take), one with no handler at all
+ * (`node-floor-kill`, the kernel ends it), and one whose handler only closes its listener
+ * (`node-floor-close`, the refusal of a naive Node server). They are neither peers nor ours: the ratio section shows them
  * so that a figure can be read against what Node itself costs on the machine of the run.
  */
 import { execFileSync } from 'node:child_process';
@@ -56,7 +57,7 @@ let runCounter = 0;
  * trials interleaved with everyone else's: a before/after comparison under the same load.
  */
 const baseline = arg('baseline');
-const FLOORS = ['node-floor-exit', 'node-floor-kill'];
+const FLOORS = ['node-floor-exit', 'node-floor-kill', 'node-floor-close'];
 const withFloors = !args.includes('--no-floors') && (!only || only.includes('reference'));
 
 function subjects(): Manifest[] {
@@ -314,7 +315,7 @@ async function main() {
   );
   if (floors.length)
     md.push(
-      `Floors (bench/floors/, not peers): ${floors.join(', ')}: a Node server that calls \`process.exit(0)\` in its SIGTERM handler, and one the kernel ends by the signal's default action. Neither closes its listener before the process ends, so their refusal time is their exit time; the exit rows are the floor: no Node server that exits 0 can stop faster than \`node-floor-exit\` here.`,
+      `Floors (bench/floors/, not peers): \`node-floor-exit\` calls \`process.exit(0)\` in its SIGTERM handler and \`node-floor-kill\` has none (the kernel ends it): neither closes its listener before the process ends, so their refusal is their exit, and no Node server that exits 0 can stop faster than \`node-floor-exit\` here. \`node-floor-close\` only closes its listener, then exits: the refusal of a naive Node server.`,
       '',
     );
   md.push(row(['figure', 'fastest peer', ...floors, ...ours.flatMap((n) => [n, `${n} / peer`])]));
