@@ -59,6 +59,8 @@ const BUGS = {
     'reopen-logs does not reopen the log file: lines keep going to the renamed file (the probe still says reopen-logs)',
   'deadline-count-unlogged':
     'at the drain deadline the requests still in flight are closed, but the log line does not say how many',
+  'pidfile-not-checked':
+    'the pidfile is removed at the end of the stop without checking that it still names this process',
 };
 const BUG = process.env.ZOO_BUG || 'none';
 if (!Object.hasOwn(BUGS, BUG)) {
@@ -950,7 +952,9 @@ function writePidfile() {
 function removePidfile() {
   if (!WITH_PIDFILE) return;
   try {
-    if (fs.readFileSync(PIDFILE, 'utf8').trim() === String(process.pid)) fs.unlinkSync(PIDFILE);
+    if (bug('pidfile-not-checked') || fs.readFileSync(PIDFILE, 'utf8').trim() === String(process.pid)) {
+      fs.unlinkSync(PIDFILE);
+    }
   } catch {
     // not there: nothing to remove
   }
