@@ -41,6 +41,7 @@ const CONTROL_PATH = [
   'map.reopen-logs.control',
   'map.stop.control',
   'pidfile.lifecycle',
+  'pidfile.not-ours',
 ];
 
 afterAll(async () => {
@@ -117,7 +118,13 @@ describe('--platform win32: the reference through the control channel', () => {
     ).toEqual(['durable.sigkill signal-sent SIGKILL (terminate)', 'durable.torn-tail signal-sent SIGKILL (terminate)']);
     // the stops really went through the control channel
     const byId = new Map(historyEvents(results).map((h) => [h.id, h.events]));
-    for (const id of ['map.stop.control', 'map.fast-stop.control', 'durable.graceful-stop', 'pidfile.lifecycle']) {
+    for (const id of [
+      'map.stop.control',
+      'map.fast-stop.control',
+      'durable.graceful-stop',
+      'pidfile.lifecycle',
+      'pidfile.not-ours',
+    ]) {
       expect(
         byId.get(id)?.some((e) => e.kind === 'control-sent'),
         id,

@@ -9,6 +9,7 @@ export * from './lifecycle.js';
 export * from './listener.js';
 export * from './load.js';
 export * from './paths.js';
+export * from './pidfile.js';
 export * from './process.js';
 export * from './requirement-ids.js';
 export * from './result.js';
