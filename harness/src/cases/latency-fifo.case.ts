@@ -27,9 +27,13 @@ export default defineCase({
           let writer: FileHandle | null = null;
           const unblock = async () => {
             if (writer) {
-              await writer.write('unblock\n');
-              await writer.close();
+              const w = writer;
               writer = null;
+              try {
+                await w.write('unblock\n');
+              } finally {
+                await w.close(); // also when the write failed (EPIPE: the subject is gone)
+              }
             }
             if (pending) await pending;
             pending = null;

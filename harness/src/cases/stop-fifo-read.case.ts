@@ -24,12 +24,15 @@ export default defineCase({
     const pending = http(ctx, s, { path: '/fifo', label: 'fifo', timeoutMs: ctx.ms(10_000) });
     const fh = await openFifoWriter(s.fifoPath, ctx.ms(5000)); // succeeds once the subject opened it for reading
     if (!fh) throw new Error('the subject never opened the FIFO for reading (GET /fifo)');
-    ctx.note('fifo-open', {});
-    const sig = signalFor(ctx.manifest, 'stop')!;
-    const t = s.signal(sig);
-    await waitAck(ctx, s, sig, t, 1000);
-    await fh.write('line-from-harness\n');
-    await fh.close();
+    try {
+      ctx.note('fifo-open', {});
+      const sig = signalFor(ctx.manifest, 'stop')!;
+      const t = s.signal(sig);
+      await waitAck(ctx, s, sig, t, 1000);
+      await fh.write('line-from-harness\n');
+    } finally {
+      await fh.close(); // also when the wait or the write failed (a subject that died): no descriptor left to GC
+    }
     recordResult(ctx, await pending, { expectBody: 'line-from-harness' });
     await waitExit(ctx, s, stopBudget(ctx));
   },
