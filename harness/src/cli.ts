@@ -166,6 +166,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
     retries: o.retries,
     timeoutScale: o.timeoutScale,
     concurrency: o.concurrency,
+    ...(o.bail ? { bail: true } : {}),
     // the platform graded (`emulated`: this machine is another one; `environment.platform` says which)
     platform,
     ...(emulated ? { emulated: true } : {}),
@@ -226,7 +227,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
       live,
       Math.max(20, (process.stdout.columns ?? 120) - 1),
     );
-    const { results, partial } = await runCases({
+    const { results, partial, bailedAfter } = await runCases({
       manifest,
       cases,
       outDir,
@@ -238,21 +239,30 @@ async function cmdRun(o: RunOptions): Promise<number> {
       concurrency: o.concurrency,
       platform,
       abort: abort.signal,
+      ...(o.bail ? { bail: true } : {}),
       onCaseStart: (c, i, total) => board.start(`${c.id}#${i}`, total),
       onCaseEnd: (r, i, total) =>
         board.finish(`${r.id}#${i}`, total, progressLine(board.finished + 1, total, r, { color })),
     });
     board.clear();
-    const report = makeReport(manifest, results, { ...opts, outDir }, startedAt, partial);
+    const ran = { ...opts, outDir, ...(bailedAfter ? { bailedAfter: bailedAfter.id } : {}) };
+    const report = makeReport(manifest, results, ran, startedAt, partial);
     await writeJsonReport(report, path.join(outDir, 'report.json'));
     await writeOutputs(report, o.json, o.junit, o.html);
     process.stdout.write(`\n${renderConsole(report, { color })}\n`);
-    if (selection) {
+    if (bailedAfter) {
+      const left = results.filter((r) => r.outcome === 'skipped').length;
+      process.stdout.write(
+        `note: --bail stopped the run after ${bailedAfter.id} (${bailedAfter.outcome}); ${left} cases did not run, so this is not a certificate\n`,
+      );
+    } else if (selection) {
       process.stdout.write(
         'note: a selection of cases (--grep/--shard/--last-failed) is not a certificate; the verdict above counts the unselected requirements as not tested, and the exit status says whether every selected case passed\n',
       );
     }
     process.stdout.write(`run directory: ${outDir}\n`);
+    // a run stopped by --bail has a case that did not pass: not compliant, whatever the verdict of the cases run
+    if (bailedAfter && !report.partial) return report.verdict.harnessErrors > 0 ? EXIT.harness : EXIT.notCompliant;
     return exitFor(report, selection);
   } finally {
     for (const sig of stopSignals) process.off(sig, onInt);

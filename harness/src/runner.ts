@@ -45,6 +45,11 @@ export interface RunnerOptions {
   platform?: Platform;
   /** stop starting new cases once aborted (Ctrl-C) */
   abort?: AbortSignal;
+  /**
+   * stop starting new cases once one did not pass (BAIL_ON): the cases running finish, the rest are
+   * `skipped` with the reason; for a quick red, not a certificate
+   */
+  bail?: boolean;
   onCaseStart?: (c: CaseDef, index: number, total: number) => void;
   onCaseEnd?: (r: CaseResult, index: number, total: number) => void;
 }
@@ -52,7 +57,12 @@ export interface RunnerOptions {
 export interface RunResult {
   results: CaseResult[];
   partial: boolean;
+  /** with `bail`: the first case that did not pass, after which no case started */
+  bailedAfter?: { id: string; outcome: Outcome };
 }
+
+/** The outcomes that stop a `bail` run: every one that keeps a run from being fully compliant. */
+export const BAIL_ON: readonly Outcome[] = ['fail', 'non-strict', 'timeout', 'crash', 'harness-error', 'flaky'];
 
 /** Cases selected by --grep and --shard, in a stable order. */
 export function selectCases(cases: CaseDef[], grep?: RegExp, shard?: [number, number]): CaseDef[] {
@@ -78,6 +88,7 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
   const total = jobs.length;
   let next = 0;
   let partial = false;
+  let bailedAfter: RunResult['bailedAfter'];
 
   const worker = async (limit: { value: number }) => {
     for (;;) {
@@ -90,10 +101,16 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
         results[k] = notRun(c, opts, 'skipped', 'interrupted before it started', r0);
         continue;
       }
+      if (bailedAfter) {
+        const why = `not run: --bail stopped the run after ${bailedAfter.id} (${bailedAfter.outcome})`;
+        results[k] = notRun(c, opts, 'skipped', why, r0);
+        continue;
+      }
       opts.onCaseStart?.(c, k, total);
       const na = notApplicableTo(c, opts.manifest, platform);
       const r = na ? notRun(c, opts, 'not-applicable', na.reason, r0, na.needs) : await runWithRetries(c, opts, r0);
       results[k] = r;
+      if (opts.bail && !bailedAfter && BAIL_ON.includes(r.outcome)) bailedAfter = { id: r.id, outcome: r.outcome };
       opts.onCaseEnd?.(r, k, total);
     }
   };
@@ -108,7 +125,11 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
   if (opts.abort?.aborted) partial = true;
   const exclusive = new Set(selected.filter((c) => c.exclusive).map((c) => c.id));
   const done = results.filter((r): r is CaseResult => r !== undefined);
-  return { results: done.sort(compareResults((id) => exclusive.has(id))), partial };
+  return {
+    results: done.sort(compareResults((id) => exclusive.has(id))),
+    partial,
+    ...(bailedAfter ? { bailedAfter } : {}),
+  };
 }
 
 /** The folder of one attempt of one case: `<id>[.r<repeat>][.a<attempt>]`. */

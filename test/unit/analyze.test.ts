@@ -14,6 +14,7 @@ import { type CaseDef, defineCase } from '../../harness/src/case.js';
 import { notes, verdict } from '../../harness/src/grade/index.js';
 import { SignalUnsupportedError } from '../../harness/src/launch/index.js';
 import { makeReport } from '../../harness/src/report/assemble.js';
+import { verdictLine } from '../../harness/src/report/labels.js';
 import { runCases } from '../../harness/src/runner.js';
 import type { Manifest } from '../../harness/src/types.js';
 
@@ -135,6 +136,51 @@ describe('analyze reproduces the run', () => {
     ]);
     expect(again.cases.map((r) => [r.id, r.outcome, r.attempts, r.reason])).toEqual(
       run.results.map((r) => [r.id, r.outcome, r.attempts, r.reason]),
+    );
+  });
+});
+
+describe('--bail', () => {
+  it('starts no case after the first that did not pass, and skips the rest with the reason', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Step>('pass', 'fail', 'throw', 'hang'), { minLength: 1, maxLength: 5 }),
+        async (plans) => {
+          const outDir = mkdtempSync(path.join(os.tmpdir(), 'sigcert-bail-'));
+          dirs.push(outDir);
+          const abort = new AbortController();
+          const calls: string[] = [];
+          const cases = plans.map((p, i) => {
+            const c = fakeCase(`fake.c${i}`, [p], abort, {});
+            const run = c.run;
+            return {
+              ...c,
+              run: (ctx: Parameters<typeof run>[0]) => {
+                calls.push(c.id);
+                return run(ctx);
+              },
+            };
+          });
+          const run = await runCases({ manifest, cases, outDir, timeoutScale: 0.001, concurrency: 1, bail: true });
+          const first = plans.findIndex((p) => p !== 'pass');
+          expect(calls).toEqual(cases.slice(0, first === -1 ? cases.length : first + 1).map((c) => c.id));
+          if (first === -1) {
+            expect(run.bailedAfter).toBeUndefined();
+            expect(run.results.every((r) => r.outcome === 'pass')).toBe(true);
+          } else {
+            expect(run.bailedAfter?.id).toBe(`fake.c${first}`);
+            expect(run.results[first]!.outcome).not.toBe('pass');
+            for (const r of run.results.slice(first + 1)) {
+              expect(r.outcome).toBe('skipped');
+              expect(r.reason).toContain(`--bail stopped the run after fake.c${first}`);
+            }
+            const report = makeReport(manifest, run.results, { bailedAfter: run.bailedAfter?.id }, new Date(), false);
+            expect(report.verdict.fullyCompliant).toBe(false);
+            expect(verdictLine(report)).toContain(`stopped after fake.c${first} (--bail)`);
+          }
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

@@ -132,7 +132,12 @@ export function verdictLine(report: Report): string {
   const { must, should } = complianceCounts(report);
   const counted = `${must.passed}/${must.applicable} MUST, ${should.passed}/${should.applicable} SHOULD`;
   const tally = v.scope ? `(${v.scope.kind} scope: ${counted}; ${scopeText(v.scope)})` : `(${counted})`;
-  const partial = report.partial ? ' [partial run: interrupted]' : '';
+  const bailed = typeof report.options.bailedAfter === 'string' ? report.options.bailedAfter : undefined;
+  const partial = report.partial
+    ? ' [partial run: interrupted]'
+    : bailed
+      ? ` [stopped after ${bailed} (--bail): not a certificate]`
+      : '';
   if (v.label === 'fully compliant') return `VERDICT: fully compliant ${tally}${partial}`;
   if (v.label === 'compliant') {
     const unmet = report.requirements
