@@ -21,6 +21,9 @@
 //   SIGCERT_MUTATION_LOG=FILE      append one JSON line per run (mutant, result, failing cases, timings)
 //   SIGCERT_MUTATION_CONFIRM=N     a failure in at most N cases is confirmed by running those cases again
 //                                  (default 3; 0: never), so that a busy machine's hiccup kills no mutant
+//   SIGCERT_MUTATION_BAIL=0        certify every mutant in full; by default a mutant's certification stops
+//                                  at the first case that does not pass (`run --bail`), and the log names
+//                                  only the cases that failed before it stopped
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,56 +105,76 @@ function certify(extra) {
 const failingCases = (report) => report.cases.filter((c) => !OK_OUTCOMES.has(c.outcome));
 const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-const first = await certify(grep ? ['--grep', grep] : []);
-if (first.report === null) {
-  log({ result: 'error', code: first.code, signal: first.signal, ms: first.ms });
-  process.stdout.write(
-    `sigcert run ended (exit ${first.code}${first.signal ? `, ${first.signal}` : ''}) without a report\n`,
-  );
-  process.exit(first.code === 2 ? 2 : 1);
-}
+/**
+ * Certify, confirm and decide. With `bail` the run stops at the first case that does not pass (`sigcert
+ * run --bail`): a mutant that survives has run every case anyway, and one whose failure is confirmed is
+ * killed without the rest of the catalog; one whose failure is not confirmed (a hiccup that stopped the
+ * run) is certified again in full, so the cases the bail skipped still judge it.
+ */
+async function judge(bail) {
+  const first = await certify([...(grep ? ['--grep', grep] : []), ...(bail ? ['--bail'] : [])]);
+  if (first.report === null) {
+    log({ result: 'error', code: first.code, signal: first.signal, ms: first.ms });
+    process.stdout.write(
+      `sigcert run ended (exit ${first.code}${first.signal ? `, ${first.signal}` : ''}) without a report\n`,
+    );
+    process.exit(first.code === 2 ? 2 : 1);
+  }
 
-const v = first.report.verdict;
-const failing = failingCases(first.report);
-// a selection (--grep) has no verdict of its own: every selected case must pass
-const survived = grep ? failing.length === 0 && first.code === 0 : v.fullyCompliant === true;
-const detail = {
-  verdict: grep ? 'selection' : v.label,
-  mustFailures: v.mustFailures,
-  shouldFailures: v.shouldFailures,
-  untestedMust: v.untestedMust,
-  cases: failing.map((c) => `${c.id}=${c.outcome}`),
-  code: first.code,
-  ms: first.ms,
-  certMs: first.report.durationMs,
-};
-if (survived) {
-  log({ result: mutant === undefined ? 'baseline' : 'survived', ...detail });
-  process.stdout.write(`${detail.verdict}: the certification did not notice\n`);
-  process.exit(0);
-}
-
-// A few failing cases may be the machine's fault rather than the mutant's: run them again. (In the
-// initial run too: the unmutated reference must be fully compliant, and a hiccup must not abort the run.)
-let confirmed = null;
-if (failing.length > 0 && failing.length <= confirmUpTo) {
-  const again = await certify(['--grep', `^(${failing.map((c) => reEscape(c.id)).join('|')})$`]);
-  // no report from the second run: nothing was confirmed either way, the first verdict stands
-  const still = again.report === null ? null : failingCases(again.report).map((c) => c.id);
-  confirmed = { cases: still, code: again.code, ms: again.ms };
-  if (still !== null && still.length === 0) {
-    log({ result: 'survived', unconfirmed: true, ...detail, confirm: confirmed });
-    process.stdout.write(`not confirmed: ${detail.cases.join(', ')} failed once, then passed\n`);
+  const v = first.report.verdict;
+  const failing = failingCases(first.report);
+  const bailedAfter = first.report.options?.bailedAfter;
+  // a selection (--grep) has no verdict of its own: every selected case must pass
+  const survived = grep ? failing.length === 0 && first.code === 0 : v.fullyCompliant === true;
+  const detail = {
+    verdict: grep ? 'selection' : v.label,
+    mustFailures: v.mustFailures,
+    shouldFailures: v.shouldFailures,
+    // a bailed run leaves most requirements untested: that is the bail, not the mutant
+    untestedMust: bailedAfter ? [] : v.untestedMust,
+    cases: failing.map((c) => `${c.id}=${c.outcome}`),
+    ...(bailedAfter ? { bailedAfter } : {}),
+    code: first.code,
+    ms: first.ms,
+    certMs: first.report.durationMs,
+  };
+  if (survived) {
+    log({ result: mutant === undefined ? 'baseline' : 'survived', ...detail });
+    process.stdout.write(`${detail.verdict}: the certification did not notice\n`);
     process.exit(0);
   }
+
+  // A few failing cases may be the machine's fault rather than the mutant's: run them again. (In the
+  // initial run too: the unmutated reference must be fully compliant, and a hiccup must not abort the run.)
+  let confirmed = null;
+  if (failing.length > 0 && failing.length <= confirmUpTo) {
+    const again = await certify(['--grep', `^(${failing.map((c) => reEscape(c.id)).join('|')})$`]);
+    // no report from the second run: nothing was confirmed either way, the first verdict stands
+    const still = again.report === null ? null : failingCases(again.report).map((c) => c.id);
+    confirmed = { cases: still, code: again.code, ms: again.ms };
+    if (still !== null && still.length === 0) {
+      if (bailedAfter) {
+        // the bail skipped cases on the strength of a failure that did not repeat: certify in full
+        log({ result: 'unconfirmed-bail', ...detail, confirm: confirmed });
+        return judge(false);
+      }
+      log({ result: 'survived', unconfirmed: true, ...detail, confirm: confirmed });
+      process.stdout.write(`not confirmed: ${detail.cases.join(', ')} failed once, then passed\n`);
+      process.exit(0);
+    }
+  }
+
+  log({ result: 'killed', ...detail, ...(confirmed ? { confirm: confirmed } : {}) });
+  const why = [
+    detail.mustFailures.length > 0 ? `MUST failed: ${detail.mustFailures.join(', ')}` : '',
+    detail.shouldFailures.length > 0 ? `SHOULD failed: ${detail.shouldFailures.join(', ')}` : '',
+    detail.untestedMust.length > 0 ? `MUST not demonstrated: ${detail.untestedMust.join(', ')}` : '',
+    detail.cases.length > 0 ? `cases: ${detail.cases.join(', ')}` : '',
+    bailedAfter ? `stopped after ${bailedAfter} (--bail)` : '',
+  ].filter((s) => s !== '');
+  process.stdout.write(`${detail.verdict}${confirmed ? ' (confirmed)' : ''}; ${why.join('; ')}\n`);
+  process.exit(1);
 }
 
-log({ result: 'killed', ...detail, ...(confirmed ? { confirm: confirmed } : {}) });
-const why = [
-  detail.mustFailures.length > 0 ? `MUST failed: ${detail.mustFailures.join(', ')}` : '',
-  detail.shouldFailures.length > 0 ? `SHOULD failed: ${detail.shouldFailures.join(', ')}` : '',
-  detail.untestedMust.length > 0 ? `MUST not demonstrated: ${detail.untestedMust.join(', ')}` : '',
-  detail.cases.length > 0 ? `cases: ${detail.cases.join(', ')}` : '',
-].filter((s) => s !== '');
-process.stdout.write(`${detail.verdict}${confirmed ? ' (confirmed)' : ''}; ${why.join('; ')}\n`);
-process.exit(1);
+// the initial run (no mutant) certifies in full: its figures are the baseline of Stryker's timeout
+await judge(mutant !== undefined && env.SIGCERT_MUTATION_BAIL !== '0');
