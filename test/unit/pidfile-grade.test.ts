@@ -1,11 +1,13 @@
 /**
- * PIDFILE.REMOVED's "only while it still names that process" (grade/pidfile.ts, through the
+ * PIDFILE.REMOVED's two halves on hand-built histories. The removal half (verifyPidfileRemoved, the one
+ * verifier of paths.ts and pidfile.lifecycle): gone after the exit passes, still there fails, no exit
+ * judges nothing. The "only while it still names that process" (grade/pidfile.ts, through the
  * pidfile.not-ours case's grade) on hand-built histories: left alone passes, removed or rewritten
  * fails, and a stop that never ended or a replacement that never happened judges nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { loadCases } from '../../harness/src/cases/index.js';
-import { verifyPidfileNotOurs } from '../../harness/src/grade/index.js';
+import { verifyPidfileNotOurs, verifyPidfileRemoved } from '../../harness/src/grade/index.js';
 import type { HistoryEvent } from '../../harness/src/types.js';
 
 let clock = 1_000_000_000n;
@@ -53,5 +55,44 @@ describe('PIDFILE.REMOVED: a pidfile that names another process', () => {
     expect(c?.requirements).toEqual(['PIDFILE.REMOVED']);
     const verdicts = c!.grade({ events: history({ exists: false, content: null }), manifest: undefined as never });
     expect(verdicts.map((v) => [v.requirement, v.status])).toEqual([['PIDFILE.REMOVED', 'fail']]);
+  });
+});
+
+function stopped(note: string, after: { exists: boolean } | null, exit = true): HistoryEvent[] {
+  return [
+    ev('process', 'spawn', { pid: 4242 }),
+    ev('harness', 'signal', { signal: 'SIGTERM' }),
+    ...(exit ? [ev('process', 'exit', { code: 0, signal: null })] : []),
+    ...(after ? [ev('case', note, after)] : []),
+  ];
+}
+
+describe('PIDFILE.REMOVED: removed at the end of a clean stop path', () => {
+  it('passes when the pidfile is gone after the exit, fails when it is still there', () => {
+    expect(
+      verifyPidfileRemoved(stopped('pidfile-after', { exists: false }), 'SIGTERM path', 'pidfile-after').status,
+    ).toBe('pass');
+    const v = verifyPidfileRemoved(stopped('pidfile-after', { exists: true }), 'SIGTERM path', 'pidfile-after');
+    expect(v.status).toBe('fail');
+    expect(v.actual).toBe('still there after exit 0');
+  });
+
+  it('judges nothing when the stop did not end or nothing was looked at', () => {
+    expect(verifyPidfileRemoved(stopped('pidfile-after', { exists: true }, false), 'x', 'pidfile-after').status).toBe(
+      'unknown',
+    );
+    expect(verifyPidfileRemoved(stopped('pidfile-after', null), 'x', 'pidfile-after').status).toBe('unknown');
+  });
+
+  it('is what pidfile.lifecycle grades the removal with', async () => {
+    const c = (await loadCases()).find((x) => x.id === 'pidfile.lifecycle');
+    const kept = stopped('after-stop', { exists: true });
+    const gone = stopped('after-stop', { exists: false });
+    const status = (events: HistoryEvent[]) =>
+      c!.grade({ events, manifest: undefined as never }).find((v) => v.requirement === 'PIDFILE.REMOVED')?.status;
+    expect(status(kept)).toBe('fail');
+    expect(status(gone)).toBe('pass');
+    // the lifecycle case's old check passed a removed pidfile with no exit; the verifier judges nothing then
+    expect(status(stopped('after-stop', { exists: false }, false))).toBe('unknown');
   });
 });

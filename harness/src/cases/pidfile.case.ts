@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineCase } from '../case.js';
 import { notes, verdict } from '../grade/index.js';
+import { verifyPidfileRemoved } from '../grade/pidfile.js';
 import { noStopRoute, requestStop, stopBudget, waitExit } from '../workload.js';
 
 /**
@@ -33,7 +34,6 @@ export default defineCase({
   },
   grade({ events }) {
     const r = notes(events, 'while-running')[0];
-    const a = notes(events, 'after-stop')[0];
     return [
       verdict(
         'PIDFILE.WRITTEN',
@@ -41,12 +41,7 @@ export default defineCase({
         'the pidfile exists at readiness and holds the pid',
         r?.exists ? `holds "${String(r.content)}" (pid ${String(r.pid)})` : 'missing',
       ),
-      verdict(
-        'PIDFILE.REMOVED',
-        a?.exists === false,
-        'the pidfile is removed after a clean stop',
-        a?.exists ? 'still there' : 'removed',
-      ),
+      verifyPidfileRemoved(events, 'clean stop', 'after-stop'),
     ];
   },
 });

@@ -7,9 +7,10 @@
 import type { PathRow } from '../report/model.js';
 import type { Action, HistoryEvent, Manifest, Outcome, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
-import { exitOf, notes, probe, results, sent, teardownAt } from './facts.js';
+import { exitOf, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed, verifyReadinessFirstNotify } from './listener.js';
 import { verifyLogReopen } from './logs.js';
+import { verifyPidfileRemoved } from './pidfile.js';
 import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
 import { type RequirementId, unknown, unobservable, verdict } from './verdict.js';
 
@@ -160,17 +161,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     }
   }
   out.push(...verifyPersist(events, m, name));
-  if (m.capabilities.pidfile) {
-    const after = notes(events, 'pidfile-after')[0];
-    out.push(
-      verdict(
-        'PIDFILE.REMOVED',
-        x !== null && after?.exists === false,
-        `the pidfile is gone after the ${name} path`,
-        x === null ? 'the subject did not exit' : after?.exists ? 'the pidfile is still there' : 'removed',
-      ),
-    );
-  }
+  if (m.capabilities.pidfile) out.push(verifyPidfileRemoved(events, `${name} path`, 'pidfile-after'));
   out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
   out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
   if (p.kind === 'signal' && p.via === 'SIGHUP') {

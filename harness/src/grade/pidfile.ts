@@ -1,7 +1,8 @@
 /**
- * PIDFILE.REMOVED has two halves: the owner removes the pidfile at the end of every clean stop path
- * (judged on every stop path by `paths.ts` and by `pidfile.lifecycle`), and it removes it "only while it
- * still names that process". The second half is judged here, from the case `pidfile.not-ours`: after
+ * PIDFILE.REMOVED, both halves, judged here alone. The owner removes the pidfile at the end of every
+ * clean stop path (`verifyPidfileRemoved`, on every stop path of `paths.ts` and in `pidfile.lifecycle`),
+ * and it removes it "only while it still names that process" (`verifyPidfileNotOurs`, from the case
+ * `pidfile.not-ours`): after
  * readiness the harness replaced the pidfile with one that names another live process (the harness
  * itself, as a new instance of the server would when it starts before the old one has gone), then
  * stopped the subject. The pidfile must be there afterwards, unchanged: an owner that removes it
@@ -19,6 +20,25 @@ export interface PidfileReplacedNote {
 export interface PidfileAfterNote {
   exists: boolean;
   content: string | null;
+}
+
+/**
+ * The removal half: after the stop path `what` ended, the pidfile is gone. `note` is the case's note of
+ * what was at the path after the exit (`{ exists }`). A stop that did not end says nothing about where
+ * the pidfile stands at its end (the stop's own requirements judge the hang): unknown.
+ */
+export function verifyPidfileRemoved(events: readonly HistoryEvent[], what: string, note: string): Verdict {
+  const after = notes(events, note)[0] as { exists?: unknown } | undefined;
+  const x = exitOf(events);
+  const expected = `the pidfile is gone after the ${what}`;
+  if (x === null || after === undefined || typeof after.exists !== 'boolean')
+    return unknown('PIDFILE.REMOVED', expected, describeExit(x));
+  return verdict(
+    'PIDFILE.REMOVED',
+    !after.exists,
+    expected,
+    after.exists ? `still there after ${describeExit(x)}` : 'removed',
+  );
 }
 
 export function verifyPidfileNotOurs(events: readonly HistoryEvent[]): Verdict {
