@@ -51,6 +51,8 @@ const BUGS = {
     'the signal handlers are installed after the listeners are bound, at the end of a post-bind initialisation (ZOO_POSTBIND_MS), before readiness',
   'listener-open-in-drain':
     'the stop closes the wrong listener objects: the bound sockets keep accepting and serving new connections throughout the drain (the probe still says stop-accepting)',
+  'listener-open-unannounced':
+    'the stop never closes the listeners and never says stop-accepting: new connections are served throughout the drain, until the exit (the manifest declares a pre-drain delay of 1 s, which the harness hands over as 0)',
   'persist-one-path':
     'the store index is persisted only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
   'pidfile-one-path':
@@ -760,6 +762,7 @@ function closeListeners() {
     probe('stop-accepting'); // believed closed; the bound sockets accept and serve until the exit
     return;
   }
+  if (bug('listener-open-unannounced')) return; // open and silent: only the exit closes the listeners
   for (const l of listeners) l.close();
   probe('stop-accepting');
 }
