@@ -24,6 +24,7 @@ export type Capability =
   | 'pidfile'
   | 'tls'
   | 'slowStartup'
+  | 'slowBind'
   | 'faultInjection'
   | 'threadReload'
   | 'stateless';

@@ -42,6 +42,8 @@ The sigcert reference server (spec/subject-protocol.md). Settings, all optional:
   SIGCERT_GRACE_MS          stop deadline (5000)
   SIGCERT_PREDRAIN_MS       keep serving this long after a stop request (0)
   SIGCERT_STARTUP_DELAY_MS  artificial slow start, after the handlers, before binding (0)
+  SIGCERT_BIND_HOLD_MS      artificial slow initialisation after each service bind, before the
+                            stop check and the announcement; not cut short by a stop (0)
   SIGCERT_CONFORMANCE=1     the conformance endpoints (/hold, /cpu, /fifo, /kv, ...)
   SIGCERT_FIFO              FIFO that /fifo reads a line from
   SIGCERT_PROBE_FD          file descriptor for the NDJSON probe events

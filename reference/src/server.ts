@@ -94,7 +94,7 @@ export async function runServer({ probe, signals, settings = readSettings() }: S
   const fifo =
     settings.fifoPath === undefined || process.platform === 'win32' ? undefined : new FifoReader(settings.fifoPath);
   const tracker = new ConnectionTracker();
-  const listeners = new Listeners(probe);
+  const listeners = new Listeners(probe, settings.bindHoldMs);
   const drain = new Drain({
     listeners,
     tracker,

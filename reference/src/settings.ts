@@ -25,6 +25,8 @@ export interface Settings {
   /** Where the token came from, for messages (`SIGCERT_CONTROL_TOKEN` or the file). */
   controlTokenFile: string | undefined;
   startupDelayMs: number;
+  /** SIGCERT_BIND_HOLD_MS: each service listener is held bound this long before the stop check (test hook) */
+  bindHoldMs: number;
   logFile: string | undefined;
   /** Overrides the version `/version` reports (the configuration file's `codeVersion` comes first). */
   codeVersion: string | undefined;
@@ -98,6 +100,7 @@ export function readSettings(
     controlToken: env.SIGCERT_CONTROL_TOKEN || undefined,
     controlTokenFile: tokenFile,
     startupDelayMs: int('SIGCERT_STARTUP_DELAY_MS', 0, 0, 3_600_000),
+    bindHoldMs: int('SIGCERT_BIND_HOLD_MS', 0, 0, 3_600_000),
     logFile: path('SIGCERT_LOG_FILE'),
     codeVersion: env.SIGCERT_CODE_VERSION || undefined,
     fault,

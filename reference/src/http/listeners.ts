@@ -3,7 +3,9 @@
  *
  * - No listener opens after a stop request (requirement START.STOP_NO_LISTENER): `open()` checks
  *   the startup abort signal before binding and again once bound (and then closes at once,
- *   without announcing it).
+ *   without announcing it). The test hook SIGCERT_BIND_HOLD_MS (capability `slowBind`) holds a
+ *   service listener bound between the two, as slow post-bind initialisation would, so that the
+ *   harness can see both checks: a listener bound after a stop stays open through the hold.
  * - `stopAccepting()` closes the listening sockets only. `http.Server.close()` would also destroy
  *   idle keep-alive connections itself (Node >= 19); the drain ends those with FIN instead
  *   (`ConnectionTracker.closeIdle`), so we call the plain `net.Server` close.
@@ -23,7 +25,11 @@ export class Listeners {
   private readonly open_: Listener[] = [];
   private closed = false;
 
-  constructor(private readonly probe: Probe) {}
+  /** `bindHoldMs`: the test hook SIGCERT_BIND_HOLD_MS (0: none) */
+  constructor(
+    private readonly probe: Probe,
+    private readonly bindHoldMs = 0,
+  ) {}
 
   /** Binds `server`; resolves with the port, or undefined when a stop came first (nothing stays open). */
   async open(
@@ -43,6 +49,8 @@ export class Listeners {
         resolve();
       });
     });
+    // the hook: post-bind initialisation that a stop does not cut short
+    if (service && this.bindHoldMs > 0) await new Promise((resolve) => setTimeout(resolve, this.bindHoldMs));
     if (signal.aborted || (service && this.closed)) {
       Server.prototype.close.call(server);
       return undefined;
