@@ -5,6 +5,7 @@ import { connectProbe } from '../clients/probe-connect.js';
 import { describeExit, exitMatches, exitOf, notes, sent, unknown, verdict } from '../grade/index.js';
 import type { Subject } from '../launch/index.js';
 import { stopBudget, waitExit } from '../workload.js';
+import { bindHold } from './bind-hold.js';
 
 const DELAY_MS = 1500;
 /** Bounded poll interval of the waits below (/proc reads, connect probes). */
@@ -60,7 +61,7 @@ async function waitHandled(s: Subject, sig: NodeJS.Signals, timeoutMs: number): 
 export default defineCase({
   id: 'startup.stop-while-starting-black-box',
   title: 'A stop during STARTING, seen from outside: no listener afterwards, the exit sequence runs',
-  description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS}; once /proc shows the main process catching the stop signal and the port still refuses, send the stop signal, probe the port until the exit, then look for processes of the subject left behind. It must exit with the graceful status, accept no connection, and leave nothing running.`,
+  description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS} (and the SIGCERT_BIND_HOLD_MS hold with slowBind); once /proc shows the main process catching the stop signal and the port still refuses, send the stop signal, probe the port until the exit, then look for processes of the subject left behind. It must exit with the graceful status, accept no connection, and leave nothing running.`,
   requirements: ['START.STOP_NO_LISTENER', 'START.STOP_PERSISTS', 'START.SIGNALS_RECORDED'],
   edgeCases: ['E02', 'E34'],
   applies: { platforms: ['linux'], actions: ['stop'], capabilities: ['slowStartup'] },
@@ -69,7 +70,10 @@ export default defineCase({
   timeout: 'normal',
   async run(ctx) {
     const sig = signalFor(ctx.manifest, 'stop')!;
-    const s = await ctx.launch({ waitReady: false, env: { SIGCERT_STARTUP_DELAY_MS: String(DELAY_MS) } });
+    const s = await ctx.launch({
+      waitReady: false,
+      env: { SIGCERT_STARTUP_DELAY_MS: String(DELAY_MS), ...bindHold(ctx.manifest) },
+    });
     if (!(await waitHandled(s, sig, ctx.ms(DELAY_MS + 5000)))) {
       ctx.note('starting', { handled: false });
       await waitExit(ctx, s, 1000);

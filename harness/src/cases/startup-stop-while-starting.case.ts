@@ -2,6 +2,7 @@ import { defineCase, signalFor } from '../case.js';
 import { connectProbe } from '../clients/probe-connect.js';
 import { describeExit, exitMatches, exitOf, notes, probe, sent, verdict } from '../grade/index.js';
 import { waitExit } from '../workload.js';
+import { BIND_HOLD_MS, bindHold } from './bind-hold.js';
 
 const DELAY_MS = 600;
 
@@ -12,13 +13,16 @@ const DELAY_MS = 600;
 export default defineCase({
   id: 'startup.stop-while-starting',
   title: 'A stop during STARTING persists state and never opens a listener afterwards',
-  description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS}, send the stop signal while STARTING, then probe the port until the subject exits. It must exit gracefully, persist, and never accept a connection.`,
+  description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS} (and SIGCERT_BIND_HOLD_MS=${BIND_HOLD_MS} with slowBind: a listener bound after the stop stays open long enough to be seen), send the stop signal while STARTING, then probe the port until the subject exits. It must exit gracefully, persist, and never accept a connection.`,
   requirements: ['START.STOP_NO_LISTENER', 'START.STOP_PERSISTS', 'START.SIGNALS_RECORDED'],
   edgeCases: ['E02', 'E34'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], capabilities: ['probe', 'slowStartup'] },
   timeout: 'short',
   async run(ctx) {
-    const s = await ctx.launch({ waitReady: false, env: { SIGCERT_STARTUP_DELAY_MS: String(DELAY_MS) } });
+    const s = await ctx.launch({
+      waitReady: false,
+      env: { SIGCERT_STARTUP_DELAY_MS: String(DELAY_MS), ...bindHold(ctx.manifest) },
+    });
     await s.waitProbe((e) => e.ev === 'handlers', ctx.ms(5000), 'handlers installed');
     s.signal(signalFor(ctx.manifest, 'stop')!);
     for (let i = 0; i < 200 && !s.exited; i++) {
