@@ -53,6 +53,10 @@ const BUGS = {
     'the stop closes the wrong listener objects: the bound sockets keep accepting and serving new connections throughout the drain (the probe still says stop-accepting)',
   'listener-open-unannounced':
     'the stop never closes the listeners and never says stop-accepting: new connections are served throughout the drain, until the exit (the manifest declares a pre-drain delay of 1 s, which the harness hands over as 0)',
+  'bind-after-startup-stop':
+    'a stop during the startup delay does not abandon the start: the service listener is still bound, then closed by the check after the bind (with SIGCERT_BIND_HOLD_MS, open through the hold after the stop)',
+  'announce-after-stop':
+    'no stop check after the bind: a stop that arrives while the service listener binds (its SIGCERT_BIND_HOLD_MS hold) does not keep it from being announced and served',
   'persist-one-path':
     'the store index is persisted only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
   'pidfile-one-path':
@@ -81,6 +85,7 @@ const CONFIG = env.SIGCERT_CONFIG || 'config.json';
 const GRACE_MS = intEnv('SIGCERT_GRACE_MS', 5000);
 const PREDRAIN_MS = intEnv('SIGCERT_PREDRAIN_MS', 0);
 const STARTUP_DELAY_MS = intEnv('SIGCERT_STARTUP_DELAY_MS', 0);
+const BIND_HOLD_MS = intEnv('SIGCERT_BIND_HOLD_MS', 0);
 const FAULT = env.SIGCERT_FAULT || '';
 const TOKEN = env.SIGCERT_CONTROL_TOKEN || '';
 const WITH_WORKER = env.ZOO_WORKER === '1';
@@ -728,6 +733,8 @@ for (const s of [apiServer, adminServer]) {
   s.requestTimeout = 0;
 }
 const listeners = [];
+/** A service listener in its SIGCERT_BIND_HOLD_MS hold: a stop during STARTING waits for it. */
+let binding = null;
 
 function listen(name, server) {
   const port = Number(env[`SIGCERT_PORT_${name.toUpperCase()}`]);
@@ -740,8 +747,14 @@ function listen(name, server) {
   listeners.push(l);
   return new Promise((resolve, reject) => {
     l.once('error', reject);
-    l.listen({ port, host: HOST, exclusive: true }, () => {
-      if (stopping()) {
+    l.listen({ port, host: HOST, exclusive: true }, async () => {
+      if (server === apiServer && BIND_HOLD_MS > 0) {
+        // the hook: post-bind initialisation a stop does not cut short (a stop waits for it: `binding`)
+        binding = new Promise((r) => setTimeout(r, BIND_HOLD_MS));
+        await binding;
+        binding = null;
+      }
+      if (stopping() && !bug('announce-after-stop')) {
         l.close(); // a stop arrived while binding: never serve (START.STOP_NO_LISTENER)
         return resolve(null);
       }
@@ -846,7 +859,14 @@ function requestStop(fast, source) {
   beginStopHeaders();
   if (wasStarting) {
     clearTimeout(startupTimer);
+    if (bug('bind-after-startup-stop')) {
+      // the start carries on to the bind and its check; the exit waits for it
+      startupAbort?.(true);
+      return (starting ?? Promise.resolve()).catch(() => {}).then(() => exitSequence(fast ? 4 : 0));
+    }
     startupAbort?.();
+    // a bind in its hold finishes first, and its check closes the listener (the reference's bus does the same)
+    if (binding !== null) return binding.then(() => exitSequence(fast ? 4 : 0));
     return exitSequence(fast ? 4 : 0);
   }
   armDeadline();
@@ -975,7 +995,7 @@ async function start() {
     // the slow initialisation: signals are handled meanwhile; a stop abandons it
     await new Promise((resolve, reject) => {
       startupTimer = setTimeout(resolve, STARTUP_DELAY_MS);
-      startupAbort = () => reject(new Error('stopped during start'));
+      startupAbort = (carryOn) => (carryOn ? resolve() : reject(new Error('stopped during start')));
     });
   }
   config = parseConfig(fs.readFileSync(CONFIG, 'utf8'));
@@ -998,7 +1018,8 @@ async function start() {
   if (recorded !== null) void runReload().then(recorded.resolve);
 }
 
-start().catch((e) => {
+const starting = start();
+starting.catch((e) => {
   if (stopping()) return; // the stop during STARTING abandoned the start
   log(`start failed: ${e.message}`);
   setState('EXITING'); // a fatal startup error: STARTING -> EXITING (spec 3.3)
