@@ -2,7 +2,8 @@
 // `npm run mutation`: mutation testing of the reference, where each mutant is judged by a certification
 // (stryker.config.mjs, scripts/mutation-test.mjs, docs/mutation.md).
 //
-//   npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE] [--summary]
+//   npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE] [--supervised]
+//                       [--summary]
 //
 //   --mutate FILE          a file to mutate (repeatable, or comma-separated; FILE:FROM-TO for a range of
 //                          lines, as CI splits the largest files); default: every file of
@@ -14,6 +15,9 @@
 //                          each, together exactly the file's mutants): how CI splits the largest files
 //   --grep RE              certify only the cases matching RE (faster, not a certification: documented
 //                          as a selection in the summary)
+//   --supervised           certify through the supervised manifest whatever the file (stryker.supervised.
+//                          config.mjs): code both modes share that only the supervised mode reaches
+//                          (durable.ts's in-flight count); reports get a `.supervised` suffix
 //   --summary              run nothing: the figures again from the reports of the last run of each file
 //                          (after editing the triage list)
 //
@@ -40,7 +44,7 @@ const triageFile = join(root, 'docs', 'mutation-survivors.json');
 function usage(message) {
   process.stderr.write(`mutation: ${message}\n`);
   process.stderr.write(
-    'usage: npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE] [--summary]\n',
+    'usage: npm run mutation -- [--mutate FILE]... [--part I/N] [--time-limit DURATION] [--grep RE] [--supervised] [--summary]\n',
   );
   process.exit(2);
 }
@@ -56,6 +60,7 @@ let limitMs = null;
 let grep;
 let part = null;
 let summaryOnly = false;
+let supervised = false;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -70,6 +75,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (flag === '--time-limit') limitMs = parseDuration(value());
   else if (flag === '--grep') grep = value();
   else if (flag === '--summary') summaryOnly = true;
+  else if (flag === '--supervised') supervised = true;
   else if (flag === '--part') {
     const m = /^(\d+)\/(\d+)$/.exec(value());
     if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) usage(`--part: expected I/N with 1 <= I <= N`);
@@ -141,9 +147,11 @@ const slug = (f) =>
   f
     .replace(/^reference\/src\//, '')
     .replace(/\.ts(?::(\d+)-(\d+))?$/, (_, from, to) => (from ? `.L${from}-${to}` : ''))
-    .replaceAll('/', '-') + (grep ? '.selection' : '');
+    .replaceAll('/', '-') +
+  (supervised ? '.supervised' : '') +
+  (grep ? '.selection' : '');
 const configOf = (f) =>
-  f.startsWith('reference/src/supervised/') ? 'stryker.supervised.config.mjs' : 'stryker.config.mjs';
+  supervised || f.startsWith('reference/src/supervised/') ? 'stryker.supervised.config.mjs' : 'stryker.config.mjs';
 
 function readTriage() {
   if (!existsSync(triageFile)) return [];
@@ -244,7 +252,7 @@ function summarize(file, s, wallMs, strykerCode) {
   const tested = killed + count('Survived') + count('Timeout');
   const nonEquivalent = tested - equivalent;
   return {
-    file,
+    file: supervised && !pathOf(file).startsWith('reference/src/supervised/') ? `${file} (supervised)` : file,
     selection: grep ?? null,
     mutants: mutants.length,
     tested,
