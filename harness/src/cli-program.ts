@@ -19,6 +19,7 @@ export interface RunOptions {
   grep?: string;
   shard?: [number, number];
   bail?: boolean;
+  first?: string;
   repeat: number;
   retries: number;
   timeoutScale: number;
@@ -196,6 +197,7 @@ export function buildProgram(handlers: Handlers, version: string): { program: Co
     .option('--shard <i/n>', 'run the i-th of n shards', shardSpec)
     .option('--last-failed', 'run only the cases that did not pass in the last run (in .sigcert/runs)')
     .option('--bail', 'stop starting cases after the first that does not pass (a quick red, not a certificate)')
+    .option('--first <regex>', 'start the cases whose id matches before the others (the order only)', regex)
     .option('--repeat <n>', 'run every case n times', intAtLeast(1), 1)
     .option('--retries <n>', 'retry a failing case n times (a pass after a retry is graded flaky)', intAtLeast(0), 0)
     .option('--timeout-scale <x>', 'multiply every deadline by x (slow machines)', positiveNumber, 1)

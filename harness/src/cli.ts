@@ -167,6 +167,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
     timeoutScale: o.timeoutScale,
     concurrency: o.concurrency,
     ...(o.bail ? { bail: true } : {}),
+    ...(o.first ? { first: o.first } : {}),
     // the platform graded (`emulated`: this machine is another one; `environment.platform` says which)
     platform,
     ...(emulated ? { emulated: true } : {}),
@@ -233,6 +234,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
       outDir,
       ...(grep ? { grep } : {}),
       ...(o.shard ? { shard: o.shard } : {}),
+      ...(o.first ? { first: new RegExp(o.first) } : {}),
       repeat: o.repeat,
       retries: o.retries,
       timeoutScale: o.timeoutScale,

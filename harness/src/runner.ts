@@ -33,6 +33,8 @@ export interface RunnerOptions {
   grep?: RegExp;
   /** [index (1-based), total] */
   shard?: [number, number];
+  /** cases whose id matches start before the others (with `bail`: a quick red from the likely failures) */
+  first?: RegExp;
   repeat?: number;
   retries?: number;
   timeoutScale?: number;
@@ -65,7 +67,12 @@ export interface RunResult {
 export const BAIL_ON: readonly Outcome[] = ['fail', 'non-strict', 'timeout', 'crash', 'harness-error', 'flaky'];
 
 /** Cases selected by --grep and --shard, in a stable order. */
-export function selectCases(cases: CaseDef[], grep?: RegExp, shard?: [number, number]): CaseDef[] {
+export function selectCases(
+  cases: CaseDef[],
+  grep?: RegExp,
+  shard?: [number, number],
+  first?: RegExp,
+): CaseDef[] {
   let list = [...cases].sort((a, b) => a.id.localeCompare(b.id));
   if (grep)
     list = list.filter((c) => grep.test(c.id) || c.requirements.some((r) => grep.test(r)) || grep.test(c.title));
@@ -73,6 +80,8 @@ export function selectCases(cases: CaseDef[], grep?: RegExp, shard?: [number, nu
     const [i, n] = shard;
     list = list.filter((_, k) => k % n === i - 1);
   }
+  // --first: those cases start first (the order only, never the selection), the rest as before
+  if (first) list = [...list.filter((c) => first.test(c.id)), ...list.filter((c) => !first.test(c.id))];
   return list;
 }
 
@@ -80,7 +89,7 @@ const RETRYABLE: Outcome[] = ['fail', 'non-strict', 'timeout', 'crash', 'harness
 
 export async function runCases(opts: RunnerOptions): Promise<RunResult> {
   const platform = opts.platform ?? (process.platform as Platform);
-  const selected = selectCases(opts.cases, opts.grep, opts.shard);
+  const selected = selectCases(opts.cases, opts.grep, opts.shard, opts.first);
   const repeat = Math.max(1, opts.repeat ?? 1);
   const jobs: { c: CaseDef; rep: number }[] = [];
   for (const c of selected) for (let rep = 1; rep <= repeat; rep++) jobs.push({ c, rep });

@@ -15,7 +15,7 @@ import { notes, verdict } from '../../harness/src/grade/index.js';
 import { SignalUnsupportedError } from '../../harness/src/launch/index.js';
 import { makeReport } from '../../harness/src/report/assemble.js';
 import { verdictLine } from '../../harness/src/report/labels.js';
-import { runCases } from '../../harness/src/runner.js';
+import { runCases, selectCases } from '../../harness/src/runner.js';
 import type { Manifest } from '../../harness/src/types.js';
 
 type Step = 'pass' | 'fail' | 'throw' | 'hang' | 'unsupported' | 'interrupt';
@@ -181,6 +181,28 @@ describe('--bail', () => {
         },
       ),
       { numRuns: 30 },
+    );
+  });
+});
+
+describe('--first', () => {
+  it('starts the matching cases first, in id order, and selects exactly the same cases', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 9 }),
+        (ids, digit) => {
+          const abort = new AbortController();
+          const cases = ids.map((n) => fakeCase(`fake.c${String(n).padStart(2, '0')}`, ['pass'], abort, {}));
+          const first = new RegExp(`${digit}$`);
+          const plain = selectCases(cases).map((c) => c.id);
+          const ordered = selectCases(cases, undefined, undefined, first).map((c) => c.id);
+          expect([...ordered].sort()).toEqual(plain);
+          const k = ordered.filter((id) => first.test(id)).length;
+          expect(ordered.slice(0, k)).toEqual(plain.filter((id) => first.test(id)));
+          expect(ordered.slice(k)).toEqual(plain.filter((id) => !first.test(id)));
+        },
+      ),
     );
   });
 });
