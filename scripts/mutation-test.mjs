@@ -22,8 +22,9 @@
 //   SIGCERT_MUTATION_CONFIRM=N     a failure in at most N cases is confirmed by running those cases again
 //                                  (default 3; 0: never), so that a busy machine's hiccup kills no mutant
 //   SIGCERT_MUTATION_BAIL=0        certify every mutant in full; by default a mutant's certification stops
-//                                  at the first case that does not pass (`run --bail`), and the log names
-//                                  only the cases that failed before it stopped
+//                                  at the first case that does not pass (`run --bail`), starting with the
+//                                  cases that killed this file's earlier mutants (`run --first`), and the
+//                                  log names only the cases that failed before it stopped
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,8 +112,41 @@ const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * killed without the rest of the catalog; one whose failure is not confirmed (a hiccup that stopped the
  * run) is certified again in full, so the cases the bail skipped still judge it.
  */
+/**
+ * The cases that killed this file's earlier mutants, most often first (from the run log): a bailing
+ * certification starts them first, so that a mutant like the ones before it is killed in seconds. The
+ * order only: every case still runs for a mutant that survives.
+ */
+function likelyKillers(limit = 8) {
+  if (!env.SIGCERT_MUTATION_LOG || !existsSync(env.SIGCERT_MUTATION_LOG)) return [];
+  const count = new Map();
+  for (const line of readFileSync(env.SIGCERT_MUTATION_LOG, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let entry;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue; // a line cut short by a killed run
+    }
+    if (entry.result !== 'killed') continue;
+    for (const c of entry.cases ?? []) {
+      const id = String(c).split('=')[0];
+      count.set(id, (count.get(id) ?? 0) + 1);
+    }
+  }
+  return [...count]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, limit)
+    .map(([id]) => id);
+}
+
 async function judge(bail) {
-  const first = await certify([...(grep ? ['--grep', grep] : []), ...(bail ? ['--bail'] : [])]);
+  const killers = bail ? likelyKillers() : [];
+  const first = await certify([
+    ...(grep ? ['--grep', grep] : []),
+    ...(bail ? ['--bail'] : []),
+    ...(killers.length > 0 ? ['--first', `^(${killers.map(reEscape).join('|')})$`] : []),
+  ]);
   if (first.report === null) {
     log({ result: 'error', code: first.code, signal: first.signal, ms: first.ms });
     process.stdout.write(
