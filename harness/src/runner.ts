@@ -67,12 +67,7 @@ export interface RunResult {
 export const BAIL_ON: readonly Outcome[] = ['fail', 'non-strict', 'timeout', 'crash', 'harness-error', 'flaky'];
 
 /** Cases selected by --grep and --shard, in a stable order. */
-export function selectCases(
-  cases: CaseDef[],
-  grep?: RegExp,
-  shard?: [number, number],
-  first?: RegExp,
-): CaseDef[] {
+export function selectCases(cases: CaseDef[], grep?: RegExp, shard?: [number, number], first?: RegExp): CaseDef[] {
   let list = [...cases].sort((a, b) => a.id.localeCompare(b.id));
   if (grep)
     list = list.filter((c) => grep.test(c.id) || c.requirements.some((r) => grep.test(r)) || grep.test(c.title));
