@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
 import { durablePut, readAll } from '../clients/durable.js';
-import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
+import { describeDurable, durableSet, probe, verdict, verifyExitZero } from '../grade/index.js';
 import { noStopRoute, requestStop, stopBudget, waitExit } from '../workload.js';
 
 const KEYS = 40;
@@ -16,8 +16,8 @@ const KEYS = 40;
 export default defineCase({
   id: 'durable.graceful-stop',
   title: 'Acknowledged writes survive a graceful stop; the next start needs no scan',
-  description: `Write ${KEYS} keys concurrently (Jepsen-style history), stop gracefully, start again on the same state directory: every acknowledged key is there and recovery is reported clean.`,
-  requirements: ['DURABLE.ACK_AFTER_SYNC', 'DURABLE.INDEX_ON_STOP'],
+  description: `Write ${KEYS} keys concurrently (Jepsen-style history), stop gracefully (nothing in flight: exit 0), start again on the same state directory: every acknowledged key is there and recovery is reported clean.`,
+  requirements: ['DURABLE.ACK_AFTER_SYNC', 'DURABLE.INDEX_ON_STOP', 'STOP.EXIT_ZERO'],
   edgeCases: ['E34'],
   applies: {
     capabilities: ['durableStore', 'probe'],
@@ -52,6 +52,9 @@ export default defineCase({
           ? `recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
           : 'no recovery event on the second start',
       ),
+      // the graceful stop after the writes, nothing in flight: exit 0 (a count of writes that never
+      // returns to 0 holds the drain to the deadline, found by mutation testing of durable.ts)
+      verifyExitZero(events, 0),
     ];
   },
 });
