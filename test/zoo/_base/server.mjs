@@ -57,6 +57,8 @@ const BUGS = {
     'a stop during the startup delay does not abandon the start: the service listener is still bound, then closed by the check after the bind (with SIGCERT_BIND_HOLD_MS, open through the hold after the stop)',
   'announce-after-stop':
     'no stop check after the bind: a stop that arrives while the service listener binds (its SIGCERT_BIND_HOLD_MS hold) does not keep it from being announced and served',
+  'put-count-leak':
+    'the count of writes in flight is raised twice per PUT /kv and lowered once, and the drain waits for it to reach 0: a graceful stop after any write runs to the deadline and exits with the deadline status',
   'persist-one-path':
     'the store index is persisted only when the stop was started by SIGTERM (not SIGINT, fast stop, control)',
   'pidfile-one-path':
@@ -482,8 +484,11 @@ function openConnections() {
   return n;
 }
 
+/** Writes in flight as the put-count-leak bug counts them (never back to 0 after a write). */
+let putsInFlight = 0;
+
 function checkDrained() {
-  if (drainWaiter && inFlight === 0 && openConnections() === 0) {
+  if (drainWaiter && inFlight === 0 && openConnections() === 0 && putsInFlight === 0) {
     const w = drainWaiter;
     drainWaiter = null;
     w();
@@ -674,6 +679,7 @@ function download(res, url) {
 }
 
 async function putKey(req, res, key) {
+  if (bug('put-count-leak')) putsInFlight += 2; // lowered once below: the leak
   const value = await readBody(req);
   if (bug('ack-before-fsync')) {
     kv.set(key, value);
@@ -685,6 +691,8 @@ async function putKey(req, res, key) {
     send(res, 201, 'stored\n');
   } catch (e) {
     send(res, 500, `store: ${e.message}\n`);
+  } finally {
+    if (bug('put-count-leak')) putsInFlight -= 1;
   }
 }
 
