@@ -17,14 +17,17 @@
  * so a fixed harness forces its removal. TIMING_DEPENDENT lists the one consequence of a bug that the
  * catalog sees only sometimes; launches that lost a port race (H7) are run again and reported.
  *
- * Case selection (documented, fixed): every case of the catalog, except the `latency.*` trial suites,
- * which run only for a subject whose `breaks` cites one of their requirements. Those suites time 100
+ * Case selection (documented, fixed): every case of the catalog, except two suites. The `latency.*`
+ * trial suites run only for a subject whose `breaks` cites one of their requirements: they time 100
  * signals each against p99 budgets of 5-100 ms, which the CPU load of a concurrently running zoo on a
- * two-core machine would make meaningless; every other case (and so every case citing a `breaks` ID
- * outside LATENCY, plus LATENCY.WITHIN_GRACE through the stop cases) runs for every subject. Cases that do
- * not apply to a subject (capabilities, map) are not-applicable as usual and cost nothing.
+ * two-core machine would make meaningless. The `lifecycle.*` cells (26 cases, 40% of a subject's time)
+ * run for the controls (no `breaks`: every cell, so none fails a correct server) and for a subject whose
+ * `breaks` cites a requirement they judge (`requirements` or `alsoJudges`); test/reference/lifecycle-zoo.test.ts drives the base through
+ * every cell as well. Every other case runs for every subject. Cases that do not apply to a subject
+ * (capabilities, map) are not-applicable as usual and cost nothing.
  *
- * Time: subjects run three at a time, two cases at once each; about 2-2.5 minutes on two cores.
+ * Time: subjects run three at a time, two cases at once each; about 4 minutes on two cores for 32
+ * subjects (7 with the lifecycle cells everywhere, which npm test's 15 minutes could not hold).
  *
  * Output: the detection matrix (subject x requirement, declared vs observed) printed and written to
  * reports/zoo-matrix.md and reports/zoo-matrix.json, ending with `caught N/M, false failures K`.
@@ -206,7 +209,11 @@ function discover(): ZooSubject[] {
 
 /** The fixed selection (see the file comment). */
 function selectFor(all: CaseDef[], breaks: readonly string[]): CaseDef[] {
-  return all.filter((c) => !c.id.startsWith('latency.') || c.requirements.some((r) => breaks.includes(r)));
+  // what a case may judge: its requirements and what it also judges (a lifecycle cell's other effects)
+  const bears = (c: CaseDef) => [...c.requirements, ...(c.alsoJudges ?? [])].some((r) => breaks.includes(r));
+  return all.filter((c) =>
+    c.id.startsWith('latency.') ? bears(c) : c.id.startsWith('lifecycle.') ? breaks.length === 0 || bears(c) : true,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,7 +474,7 @@ describe('the zoo of broken servers', () => {
           generatedAt: new Date().toISOString(),
           wallMs,
           selection:
-            'every case except the latency.* trial suites, which run only where breaks cites one of their requirements',
+            'every case except the latency.* trial suites, which run only where breaks cites one of their requirements, and the lifecycle.* cells, which run for the controls and where breaks cites one of their requirements',
           summary: { caught: caughtAll, broken: brokenCount, falseFailures: falseTotal, line: summary },
           harnessIssues: HARNESS_ISSUES,
           subjects: results,
