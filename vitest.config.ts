@@ -26,6 +26,10 @@ export default defineConfig({
         test: {
           name: 'process',
           include: ['test/reference/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          // a whole verdict of a black-box server, judged by the spec's 100 ms listener bound: with the
+          // conformance files, on a CPU no other test file shares (it failed there once, a drain start
+          // delayed past 100 ms while two process files ran)
+          exclude: ['test/harness/black-box.test.ts'],
           pool: 'forks',
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
@@ -41,6 +45,7 @@ export default defineConfig({
             'test/zoo/**/*.test.ts',
             'test/property/**/*.test.ts',
             'test/peers/**/*.test.ts',
+            'test/harness/black-box.test.ts',
           ],
           pool: 'forks',
           testTimeout: 600_000,
