@@ -50,6 +50,18 @@ describe('PIDFILE.REMOVED: a pidfile that names another process', () => {
     expect(verifyPidfileNotOurs([ev('process', 'exit', { code: 0, signal: null })]).status).toBe('unknown');
   });
 
+  it('judges nothing when the subject never wrote a pidfile of its own to replace', () => {
+    const events = [
+      ev('process', 'spawn', { pid: 4242 }),
+      ev('case', 'pidfile-own-missing', { waitedMs: 2000 }),
+      ev('harness', 'signal', { signal: 'SIGTERM' }),
+      ev('process', 'exit', { code: 0, signal: null }),
+    ];
+    const v = verifyPidfileNotOurs(events);
+    expect(v.status).toBe('unknown');
+    expect(v.actual).toContain('no pidfile of its own within 2000 ms');
+  });
+
   it('is what the pidfile.not-ours case grades with', async () => {
     const c = (await loadCases()).find((x) => x.id === 'pidfile.not-ours');
     expect(c?.requirements).toEqual(['PIDFILE.REMOVED']);

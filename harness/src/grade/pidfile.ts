@@ -46,6 +46,13 @@ export function verifyPidfileNotOurs(events: readonly HistoryEvent[]): Verdict {
   const after = notes(events, 'pidfile-after-stop')[0] as PidfileAfterNote | undefined;
   const x = exitOf(events);
   const expected = 'a pidfile that names another process is left as it is by the stop';
+  const missing = notes(events, 'pidfile-own-missing')[0] as { waitedMs?: unknown } | undefined;
+  if (missing !== undefined)
+    return unknown(
+      'PIDFILE.REMOVED',
+      expected,
+      `the subject wrote no pidfile of its own within ${String(missing.waitedMs)} ms of readiness: nothing to replace (PIDFILE.WRITTEN is pidfile.lifecycle's)`,
+    );
   // Without a stop that ended, the pidfile's fate says nothing: the stop's own requirements judge that.
   if (replaced === undefined)
     return unknown('PIDFILE.REMOVED', expected, 'the case ended before it replaced the pidfile');
