@@ -69,6 +69,8 @@ const BUGS = {
     'at the drain deadline the requests still in flight are closed, but the log line does not say how many',
   'pidfile-not-checked':
     'the pidfile is removed at the end of the stop without checking that it still names this process',
+  'pidfile-after-ready':
+    'as Caddy 2.6 does: readiness is announced first and the pidfile written ZOO_PIDFILE_LATE_MS (200) later, unless a stop came first; the stop removes a pidfile it wrote by name, without checking that it still names this process',
 };
 const BUG = process.env.ZOO_BUG || 'none';
 if (!Object.hasOwn(BUGS, BUG)) {
@@ -973,8 +975,11 @@ async function runStopSubscribers(budgetMs) {
 
 const PIDFILE = path.join(STATE_DIR, 'server.pid');
 
+let pidfileWritten = false;
+
 function writePidfile() {
   if (!WITH_PIDFILE) return;
+  pidfileWritten = true;
   const tmp = `${PIDFILE}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, `${process.pid}\n`);
   fs.renameSync(tmp, PIDFILE);
@@ -983,6 +988,10 @@ function writePidfile() {
 function removePidfile() {
   if (!WITH_PIDFILE) return;
   try {
+    if (bug('pidfile-after-ready')) {
+      if (pidfileWritten) fs.unlinkSync(PIDFILE);
+      return;
+    }
     if (bug('pidfile-not-checked') || fs.readFileSync(PIDFILE, 'utf8').trim() === String(process.pid)) {
       fs.unlinkSync(PIDFILE);
     }
@@ -1018,9 +1027,21 @@ async function start() {
     await new Promise((resolve) => setTimeout(resolve, intEnv('ZOO_POSTBIND_MS', 500))); // the post-bind initialisation
     installHandlers();
   }
-  writePidfile();
-  setState('STARTED');
-  probe('ready', { ports });
+  if (bug('pidfile-after-ready')) {
+    setState('STARTED');
+    probe('ready', { ports });
+    const late = setTimeout(
+      () => {
+        if (!stopping()) writePidfile();
+      },
+      intEnv('ZOO_PIDFILE_LATE_MS', 200),
+    );
+    late.unref();
+  } else {
+    writePidfile();
+    setState('STARTED');
+    probe('ready', { ports });
+  }
   const recorded = reloadAfterStart;
   reloadAfterStart = null;
   if (recorded !== null) void runReload().then(recorded.resolve);
