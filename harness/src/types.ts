@@ -25,6 +25,7 @@ export type Capability =
   | 'tls'
   | 'slowStartup'
   | 'slowBind'
+  | 'logFile'
   | 'faultInjection'
   | 'threadReload'
   | 'stateless';

@@ -17,9 +17,11 @@ import type { HistoryEvent, Manifest } from '../../harness/src/types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const reference = loadManifest(path.join(root, 'subjects/reference/manifest.json'));
+/** The reference's manifest without `capabilities.logFile`: whether it uses the log file is only seen. */
+const undeclared: Manifest = { ...reference, capabilities: { ...reference.capabilities, logFile: false } };
 const blackBox: Manifest = {
   ...reference,
-  capabilities: { ...reference.capabilities, probe: false, conformanceEndpoints: false },
+  capabilities: { ...reference.capabilities, probe: false, conformanceEndpoints: false, logFile: false },
   endpoints: ['hold'],
 };
 
@@ -135,7 +137,7 @@ describe('STOP.DEADLINE_EXIT_CODE: how many connections the deadline closed, in 
   });
 
   it('is not observable (never failed) when the subject writes no line to the handed-over file after the stop', async () => {
-    for (const m of [reference, blackBox]) {
+    for (const m of [undeclared, blackBox]) {
       const vs = logVerdicts(deadlineRun({ lines: [] }), m);
       expect(vs.map((v) => [v.status, v.needs])).toEqual([['unknown', [LOG_FILE_NEED]]]);
       expect(vs[0]!.actual).toContain('wrote no line to the handed-over log file');
@@ -153,9 +155,26 @@ describe('STOP.DEADLINE_EXIT_CODE: how many connections the deadline closed, in 
   it('is not observable when the file holds only the request lines of the case (an access log)', () => {
     const vs = logVerdicts(
       deadlineRun({ lines: [`${T} "GET ${SHORT} HTTP/1.1" 200 7`, `${T} "GET ${LONG} HTTP/1.1" 499 0`] }),
+      undeclared,
     );
     expect(vs.map((v) => [v.status, v.needs])).toEqual([['unknown', [LOG_FILE_NEED]]]);
     expect(vs[0]!.actual).toContain('only the request lines');
+  });
+
+  it('fails a subject that declares capabilities.logFile and wrote no line of its own there after the stop', async () => {
+    expect(reference.capabilities.logFile).toBe(true);
+    const none = logVerdicts(deadlineRun({ lines: [] }), reference);
+    expect(none.map((v) => v.status)).toEqual(['fail']);
+    expect(none[0]!.actual).toContain('declares capabilities.logFile, yet the subject wrote no line');
+    const access = logVerdicts(deadlineRun({ lines: [`${T} "GET ${LONG} HTTP/1.1" 499 0`] }), reference);
+    expect(access.map((v) => v.status)).toEqual(['fail']);
+    expect(access[0]!.actual).toContain('only the request lines');
+    const r = await gradeCase(deadlineRun({ lines: [] }), reference);
+    expect(r.outcome).toBe('fail');
+    // a line that states the count passes, declared or not
+    expect(logVerdicts(deadlineRun({ lines: referenceLines(`${T} aborted 1 request(s)`) }), reference)[0]!.status).toBe(
+      'pass',
+    );
   });
 
   it('judges no count where the deadline closed nothing the case can count, or the case did not look', () => {

@@ -12,7 +12,9 @@ import type { HistoryEvent, Manifest } from '../../harness/src/types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const reference = loadManifest(path.join(root, 'subjects/reference/manifest.json'));
-const blackBox: Manifest = { ...reference, capabilities: { ...reference.capabilities, probe: false } };
+/** The reference's manifest without `capabilities.logFile`: whether it uses the log file is only seen. */
+const undeclared: Manifest = { ...reference, capabilities: { ...reference.capabilities, logFile: false } };
+const blackBox: Manifest = { ...reference, capabilities: { ...reference.capabilities, probe: false, logFile: false } };
 
 let clock = 1_000_000_000n;
 function ev(source: HistoryEvent['source'], kind: string, data: Record<string, unknown> = {}): HistoryEvent {
@@ -97,10 +99,28 @@ describe('reopen-logs on the handed-over log file', () => {
   it('is undecided when no line was written after the reopen (in either file)', () => {
     const vs = verifyLogReopen(
       usr1Case([rotated(), atOutcome({ newExists: false }), final({ newExists: false, newBytes: 0 })]),
-      reference,
+      undeclared,
       'SIGUSR1',
     );
     expect(vs.map((v) => v.status)).toEqual(['unknown', 'unknown']);
+  });
+
+  it('fails a subject that declares capabilities.logFile and wrote nothing there, or no line after the reopen', () => {
+    expect(reference.capabilities.logFile).toBe(true);
+    const nothing = verifyLogReopen(usr1Case([ev('case', 'log-not-written', { file: FILE })]), reference, 'SIGUSR1');
+    expect(nothing.map((v) => v.status)).toEqual(['fail', 'fail']);
+    expect(nothing[0]!.actual).toContain('declares capabilities.logFile, yet the subject wrote nothing');
+    const silent = verifyLogReopen(
+      usr1Case([rotated(), atOutcome({ newExists: false }), final({ newExists: false, newBytes: 0 })]),
+      reference,
+      'SIGUSR1',
+    );
+    expect(silent.map((v) => v.status)).toEqual(['fail', 'fail']);
+    expect(silent[0]!.actual).toContain('no line was written after the reopen, though the manifest declares');
+    // a reopen seen in the files passes, declared or not
+    expect(
+      verifyLogReopen(usr1Case([rotated(), atOutcome(), final({})]), reference, 'SIGUSR1').map((v) => v.status),
+    ).toEqual(['pass', 'pass']);
   });
 
   it('fails when the subject ended', () => {

@@ -18,7 +18,8 @@
  * line sits relative to the persist step cannot be seen in a log file without a common clock, so the
  * order is not judged here. A subject that writes no line of its own to the file after the stop (none
  * at all, or only the request lines of the case's own requests, as an access log does) logs elsewhere:
- * the count is then not observable, never failed.
+ * the count is then not observable, never failed, unless its manifest declares `capabilities.logFile`
+ * (its lines go to that file): then it failed to log the count where it said it logs.
  */
 import type { HistoryEvent, Manifest, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches } from './exit.js';
@@ -39,7 +40,7 @@ function quoted(lines: readonly string[], max = 4): string {
 }
 
 /** The logged count of connections closed at the deadline; undefined when the case did not look. */
-export function verifyDeadlineLogCount(events: readonly HistoryEvent[]): Verdict | undefined {
+export function verifyDeadlineLogCount(events: readonly HistoryEvent[], m?: Manifest): Verdict | undefined {
   const held = notes(events, 'deadline-held')[0];
   const atStop = notes(events, 'deadline-log-at-stop')[0];
   const after = notes(events, 'deadline-log-after-exit')[0];
@@ -56,6 +57,16 @@ export function verifyDeadlineLogCount(events: readonly HistoryEvent[]): Verdict
   const paths = (held.paths as string[] | undefined) ?? [];
   const own = lines.filter((l) => !paths.some((p) => l.includes(p)));
   if (own.length === 0) {
+    if (m?.capabilities.logFile === true) {
+      const what =
+        lines.length === 0 ? 'no line' : `only the request lines of the case's own requests (${quoted(lines, 2)})`;
+      return verdict(
+        'STOP.DEADLINE_EXIT_CODE',
+        false,
+        detail,
+        `the manifest declares capabilities.logFile, yet the subject wrote ${what} to the handed-over log file (${String(atStop.file)}, SIGCERT_LOG_FILE) after the stop`,
+      );
+    }
     const why =
       lines.length === 0
         ? `not observable: the subject wrote no line to the handed-over log file (${String(atStop.file)}, SIGCERT_LOG_FILE) after the stop (it may log elsewhere, e.g. stderr)`
@@ -87,7 +98,7 @@ export function verifyDeadlineExit(events: readonly HistoryEvent[], m: Manifest)
       describeExit(x),
     ),
   ];
-  const logged = verifyDeadlineLogCount(events);
+  const logged = verifyDeadlineLogCount(events, m);
   if (logged) out.push(logged);
   return out;
 }

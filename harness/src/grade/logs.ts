@@ -12,7 +12,9 @@
  *    new line.
  *
  * Reopened: a new file (another inode) is at the old path and has lines, and the renamed file did not
- * grow after the outcome. A subject that writes no line after the reopen leaves the question open.
+ * grow after the outcome. A subject that writes no line after the reopen leaves the question open, unless
+ * its manifest declares `capabilities.logFile` (it writes its lines to that file): then nothing written
+ * before the request, or no line after the reopen, is a failure (subject-protocol.md section 2).
  */
 import type { HistoryEvent, Manifest, Verdict } from '../types.js';
 import { describeExit } from './exit.js';
@@ -28,13 +30,23 @@ function num(v: unknown): number {
   return typeof v === 'number' ? v : Number(v ?? 0);
 }
 
-export function verifyLogReopen(events: readonly HistoryEvent[], _m: Manifest, via: string): Verdict[] {
+export function verifyLogReopen(events: readonly HistoryEvent[], m: Manifest, via: string): Verdict[] {
   const ids = logReopenRequirements(via);
   const asked = via === 'control' ? 'POST /control/reopen-logs' : via;
   const detail = `after the log file was renamed, ${asked} makes new lines land in a new file at the old path and none in the renamed one`;
+  const declared = m.capabilities.logFile === true;
   const rotated = notes(events, 'log-rotated')[0];
   if (!rotated) {
     const missing = notes(events, 'log-not-written')[0];
+    if (missing && declared)
+      return ids.map((id) =>
+        verdict(
+          id,
+          false,
+          detail,
+          `the manifest declares capabilities.logFile, yet the subject wrote nothing to the handed-over log file (${String(missing.file)}, SIGCERT_LOG_FILE) before the request, after a request and a bounded wait`,
+        ),
+      );
     const why = missing
       ? `not observable: the subject wrote nothing to the handed-over log file (${String(missing.file)}, SIGCERT_LOG_FILE) before the request (it may log elsewhere, e.g. stdout)`
       : 'not observable: the log file was not rotated';
@@ -63,7 +75,17 @@ export function verifyLogReopen(events: readonly HistoryEvent[], _m: Manifest, v
   }`;
   const failed = x !== null || grew > 0 || (fin.newExists === true && !newFile);
   if (!failed && newBytes === 0) {
-    // no line landed in either file after the reopen: where the next line goes cannot be seen
+    // no line landed in either file after the reopen: where the next line goes cannot be seen, unless
+    // the subject declared that its lines go to this file (one for each action: the reopen is one)
+    if (declared)
+      return ids.map((id) =>
+        verdict(
+          id,
+          false,
+          detail,
+          `${actual}: no line was written after the reopen, though the manifest declares capabilities.logFile`,
+        ),
+      );
     return ids.map((id) => unknown(id, detail, `${actual}: no line was written after the reopen`));
   }
   const ok = !failed && newBytes > 0;
