@@ -69,6 +69,8 @@ const BUGS = {
     'at the drain deadline the requests still in flight are closed, but the log line does not say how many',
   'pidfile-not-checked':
     'the pidfile is removed at the end of the stop without checking that it still names this process',
+  'log-closed-at-stop':
+    'the stop closes the log file first (as a stop subscriber that releases files too early would): every line of the stop, the deadline count among them, goes to stderr',
   'pidfile-after-ready':
     'as Caddy 2.6 does: readiness is announced first and the pidfile written ZOO_PIDFILE_LATE_MS (200) later, unless a stop came first; the stop removes a pidfile it wrote by name, without checking that it still names this process',
 };
@@ -864,6 +866,11 @@ function requestStop(fast, source) {
   stopMode = fast ? 'fast' : 'graceful';
   stopVia = source === 'signal' ? signalInHand : source;
   stopRuns = 1;
+  if (bug('log-closed-at-stop') && textLogFd !== 2) {
+    const old = textLogFd;
+    textLogFd = 2;
+    fs.closeSync(old);
+  }
   const wasStarting = state === 'STARTING';
   setState('STOPPING');
   beginStopHeaders();
