@@ -140,6 +140,23 @@ function likelyKillers(limit = 8) {
     .map(([id]) => id);
 }
 
+/**
+ * Whether the failures of a bailed run already keep the certification from being fully compliant: a
+ * MUST or SHOULD failed, or a case ended in a blocking outcome (the rules of grade/rules.ts).
+ */
+function decisive(report, failing) {
+  const v = report.verdict;
+  const must = new Set(report.requirements.filter((r) => r.level === 'MUST').map((r) => r.id));
+  const cited = (c) => [...c.requirements, ...(c.verdicts ?? []).map((x) => x.requirement)];
+  return (
+    v.mustFailures.length > 0 ||
+    v.shouldFailures.length > 0 ||
+    failing.some(
+      (c) => ['timeout', 'crash', 'harness-error', 'flaky'].includes(c.outcome) && cited(c).some((id) => must.has(id)),
+    )
+  );
+}
+
 async function judge(bail) {
   const killers = bail ? likelyKillers() : [];
   const first = await certify([
@@ -172,9 +189,20 @@ async function judge(bail) {
     ms: first.ms,
     certMs: first.report.durationMs,
   };
+  // A bail stops at any case that does not pass, a non-strict one included; but a case that fails only
+  // a MAY requirement (non-strict) leaves a full certification fully compliant. Such a stop decides
+  // nothing: certify in full, and let the verdict's own rule say killed or survived.
+  if (!survived && !grep && bailedAfter && !decisive(first.report, failing)) {
+    log({ result: 'bail-not-decisive', ...detail });
+    return judge(false);
+  }
   if (survived) {
     log({ result: mutant === undefined ? 'baseline' : 'survived', ...detail });
-    process.stdout.write(`${detail.verdict}: the certification did not notice\n`);
+    process.stdout.write(
+      failing.length > 0
+        ? `${detail.verdict}, with only MAY requirements failed (${detail.cases.join(', ')}): a survivor\n`
+        : `${detail.verdict}: the certification did not notice\n`,
+    );
     process.exit(0);
   }
 
