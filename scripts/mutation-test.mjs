@@ -130,7 +130,9 @@ function likelyKillers(limit = 8) {
     }
     if (entry.result !== 'killed') continue;
     for (const c of entry.cases ?? []) {
-      const id = String(c).split('=')[0];
+      const [id, outcome] = String(c).split('=');
+      // a non-strict case failed SHOULD or MAY requirements: a killer only when a SHOULD failed
+      if (outcome === 'non-strict' && (entry.shouldFailures ?? []).length === 0) continue;
       count.set(id, (count.get(id) ?? 0) + 1);
     }
   }
