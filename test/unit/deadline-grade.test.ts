@@ -128,6 +128,9 @@ describe('STOP.DEADLINE_EXIT_CODE: how many connections the deadline closed, in 
       false,
     );
     expect(statesNumber('closed 1.', 1)).toBe(true);
+    // a negated count (connections.ts's destroyAll() mutant: "aborted -1") and a date's month state nothing
+    expect(statesNumber('aborted -1 request(s) in flight', 1)).toBe(false);
+    expect(statesNumber('2026-12-01 drain deadline', 12)).toBe(false);
     expect(statesNumber('closed=1', 1)).toBe(true);
     expect(statesNumber('(1 connection)', 1)).toBe(true);
     expect(statesNumber('closed 2 connections', 2)).toBe(true);

@@ -29,9 +29,9 @@ import { unobservable, verdict } from './verdict.js';
 /** What would make the logged count observable: log lines in the handed-over file. */
 export const LOG_FILE_NEED = 'logFile';
 
-/** Whether `line` states the number `n` as a number of its own (not a digit of 2026, 12:02, 1.5 or 250). */
+/** Whether `line` states the number `n` as a number of its own (not a digit of 2026, 12:02, 1.5 or 250, nor -1). */
 export function statesNumber(line: string, n: number): boolean {
-  return new RegExp(`(?<![\\d.:])${n}(?![\\d:]|\\.\\d)`).test(line);
+  return new RegExp(`(?<![\\d.:-])${n}(?![\\d:]|\\.\\d)`).test(line);
 }
 
 function quoted(lines: readonly string[], max = 4): string {
