@@ -24,6 +24,7 @@ export function recordResult(ctx: CaseContext, r: HttpResult, extra: Record<stri
     headersNs: r.headersNs,
     doneNs: r.doneNs,
     reused: r.reused,
+    askedClose: r.askedClose,
     ...extra,
   });
 }

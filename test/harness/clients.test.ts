@@ -112,6 +112,31 @@ describe('http client', () => {
     expect(r.errorMessage).toBe('the connection was closed locally');
   });
 
+  it('a result says whether its request asked for Connection: close (such a response proves nothing of a stop)', async () => {
+    const heads: string[] = [];
+    const port = await serve((s) => {
+      let buf = '';
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        for (let i = buf.indexOf('\r\n\r\n'); i >= 0; i = buf.indexOf('\r\n\r\n')) {
+          heads.push(buf.slice(0, i).toLowerCase());
+          buf = buf.slice(i + 4);
+          s.write(OK);
+        }
+      });
+    });
+    const closing = await request(port, { path: '/', timeoutMs: 10_000 });
+    expect(closing.askedClose).toBe(true);
+    const c = await HttpConnection.open(port);
+    const keep = await c.request({ path: '/', headers: { Connection: 'keep-alive' }, timeoutMs: 10_000 });
+    const listed = await c.request({ path: '/', headers: { connection: 'Upgrade, Close' }, timeoutMs: 10_000 });
+    c.close();
+    expect([keep.ok, keep.askedClose, listed.askedClose]).toEqual([true, false, true]);
+    // what the flag says is what went on the wire
+    expect(heads.map((h) => h.includes('connection: close'))).toEqual([true, false, false]);
+    expect(heads[2]).toContain('connection: upgrade, close');
+  });
+
   it('a close-delimited body is complete at FIN', async () => {
     const port = await serve((s) => onRequest(s, () => s.end('HTTP/1.1 200 OK\r\n\r\nall of it')));
     const r = await request(port, { path: '/', timeoutMs: 10_000 });

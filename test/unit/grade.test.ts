@@ -17,6 +17,7 @@ import {
   loadCount,
   statementOf,
   verdict,
+  verifyConnectionClose,
   verifyDrain,
   verifyPersist,
 } from '../../harness/src/grade/index.js';
@@ -72,6 +73,27 @@ describe('verifiers', () => {
     const early = ev('case', 'result', { label: 'a', ok: false, error: 'reset', doneNs: (clock + 1n).toString() });
     const events = [early, stopSent()];
     expect(verifyDrain(events, reference, { labels: ['a'], what: 'one' }).status).toBe('unknown');
+  });
+
+  it('Connection: close: only a keep-alive request shows it; a request that asked for close itself proves nothing', () => {
+    const late = (extra: Record<string, unknown>) => {
+      const stop = stopSent();
+      const headersNs = (clock + 100_000_000n).toString();
+      return [stop, ev('case', 'result', { label: 'late', ok: true, status: 200, headersNs, ...extra })];
+    };
+    expect(verifyConnectionClose(late({ connection: 'close' }), blackBox).status).toBe('pass');
+    const bad = verifyConnectionClose(late({ connection: 'keep-alive' }), blackBox);
+    expect(bad.status).toBe('fail');
+    expect(bad.actual).toContain('late: keep-alive');
+    // the echo of the request's own Connection: close is no evidence either way: unknown, never a pass
+    const echoed = verifyConnectionClose(late({ connection: 'close', askedClose: true }), blackBox);
+    expect(echoed.status).toBe('unknown');
+    expect(echoed.actual).toContain('1 to requests that asked for Connection: close themselves');
+    // a connection busy at the stop that the subject left open after its response fails
+    const open = [stopSent(), ev('case', 'conn-after', { label: 'busy', how: 'timeout' })];
+    expect(verifyConnectionClose(open, blackBox).status).toBe('fail');
+    const closed = [stopSent(), ev('case', 'conn-after', { label: 'busy', how: 'fin' })];
+    expect(verifyConnectionClose(closed, blackBox).status).toBe('pass');
   });
 
   it('persist: needs a persisted probe event on the path; not observable without a probe; none for a stateless server', () => {

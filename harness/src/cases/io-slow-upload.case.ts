@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { defineCase, signalFor } from '../case.js';
 import { HttpConnection } from '../clients/http.js';
-import { gracefulExitVerdicts, results, verdict, verifyDrain } from '../grade/index.js';
-import { recordResult, reloadAndWait, stopBudget, waitExit } from '../workload.js';
+import { gracefulExitVerdicts, results, verdict, verifyConnectionClose, verifyDrain } from '../grade/index.js';
+import { noteClosedAfter, recordResult, reloadAndWait, stopBudget, waitExit } from '../workload.js';
 
 const TOTAL = 64 * 1024;
 const CHUNK = 4 * 1024;
@@ -24,8 +24,8 @@ function expectedHash(): string {
 export default defineCase({
   id: 'io.slow-upload',
   title: 'Signals during a slow upload: the upload completes and is counted exactly',
-  description: `Upload ${TOTAL} bytes in ${CHUNK}-byte chunks every ${INTERVAL_MS} ms; after the first chunks, send the reload signal (if declared) and then the stop signal. The response must report every byte and the right SHA-256.`,
-  requirements: ['IO.EINTR', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  description: `Upload ${TOTAL} bytes in ${CHUNK}-byte chunks every ${INTERVAL_MS} ms on a keep-alive connection; after the first chunks, send the reload signal (if declared) and then the stop signal. The response must report every byte and the right SHA-256; written after the stop, it must say Connection: close, and the subject must then close the connection.`,
+  requirements: ['IO.EINTR', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO', 'STOP.CONNECTION_CLOSE'],
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E04'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['upload'] },
@@ -44,7 +44,10 @@ export default defineCase({
     await waitBytesWritten(conn, 3 * CHUNK, ctx.ms(3000));
     await reloadAndWait(ctx, s); // when declared: a reload finished while the transfer runs
     s.signal(signalFor(ctx.manifest, 'stop')!);
-    recordResult(ctx, await done, { expectHash: expectedHash() });
+    const r = await done;
+    recordResult(ctx, r, { expectHash: expectedHash() });
+    // its response started after the stop: the subject closes the connection after it
+    if (r.ok) await noteClosedAfter(ctx, conn, 'upload', 1000);
     conn.close();
     await waitExit(ctx, s, stopBudget(ctx));
   },
@@ -64,6 +67,7 @@ export default defineCase({
         what: 'the slow upload',
         complete: (x) => uploadReceipt(x).bytes === TOTAL && uploadReceipt(x).sha256 === x.expectHash,
       }),
+      verifyConnectionClose(events, manifest),
       ...gracefulExitVerdicts(events, manifest),
     ];
   },

@@ -1,6 +1,9 @@
+import type { CaseContext } from '../case.js';
 import { defineCase } from '../case.js';
+import { HttpConnection } from '../clients/http.js';
 import { notes, probe, verdict } from '../grade/index.js';
-import { http, recordResult, sendAction, stopBudget, waitExit } from '../workload.js';
+import type { Subject } from '../launch/index.js';
+import { http, noteClosedAfter, recordResult, sendAction, stopBudget, waitExit } from '../workload.js';
 
 const DELAY_MS = 600;
 
@@ -11,7 +14,7 @@ const DELAY_MS = 600;
 export default defineCase({
   id: 'stop.predrain-delay',
   title: 'A pre-drain delay keeps serving new connections while readiness fails',
-  description: `Launch with SIGCERT_PREDRAIN_MS=${DELAY_MS}, stop, then at once ask /ready (must be 503) and /live (must be 200) on new connections; after the delay, new connections are refused.`,
+  description: `Launch with SIGCERT_PREDRAIN_MS=${DELAY_MS}, stop, then at once ask /ready (must be 503) and /live (must be 200) on new keep-alive connections: both responses must say Connection: close and the subject must then close both connections; after the delay, new connections are refused.`,
   requirements: ['STOP.PREDRAIN_DELAY', 'STOP.READINESS_FIRST', 'STOP.CONNECTION_CLOSE'],
   edgeCases: ['E05', 'E06'],
   applies: {
@@ -29,8 +32,11 @@ export default defineCase({
     if (ctx.manifest.capabilities.probe) {
       await s.waitProbe((e) => e.ev === 'signal' && e.sig === sig, ctx.ms(2000), 'stop acknowledgement');
     }
-    recordResult(ctx, await http(ctx, s, { path: '/ready', label: 'ready-during' }), { phase: 'during' });
-    recordResult(ctx, await http(ctx, s, { path: '/live', label: 'live-during' }), { phase: 'during' });
+    // Keep-alive requests: a request saying Connection: close would get it back from any server. Both
+    // are answered before either connection is watched, so the watch does not push /live past the delay.
+    const ready = await keepAliveRequest(ctx, s, '/ready', 'ready-during');
+    const live = await keepAliveRequest(ctx, s, '/live', 'live-during');
+    await Promise.all([ready, live].map((w) => w()));
     if (ctx.manifest.capabilities.probe) {
       await s
         .waitProbe((e) => e.ev === 'stop-accepting', ctx.ms(DELAY_MS + 3000), 'stop-accepting')
@@ -70,16 +76,58 @@ export default defineCase({
         Number.isFinite(delay) ? { preDrainMs: delay } : undefined,
       ),
     );
+    const closed = notes(events, 'conn-after');
+    const closedOf = (label: string) => closed.find((c) => c.label === label)?.how;
+    const during = [readyDuring, liveDuring];
     out.push(
       verdict(
         'STOP.CONNECTION_CLOSE',
-        readyDuring?.ok === true &&
-          liveDuring?.ok === true &&
-          [readyDuring, liveDuring].every((r) => String(r?.connection ?? '').toLowerCase() === 'close'),
-        'responses written during the pre-drain delay (after the stop request) carry Connection: close',
-        `/ready: ${readyDuring?.connection ?? '(none)'}, /live: ${liveDuring?.connection ?? '(none)'}`,
+        during.every(
+          (r) =>
+            r?.ok === true &&
+            r.askedClose !== true &&
+            String(r.connection ?? '').toLowerCase() === 'close' &&
+            (closedOf(String(r.label)) === 'fin' || closedOf(String(r.label)) === 'rst'),
+        ),
+        'responses written during the pre-drain delay (after the stop request) to keep-alive requests carry Connection: close, and the subject closes their connections',
+        during
+          .map(
+            (r, i) =>
+              `${i === 0 ? '/ready' : '/live'}: ${r?.ok ? `Connection: ${r.connection ?? '(none)'}, connection ${closedOf(String(r.label)) ?? 'not watched'}` : `failed (${r?.error ?? 'not sent'})`}`,
+          )
+          .join('; '),
       ),
     );
     return out;
   },
 });
+
+/**
+ * One request on a fresh connection that asks to keep it open; the result is recorded. Returns the watch
+ * of the connection afterwards: it waits for the subject's close (note `conn-after`: fin, rst or timeout)
+ * and then closes our side.
+ */
+async function keepAliveRequest(
+  ctx: CaseContext,
+  s: Subject,
+  path: string,
+  label: string,
+): Promise<() => Promise<void>> {
+  let conn: HttpConnection;
+  try {
+    conn = await HttpConnection.open(s.ports.http!, { history: ctx.history, label });
+  } catch (e) {
+    const err = e as Error & { kind?: string };
+    ctx.note('result', { label, ok: false, error: err.kind ?? 'other', errorMessage: err.message, phase: 'during' });
+    return async () => {};
+  }
+  const r = await conn.request({ path, label, headers: { connection: 'keep-alive' }, timeoutMs: ctx.ms(10_000) });
+  recordResult(ctx, r, { phase: 'during' });
+  return async () => {
+    try {
+      if (r.ok) await noteClosedAfter(ctx, conn, label, 1000);
+    } finally {
+      conn.close();
+    }
+  };
+}

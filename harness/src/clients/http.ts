@@ -27,6 +27,11 @@ export interface HttpResult {
   connId: number;
   /** true when the request was written on a connection that had already served a response */
   reused: boolean;
+  /**
+   * true when the request itself said `Connection: close`: its response then says so whatever the
+   * server's own stop does, so it proves nothing about STOP.CONNECTION_CLOSE
+   */
+  askedClose: boolean;
 }
 
 export interface RequestOptions {
@@ -276,6 +281,7 @@ export class HttpConnection {
     const method = opts.method ?? 'GET';
     const label = opts.label ?? `${method} ${opts.path}`;
     const reused = this.served > 0;
+    const askedClose = requestAsksClose(opts.headers);
     const parser = new ResponseParser(method);
     const sentNs = nowNs();
     const result: HttpResult = {
@@ -286,8 +292,14 @@ export class HttpConnection {
       sentNs: sentNs.toString(),
       connId: this.id,
       reused,
+      askedClose,
     };
-    this.history?.add('client', 'http-sent', { conn: this.id, label, method, path: opts.path, reused }, sentNs);
+    this.history?.add(
+      'client',
+      'http-sent',
+      { conn: this.id, label, method, path: opts.path, reused, askedClose },
+      sentNs,
+    );
     return new Promise<HttpResult>((resolve) => {
       let settled = false;
       let pacer: NodeJS.Timeout | undefined;
@@ -402,6 +414,14 @@ export class HttpConnection {
   }
 }
 
+/** Whether request headers ask the server to close the connection after its response. */
+export function requestAsksClose(headers: Record<string, string> | undefined): boolean {
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (k.toLowerCase() === 'connection' && v.split(',').some((t) => t.trim().toLowerCase() === 'close')) return true;
+  }
+  return false;
+}
+
 /** One request on a fresh connection with `Connection: close`. Connect failures come back as results. */
 export async function request(
   port: number,
@@ -422,6 +442,7 @@ export async function request(
       sentNs: nowNs().toString(),
       connId: -1,
       reused: false,
+      askedClose: requestAsksClose({ connection: 'close', ...opts.headers }),
     };
   }
   try {

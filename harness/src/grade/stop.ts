@@ -114,9 +114,12 @@ export function gracefulExitVerdicts(events: readonly HistoryEvent[], m: Manifes
 /**
  * STOP.CONNECTION_CLOSE over recorded results and `conn-after` notes:
  *  - a response whose headers arrived after the stop was acknowledged (probe `signal`; black box: 50 ms
- *    after the send) carries `Connection: close`. Headers flushed before the stop cannot, and need not;
+ *    after the send) carries `Connection: close`. Headers flushed before the stop cannot, and need not.
+ *    A response to a request that itself said `Connection: close` (`askedClose`) is left out: any
+ *    HTTP/1.1 server echoes that, stopping or not, so it shows nothing about the subject's stop;
  *  - every connection that was in flight at the stop is closed by the subject after its response
  *    (note `conn-after` with `how` fin or rst, not timeout), so it is never reused.
+ * With neither kind of evidence the verdict is unknown (nothing was observed), not a pass.
  */
 export function verifyConnectionClose(events: readonly HistoryEvent[], m: Manifest): Verdict {
   const send = sentFor(events, m, 'stop') ?? sent(events)[0];
@@ -131,14 +134,24 @@ export function verifyConnectionClose(events: readonly HistoryEvent[], m: Manife
     : undefined;
   const after = ack ? BigInt(ack.ns) : send ? BigInt(send.ns) + 50_000_000n : null;
   const rs = results(events).filter((r) => r.ok === true && r.headersNs !== undefined);
-  const late = after === null ? [] : rs.filter((r) => BigInt(String(r.headersNs)) > after);
+  const lateAll = after === null ? [] : rs.filter((r) => BigInt(String(r.headersNs)) > after);
+  const late = lateAll.filter((r) => r.askedClose !== true);
+  const echoed = lateAll.length - late.length;
   const lateBad = late.filter((r) => String(r.connection ?? '').toLowerCase() !== 'close');
   const conns = notes(events, 'conn-after');
   const open = conns.filter((c) => c.how === 'timeout');
+  const id = 'STOP.CONNECTION_CLOSE';
+  if (late.length === 0 && conns.length === 0) {
+    return unknown(
+      id,
+      'responses written after the stop carry Connection: close, and every connection busy at the stop is closed after its response',
+      `no response written after the stop to a request that left the connection open${echoed ? ` (${echoed} to requests that asked for Connection: close themselves)` : ''}, and no connection busy at the stop was watched`,
+    );
+  }
   return verdict(
-    'STOP.CONNECTION_CLOSE',
-    lateBad.length === 0 && open.length === 0 && (late.length > 0 || conns.length > 0),
+    id,
+    lateBad.length === 0 && open.length === 0,
     'responses written after the stop carry Connection: close, and every connection busy at the stop is closed after its response',
-    `${late.length} response(s) written after the stop, ${lateBad.length} without Connection: close${lateBad.length ? ` (${lateBad.map((r) => `${r.label}: ${r.connection ?? '(none)'}`).join(', ')})` : ''}; ${conns.length} busy connection(s), ${open.length} left open after the response`,
+    `${late.length} response(s) written after the stop to keep-alive requests, ${lateBad.length} without Connection: close${lateBad.length ? ` (${lateBad.map((r) => `${r.label}: ${r.connection ?? '(none)'}`).join(', ')})` : ''}; ${conns.length} busy connection(s), ${open.length} left open after the response`,
   );
 }

@@ -34,6 +34,10 @@ const BUGS = {
     'the listeners are never closed (the exit closes them): new connections during the drain are accepted, then reset',
   'keepalive-reuse': 'no Connection: close after the stop; a busy keep-alive connection is kept and reused',
   'idle-keepalive-hang': 'idle keep-alive connections are never closed: the drain waits for its deadline',
+  'close-header-missing':
+    'responses written after the stop do not say Connection: close (their connections are still ended after them, and idle ones at the drain start)',
+  'busy-conn-kept-open':
+    'a keep-alive response whose headers left before the stop does not end its connection, and the drain does not wait for it: it stays open for another request until the exit',
   'cpu-main-thread': 'GET /cpu burns the CPU on the main thread, so signal handlers wait for it',
   'fifo-sync-read': 'GET /fifo reads the FIFO synchronously on the main thread',
   'reload-drops-in-flight': 'a reload destroys the API connections that have a request in flight',
@@ -458,14 +462,22 @@ function trackRequest(req, res) {
   c.active++;
   inFlight++;
   responses.add(res);
-  if (stopHeaders && !bug('keepalive-reuse')) res.setHeader('Connection', 'close');
+  if (stopHeaders && !bug('keepalive-reuse') && !bug('close-header-missing')) res.setHeader('Connection', 'close');
   res.once('finish', () => log(`${req.method} ${req.url} ${res.statusCode}`)); // one line per request served
   res.once('close', () => {
     c.active--;
     inFlight--;
     responses.delete(res);
     // a keep-alive response that left before the stop: its connection is not reused
-    if (draining && c.active === 0 && !bug('keepalive-reuse') && !bug('idle-keepalive-hang')) endConnection(socket);
+    if (
+      draining &&
+      c.active === 0 &&
+      !bug('keepalive-reuse') &&
+      !bug('idle-keepalive-hang') &&
+      !bug('busy-conn-kept-open')
+    )
+      endConnection(socket);
+    else if (draining && c.active === 0 && bug('busy-conn-kept-open')) keptOpen.add(socket);
     checkDrained();
   });
 }
@@ -473,7 +485,7 @@ function trackRequest(req, res) {
 /** The stop was requested: every response whose headers are not written yet says Connection: close. */
 function beginStopHeaders() {
   stopHeaders = true;
-  if (bug('keepalive-reuse')) return;
+  if (bug('keepalive-reuse') || bug('close-header-missing')) return;
   for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
 }
 
@@ -481,10 +493,13 @@ function endConnection(socket) {
   if (!socket.destroyed && !socket.writableEnded) socket.end(); // FIN, never RST
 }
 
+/** The busy-conn-kept-open bug: connections left open after their response, which the drain forgets. */
+const keptOpen = new Set();
+
 /** Connections we have not ended yet (the client may still send on them). */
 function openConnections() {
   let n = 0;
-  for (const socket of conns.keys()) if (!socket.destroyed && !socket.writableEnded) n++;
+  for (const socket of conns.keys()) if (!socket.destroyed && !socket.writableEnded && !keptOpen.has(socket)) n++;
   return n;
 }
 
