@@ -238,6 +238,9 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
         error: e instanceof Error ? e.message : String(e),
         ...(e instanceof SubjectFaultError && e.requirement ? { requirement: e.requirement } : {}),
       });
+      // A refused connection often means the subject is on its way out, unasked: let an exit already
+      // under way be recorded before teardown signals anything, so the grade can blame it (grade/case.ts).
+      if (kind === 'harness') await settleExits(subjects, Math.round(EXIT_SETTLE_MS * scale));
     }
   } finally {
     clearTimeout(timer);
@@ -259,3 +262,11 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
 }
 
 class CaseTimeout extends Error {}
+
+/** How long a harness error waits for a subject that is already exiting (scaled by the timeout scale). */
+const EXIT_SETTLE_MS = 500;
+
+/** Waits, up to `ms`, for every launch still running to exit on its own; one that does not is left to teardown. */
+async function settleExits(subjects: readonly Subject[], ms: number): Promise<void> {
+  await Promise.all(subjects.filter((s) => s.exited === null).map((s) => s.waitExit(ms).catch(() => undefined)));
+}

@@ -278,6 +278,55 @@ describe('blame the right party', () => {
     });
     expect(ours.outcome).toBe('harness-error');
   });
+  it('an error after the subject exited unasked is the subject failing the requirement the exit violates', () => {
+    const err = () => ev('harness', 'case-error', { kind: 'harness', error: 'connect ECONNREFUSED 127.0.0.1:4000' });
+    const exit = (code: number) => ev('process', 'exit', { pid: 1, code, signal: null }, 0);
+    // a reload by the declared map ended the process: SIG.MAP.DECLARED, with the exit as evidence
+    const hup = gradeCase(c, {
+      events: [ev('harness', 'signal-sent', { sig: 'SIGHUP' }, 0), exit(1), err()],
+      manifest: reference,
+    });
+    expect([hup.outcome, hup.verdicts[0]?.requirement, hup.verdicts[0]?.status]).toEqual([
+      'fail',
+      'SIG.MAP.DECLARED',
+      'fail',
+    ]);
+    expect(hup.verdicts[0]?.actual).toContain('exited with code 1 after SIGHUP (declared: reload)');
+    expect(hup.verdicts[0]?.actual).toContain('ECONNREFUSED');
+    // a control reload: CONTROL.EQUIVALENT
+    const ctl = gradeCase(c, {
+      events: [ev('client', 'http-sent', { path: '/control/reload', method: 'POST' }), exit(1), err()],
+      manifest: reference,
+    });
+    expect(ctl.verdicts[0]?.requirement).toBe('CONTROL.EQUIVALENT');
+    // a control stop the subject refused (no token: 401) asked nothing
+    const refusedStop = [
+      ev('client', 'http-sent', { conn: 7, label: 'no-token', path: '/control/stop', method: 'POST' }),
+      ev('client', 'http-done', { conn: 7, label: 'no-token', ok: true, status: 401 }),
+    ];
+    const afterRefused = gradeCase(c, {
+      events: [...refusedStop, ev('client', 'http-sent', { path: '/control/reload' }), exit(1), err()],
+      manifest: reference,
+    });
+    expect(afterRefused.verdicts[0]?.requirement).toBe('CONTROL.EQUIVALENT');
+    // nothing asked at all: the requirement the case was judging (its stalls, else its first)
+    const quit = gradeCase(c, { events: [exit(0), err()], manifest: reference });
+    expect([quit.outcome, quit.verdicts[0]?.requirement]).toEqual(['non-strict', 'LATENCY.BLOCKING_IO']);
+    // an exit the case asked for (the map's stop, a control stop) leaves the error the harness's
+    for (const asked of [
+      ev('harness', 'signal-sent', { sig: 'SIGTERM' }, 0),
+      ev('client', 'http-sent', { path: '/control/stop', method: 'POST' }),
+    ]) {
+      expect(gradeCase(c, { events: [asked, exit(0), err()], manifest: reference }).outcome).toBe('harness-error');
+    }
+    // an exit recorded after the error but before teardown still counts (the runner waits for one under
+    // way); one after teardown began does not: teardown signalled it
+    expect(gradeCase(c, { events: [err(), exit(1)], manifest: reference }).verdicts[0]?.requirement).toBe(
+      'LATENCY.BLOCKING_IO',
+    );
+    const torn = [err(), ev('harness', 'teardown-begin', {}), exit(1)];
+    expect(gradeCase(c, { events: torn, manifest: reference }).outcome).toBe('harness-error');
+  });
 });
 
 describe('STOP.LISTENER_CLOSED from connect attempts', () => {

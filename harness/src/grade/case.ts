@@ -10,15 +10,26 @@
  *   4. `case-error` of kind `unsupported`      -> unsupported
  *   5. `case-error` otherwise                  -> crash when a launch died unexpectedly; else, when the
  *      subject did not do what the case waited for (kind `subject`), a failure of the requirement it
- *      violates (the case's `stalls`, else its first requirement) with the message as evidence; else
- *      harness-error
+ *      violates (the case's `stalls`, else its first requirement) with the message as evidence; else,
+ *      when a launch had exited with no stop asked of it before the error (the case then failed to reach
+ *      it), a failure of the requirement that exit violates (SIG.MAP.DECLARED after a signal whose action
+ *      does not end the process, CONTROL.EQUIVALENT after such a control request, else as for `subject`);
+ *      else harness-error
  *   6. the case's own grader, plus the always-on process checks (crash signal, orphans); a verdict on a
  *      requirement the case does not declare is a harness error (a bug of the case)
  */
 import type { CaseDef, GradeInput } from '../case.js';
 import { requirementLevels } from '../spec.js';
 import type { HistoryEvent, Outcome, Verdict } from '../types.js';
-import { ALWAYS_ON, crashVerdicts, orphanVerdicts, unexpectedDeaths } from './process.js';
+import {
+  ALWAYS_ON,
+  crashVerdicts,
+  describeUnrequestedExit,
+  orphanVerdicts,
+  unexpectedDeaths,
+  unrequestedExitRequirement,
+  unrequestedExits,
+} from './process.js';
 import { outcomeFromVerdicts } from './rules.js';
 import { type RequirementId, verdict } from './verdict.js';
 
@@ -75,6 +86,18 @@ export function gradeCase(c: CaseDef, input: GradeInput): Graded {
         const verdicts = [v, ...orphanVerdicts(events)];
         return graded(outcomeFromVerdicts(verdicts, requirementLevels()), `${id}: the subject ${msg}`, verdicts);
       }
+    }
+    // the case could not go on because the subject had already gone, unasked: the subject's fault
+    const gone = error.data.kind === 'harness' ? unrequestedExits(events, manifest)[0] : undefined;
+    const fallback = c.stalls ?? c.requirements[0];
+    if (gone && fallback) {
+      const id = unrequestedExitRequirement(gone, fallback);
+      const actual = `${describeUnrequestedExit(gone)}; then the case could not go on: ${msg}`;
+      const verdicts = [
+        verdict(id, false, 'the subject ends only when a stop is asked of it', actual),
+        ...orphanVerdicts(events),
+      ];
+      return graded(outcomeFromVerdicts(verdicts, requirementLevels()), `${id}: ${actual}`, verdicts);
     }
     return graded('harness-error', reason);
   }

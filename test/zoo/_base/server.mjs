@@ -34,6 +34,8 @@ const BUGS = {
     'the listeners are never closed (the exit closes them): new connections during the drain are accepted, then reset',
   'keepalive-reuse': 'no Connection: close after the stop; a busy keep-alive connection is kept and reused',
   'idle-keepalive-hang': 'idle keep-alive connections are never closed: the drain waits for its deadline',
+  'control-reload-exits':
+    'a reload asked for on the control channel ends the process (exit 1, after its 200) instead of reloading; SIGHUP still reloads',
   'close-header-missing':
     'responses written after the stop do not say Connection: close (their connections are still ended after them, and idle ones at the drain start)',
   'busy-conn-kept-open':
@@ -737,6 +739,10 @@ async function onControl(req, res) {
     return json(202, { accepted: true });
   }
   if (p === '/control/reload') {
+    if (bug('control-reload-exits')) {
+      res.once('finish', () => process.exit(1));
+      return json(200, { generation: config.generation });
+    }
     const r = await request('reload', 'control');
     return r.ok ? json(200, { generation: config.generation }) : json(409, { error: r.error });
   }

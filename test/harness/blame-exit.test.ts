@@ -1,0 +1,55 @@
+/**
+ * Blame the right party: a subject that exits with no stop asked of it, so that the case then cannot
+ * go on (its port refuses), fails the requirement the exit violates; it is not a harness error.
+ *
+ * The subject is the zoo base with the bug `control-reload-exits` (a control-channel reload ends the
+ * process), which three connections.ts mutants of issue 15 showed: `control.channel` used to end in
+ * harness-error (exit 3) there. It is not a zoo folder: the lifecycle cells the zoo would then run for it
+ * hit the exit at varying points, which would make its `breaks` list timing-dependent.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCases } from '../../harness/src/cases/index.js';
+import { loadManifest, teardownAll } from '../../harness/src/launch/index.js';
+import { runCases } from '../../harness/src/runner.js';
+import type { Manifest } from '../../harness/src/types.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const out = mkdtempSync(path.join(tmpdir(), 'sigcert-blame-exit-'));
+
+afterAll(async () => {
+  await teardownAll();
+  rmSync(out, { recursive: true, force: true });
+});
+
+describe.skipIf(process.platform === 'win32')('an unasked exit is the subject fault', () => {
+  it('control.channel: the reload that ends the process fails CONTROL.EQUIVALENT, with the exit as evidence', async () => {
+    const base = loadManifest(path.join(root, 'test/zoo/base-control/manifest.json'));
+    const manifest: Manifest = { ...base, env: { ...base.env, ZOO_BUG: 'control-reload-exits' } };
+    const { results } = await runCases({
+      manifest,
+      cases: await loadCases(manifest),
+      outDir: out,
+      grep: /^control\.channel$/,
+      concurrency: 1,
+    });
+    expect(results.map((r) => r.outcome)).toEqual(['fail']);
+    const v = results[0]!.verdicts.find((x) => x.status === 'fail');
+    expect(v?.requirement).toBe('CONTROL.EQUIVALENT');
+    expect(v?.actual).toMatch(/exited with code 1 after a control request for reload, with no stop asked for/);
+  });
+
+  it('the same case on the correct base passes: the rule does not blame a subject that exits when asked', async () => {
+    const manifest = loadManifest(path.join(root, 'test/zoo/base-control/manifest.json'));
+    const { results } = await runCases({
+      manifest,
+      cases: await loadCases(manifest),
+      outDir: out,
+      grep: /^control\.channel$/,
+      concurrency: 1,
+    });
+    expect(results.map((r) => r.outcome)).toEqual(['pass']);
+  });
+});
