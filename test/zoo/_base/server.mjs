@@ -36,6 +36,8 @@ const BUGS = {
   'idle-keepalive-hang': 'idle keep-alive connections are never closed: the drain waits for its deadline',
   'control-reload-exits':
     'a reload asked for on the control channel ends the process (exit 1, after its 200) instead of reloading; SIGHUP still reloads',
+  'index-before-pending':
+    'the persist step takes the index before the writes in flight reach the disk, and writes it after them: a stop during writes leaves a stale index (the next start scans)',
   'close-header-missing':
     'responses written after the stop do not say Connection: close (their connections are still ended after them, and idle ones at the drain start)',
   'busy-conn-kept-open':
@@ -419,11 +421,19 @@ function flushSoon() {
 
 if (bug('ack-before-fsync')) setInterval(flushSoon, 10_000).unref(); // lazy: a SIGKILL loses what was acknowledged since
 
-/** The persist step: everything on disk, then the index, atomically (temp file, fsync, rename, fsync dir). */
-async function persist() {
-  await flushSoon();
+/** What the index file holds: the log size it covers and every key's value. */
+function indexImage() {
   const index = { logSize, records: kv.size, entries: {} };
   for (const [k, v] of kv) index.entries[k] = v.toString('base64');
+  return index;
+}
+
+/** The persist step: everything on disk, then the index, atomically (temp file, fsync, rename, fsync dir). */
+async function persist() {
+  // the bug: the index is taken before the writes in flight are on disk, then written after them
+  const early = bug('index-before-pending') ? indexImage() : null;
+  await flushSoon();
+  const index = early ?? indexImage();
   const tmp = `${INDEX_FILE}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w');
   fs.writeFileSync(fd, JSON.stringify(index));

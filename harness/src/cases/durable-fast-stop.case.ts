@@ -1,0 +1,83 @@
+import { defineCase, signalFor } from '../case.js';
+import { durablePut, readAll } from '../clients/durable.js';
+import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
+import { stopBudget, waitExit } from '../workload.js';
+
+const WRITERS = 32;
+const PER_WRITER = 10;
+/** The fast stop is sent once this many writes were acknowledged: the rest are still coming. */
+const ACKED_BEFORE_STOP = 40;
+
+/**
+ * Spec: "the persist step of every clean stop path (graceful, fast, deadline, ...) MUST write the
+ * store's index ... so that the next start ... reports recovery mode clean" (DURABLE.INDEX_ON_STOP) and
+ * "a write is acknowledged only after it is durable" (DURABLE.ACK_AFTER_SYNC).
+ *
+ * `durable.graceful-stop` stops with nothing in flight, so the persist step never has to wait for a
+ * write. Here a fast stop lands while writers are busy: writes already handed to the store must be on
+ * disk before the index that covers the log is written, or a batch appended after the index makes it
+ * stale and the next start scans (found by mutation testing of the reference's group commit, whose
+ * `barrier()` could resolve early unseen).
+ */
+export default defineCase({
+  id: 'durable.fast-stop-in-flight',
+  title: 'A fast stop during concurrent writes: acknowledged writes survive, the next start needs no scan',
+  description: `${WRITERS} writers put ${PER_WRITER} keys each, one after another; after ${ACKED_BEFORE_STOP} acknowledgements the declared fast-stop signal arrives with writes in flight. Started again on the same state directory, every acknowledged key must be there and recovery must be reported clean.`,
+  requirements: ['DURABLE.INDEX_ON_STOP', 'DURABLE.ACK_AFTER_SYNC'],
+  edgeCases: ['E34'],
+  applies: {
+    platforms: ['linux', 'darwin'],
+    actions: ['fast-stop'],
+    capabilities: ['durableStore', 'probe'],
+    needs: ['kv'],
+  },
+  timeout: 'normal',
+  async run(ctx) {
+    const s = await ctx.launch();
+    const sig = signalFor(ctx.manifest, 'fast-stop')!;
+    let acked = 0;
+    let stopSent = false;
+    let onEnough!: () => void;
+    const enough = new Promise<void>((r) => {
+      onEnough = r;
+    });
+    const keys: string[] = [];
+    const writer = async (w: number) => {
+      for (let i = 0; i < PER_WRITER && !stopSent; i++) {
+        const key = `w${w}k${i}`;
+        keys.push(key);
+        const r = await durablePut(s.ports.http!, key, `value-${key}`, ctx.history);
+        if (r === 'ok' && ++acked >= ACKED_BEFORE_STOP) onEnough();
+        if (r !== 'ok') return; // the subject is stopping: this writer is done
+      }
+    };
+    const writers = Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
+    await Promise.race([enough, writers]);
+    stopSent = true;
+    s.signal(sig);
+    await writers;
+    await waitExit(ctx, s, stopBudget(ctx));
+    const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
+    await readAll(again.ports.http!, keys, ctx.history);
+  },
+  grade({ events }) {
+    const d = durableSet(events);
+    const recovery = probe(events, 'recovery', 1)[0];
+    return [
+      verdict(
+        'DURABLE.INDEX_ON_STOP',
+        recovery?.data.mode === 'clean',
+        'the start after a fast stop that landed during writes reports recovery "clean" (no scan)',
+        recovery
+          ? `recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
+          : 'no recovery event on the second start',
+      ),
+      verdict(
+        'DURABLE.ACK_AFTER_SYNC',
+        d.acknowledged.length > 0 && d.readBack && d.lost.length === 0,
+        'every write acknowledged before or during the fast stop is readable after a new start',
+        describeDurable(d),
+      ),
+    ];
+  },
+});
