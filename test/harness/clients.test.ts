@@ -216,6 +216,21 @@ describe.skipIf(!openSslAvailable())('tls client', () => {
     }
   });
 
+  it('serverCloses: says whether the last response announced the close of its connection', async () => {
+    const CLOSE = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nConnection: Close\r\n\r\nok';
+    const port = await tlsServer((s) => onRequest(s, (n) => s.write(n === 0 ? OK : CLOSE)));
+    const c = await connectTls(port, 10_000);
+    try {
+      expect(c.serverCloses).toBe(false);
+      await c.get('/a', 10_000);
+      expect(c.serverCloses).toBe(false); // keep-alive
+      await c.get('/b', 10_000);
+      expect(c.serverCloses).toBe(true);
+    } finally {
+      c.socket.destroy();
+    }
+  });
+
   it('a server that closes mid-keep-alive, while a GET waits: it rejects at once (was a hang)', async () => {
     const port = await tlsServer((s) =>
       onRequest(s, (n) => {

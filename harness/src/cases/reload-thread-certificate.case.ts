@@ -1,7 +1,7 @@
 import { defineCase } from '../case.js';
 import { request } from '../clients/http.js';
 import { connectTls, makeCert, openSslAvailable } from '../clients/tls.js';
-import { notes, verdict } from '../grade/index.js';
+import { notes, unknown, verdict } from '../grade/index.js';
 import { nowNs } from '../history.js';
 import type { Subject } from '../launch/index.js';
 
@@ -58,6 +58,8 @@ export default defineCase({
     const tlsPort = s.ports.tls!;
     const old = await connectTls(tlsPort);
     const before = await old.get('/live');
+    // a server that closes its connections after each response leaves no old connection to judge
+    const beforeCloses = old.serverCloses;
 
     // An invalid pair: rejected by the thread, no reload asked for, the pair in use stays.
     const tBad = nowNs();
@@ -92,6 +94,7 @@ export default defineCase({
     ctx.note('tls', {
       oldCn: old.cn,
       before,
+      beforeCloses,
       badStatus: bad.status,
       badBody: bad.body,
       reloadsAfterBad: between,
@@ -101,7 +104,7 @@ export default defineCase({
       requested,
       done,
       oldAfter,
-      oldCnAfter: String(old.socket.getPeerCertificate().subject?.CN ?? ''),
+      oldCnAfter: String(old.socket.getPeerCertificate()?.subject?.CN ?? ''),
       newCn,
       signalsSent: ctx.history.events.filter((e) => e.source === 'harness' && e.kind === 'signal-sent').length,
     });
@@ -121,15 +124,26 @@ export default defineCase({
       n.reloadsAfterBad === 0;
     const busOk =
       n !== undefined && n.goodStatus === 202 && n.requested !== null && n.done !== null && n.signalsSent === 0;
+    const tlsDetail =
+      'a mismatched pair is refused (422) and gen-a stays; after the thread-asked reload the connection opened before keeps gen-a and still serves, and a new handshake gets gen-b';
+    const tlsActual = n
+      ? `mismatched pair: ${String(n.badStatus)}, new handshake then: ${String(n.cnAfterBad)}; old connection: ${String(n.oldCn)} → ${String(n.oldAfter)} (${String(n.oldCnAfter)}); new handshake: ${String(n.newCn)}`
+      : 'no observation';
+    // no keep-alive: the old connection was closed by the server's own choice, before the reload
+    const oldUnjudged =
+      n?.beforeCloses === true &&
+      n.newCn === 'gen-b' &&
+      n.badStatus === 422 &&
+      n.cnAfterBad === 'gen-a' &&
+      n.reloadsAfterBad === 0;
     return [
-      verdict(
-        'RELOAD.TLS_NEW_HANDSHAKES',
-        tlsOk,
-        'a mismatched pair is refused (422) and gen-a stays; after the thread-asked reload the connection opened before keeps gen-a and still serves, and a new handshake gets gen-b',
-        n
-          ? `mismatched pair: ${String(n.badStatus)}, new handshake then: ${String(n.cnAfterBad)}; old connection: ${String(n.oldCn)} → ${String(n.oldAfter)} (${String(n.oldCnAfter)}); new handshake: ${String(n.newCn)}`
-          : 'no observation',
-      ),
+      oldUnjudged
+        ? unknown(
+            'RELOAD.TLS_NEW_HANDSHAKES',
+            tlsDetail,
+            `${tlsActual}; the server closes every connection after its response (Connection: close), so no connection outlives the reload to be judged`,
+          )
+        : verdict('RELOAD.TLS_NEW_HANDSHAKES', tlsOk, tlsDetail, tlsActual),
       verdict(
         'BUS.APP_REQUESTS',
         busOk,

@@ -36,32 +36,55 @@ export interface TlsConn {
    * (one-line message) when the server resets, ends or closes the connection first, or after `timeoutMs`.
    */
   get(path: string, timeoutMs?: number): Promise<string>;
+  /**
+   * Whether the last complete response said the server closes the connection after it (`Connection:
+   * close`, HTTP/1.0, or a close-delimited body): a server that keeps no connection alive.
+   */
+  readonly serverCloses: boolean;
 }
 
 /** Default deadline of a handshake and of one GET. */
 export const TLS_TIMEOUT_MS = 5_000;
 
 /** Is the response in `buf` complete? Content-Length, chunked, or no body (HEAD-less GET: 204/304). */
-function responseComplete(buf: Buffer): { status: string; complete: boolean; closeDelimited: boolean } | null {
+function responseComplete(
+  buf: Buffer,
+): { status: string; complete: boolean; closeDelimited: boolean; closes: boolean } | null {
+  const r = parseResponse(buf);
+  if (r === null) return null;
+  const closes =
+    r.closeDelimited || /\r\nconnection:[^\r]*\bclose\b/i.test(r.headText) || /^HTTP\/1\.0 /.test(r.status);
+  return { status: r.status, complete: r.complete, closeDelimited: r.closeDelimited, closes };
+}
+
+function parseResponse(
+  buf: Buffer,
+): { status: string; headText: string; complete: boolean; closeDelimited: boolean } | null {
   const head = buf.indexOf('\r\n\r\n');
   if (head < 0) return null;
   const headText = buf.subarray(0, head).toString('latin1');
   const status = headText.slice(0, headText.indexOf('\r\n') < 0 ? undefined : headText.indexOf('\r\n'));
   const body = buf.length - (head + 4);
-  if (/^HTTP\/1\.[01] (204|304)/.test(status)) return { status, complete: true, closeDelimited: false };
+  if (/^HTTP\/1\.[01] (204|304)/.test(status)) return { status, headText, complete: true, closeDelimited: false };
   const len = /\r\ncontent-length:\s*(\d+)/i.exec(headText)?.[1];
-  if (len !== undefined) return { status, complete: body >= Number(len), closeDelimited: false };
+  if (len !== undefined) return { status, headText, complete: body >= Number(len), closeDelimited: false };
   if (/\r\ntransfer-encoding:[^\r]*chunked/i.test(headText)) {
     return {
       status,
+      headText,
       complete: buf.subarray(head + 4).includes('\r\n0\r\n\r\n') || buf.subarray(head + 4).indexOf('0\r\n\r\n') === 0,
       closeDelimited: false,
     };
   }
-  return { status, complete: false, closeDelimited: true };
+  return { status, headText, complete: false, closeDelimited: true };
 }
 
-function tlsGet(socket: tls.TLSSocket, p: string, timeoutMs: number): Promise<string> {
+function tlsGet(
+  socket: tls.TLSSocket,
+  p: string,
+  timeoutMs: number,
+  onCloses?: (closes: boolean) => void,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     let settled = false;
@@ -79,13 +102,17 @@ function tlsGet(socket: tls.TLSSocket, p: string, timeoutMs: number): Promise<st
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       const r = responseComplete(buf);
-      if (r?.complete) finish(null, r.status);
+      if (r?.complete) {
+        onCloses?.(r.closes);
+        finish(null, r.status);
+      }
     };
     const ended = (how: string) => {
       const r = responseComplete(buf);
-      if (r?.closeDelimited)
+      if (r?.closeDelimited) {
+        onCloses?.(true);
         finish(null, r.status); // a close-delimited body ends with the connection
-      else
+      } else
         finish(
           new Error(`GET ${p}: the server ${how} the connection ${r === null ? 'before a response' : 'mid-response'}`),
         );
@@ -128,8 +155,18 @@ export function connectTls(port: number, timeoutMs = TLS_TIMEOUT_MS): Promise<Tl
       settled = true;
       clearTimeout(timer);
       socket.off('close', onClose);
-      const cn = String(socket.getPeerCertificate().subject?.CN ?? '');
-      resolve({ socket, cn, get: (p, ms = TLS_TIMEOUT_MS) => tlsGet(socket, p, ms) });
+      // null when the socket is already gone (a server that closed right after the handshake)
+      const cn = String(socket.getPeerCertificate()?.subject?.CN ?? '');
+      const conn = {
+        socket,
+        cn,
+        serverCloses: false,
+        get: (p: string, ms = TLS_TIMEOUT_MS) =>
+          tlsGet(socket, p, ms, (closes) => {
+            conn.serverCloses = closes;
+          }),
+      };
+      resolve(conn);
     });
     // kept for the socket's whole life: an error between two GETs must not become an uncaught exception
     socket.on('error', (e: NodeJS.ErrnoException) => fail(new Error(`TLS connect to ${port}: ${e.code ?? e.message}`)));
