@@ -4,7 +4,7 @@ import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
 import { stopBudget, waitExit } from '../workload.js';
 
 const WRITERS = 32;
-const PER_WRITER = 10;
+const PER_WRITER = 20;
 /** The fast stop is sent once this many writes were acknowledged: the rest are still coming. */
 const ACKED_BEFORE_STOP = 40;
 
@@ -22,7 +22,7 @@ const ACKED_BEFORE_STOP = 40;
 export default defineCase({
   id: 'durable.fast-stop-in-flight',
   title: 'A fast stop during concurrent writes: acknowledged writes survive, the next start needs no scan',
-  description: `${WRITERS} writers put ${PER_WRITER} keys each, one after another; after ${ACKED_BEFORE_STOP} acknowledgements the declared fast-stop signal arrives with writes in flight. Started again on the same state directory, every acknowledged key must be there and recovery must be reported clean.`,
+  description: `${WRITERS} writers put ${PER_WRITER} keys each, one after another, until a put is refused; after ${ACKED_BEFORE_STOP} acknowledgements the declared fast-stop signal arrives while they write. Started again on the same state directory, every acknowledged key must be there and recovery must be reported clean.`,
   requirements: ['DURABLE.INDEX_ON_STOP', 'DURABLE.ACK_AFTER_SYNC'],
   edgeCases: ['E34'],
   applies: {
@@ -36,14 +36,15 @@ export default defineCase({
     const s = await ctx.launch();
     const sig = signalFor(ctx.manifest, 'fast-stop')!;
     let acked = 0;
-    let stopSent = false;
     let onEnough!: () => void;
     const enough = new Promise<void>((r) => {
       onEnough = r;
     });
     const keys: string[] = [];
     const writer = async (w: number) => {
-      for (let i = 0; i < PER_WRITER && !stopSent; i++) {
+      // writers keep going through the stop (until a put is refused or cut): the store has writes queued
+      // or being written when the fast stop's persist step runs
+      for (let i = 0; i < PER_WRITER; i++) {
         const key = `w${w}k${i}`;
         keys.push(key);
         const r = await durablePut(s.ports.http!, key, `value-${key}`, ctx.history);
@@ -53,7 +54,6 @@ export default defineCase({
     };
     const writers = Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
     await Promise.race([enough, writers]);
-    stopSent = true;
     s.signal(sig);
     await writers;
     await waitExit(ctx, s, stopBudget(ctx));
