@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
 import { durablePut, readAll } from '../clients/durable.js';
-import { describeDurable, durableSet, probe, verdict } from '../grade/index.js';
+import { verifyAckedSurvive, verifyIndexOnStop } from '../grade/index.js';
 import { stopBudget, waitExit } from '../workload.js';
 
 const WRITERS = 32;
@@ -61,23 +61,9 @@ export default defineCase({
     await readAll(again.ports.http!, keys, ctx.history);
   },
   grade({ events }) {
-    const d = durableSet(events);
-    const recovery = probe(events, 'recovery', 1)[0];
     return [
-      verdict(
-        'DURABLE.INDEX_ON_STOP',
-        recovery?.data.mode === 'clean',
-        'the start after a fast stop that landed during writes reports recovery "clean" (no scan)',
-        recovery
-          ? `recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
-          : 'no recovery event on the second start',
-      ),
-      verdict(
-        'DURABLE.ACK_AFTER_SYNC',
-        d.acknowledged.length > 0 && d.readBack && d.lost.length === 0,
-        'every write acknowledged before or during the fast stop is readable after a new start',
-        describeDurable(d),
-      ),
+      verifyIndexOnStop(events, 'a fast stop that landed during writes'),
+      verifyAckedSurvive(events, 'a fast stop during writes'),
     ];
   },
 });

@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
 import { durablePut, readAll } from '../clients/durable.js';
-import { describeDurable, durableSet, probe, verdict, verifyExitZero } from '../grade/index.js';
+import { verifyAckedSurvive, verifyExitZero, verifyIndexOnStop } from '../grade/index.js';
 import { noStopRoute, requestStop, stopBudget, waitExit } from '../workload.js';
 
 const KEYS = 40;
@@ -35,23 +35,9 @@ export default defineCase({
     await readAll(again.ports.http!, keys, ctx.history);
   },
   grade({ events }) {
-    const d = durableSet(events);
-    const recovery = probe(events, 'recovery', 1)[0];
     return [
-      verdict(
-        'DURABLE.ACK_AFTER_SYNC',
-        d.acknowledged.length > 0 && d.readBack && d.lost.length === 0,
-        'every acknowledged write is readable after a graceful stop and a new start',
-        describeDurable(d),
-      ),
-      verdict(
-        'DURABLE.INDEX_ON_STOP',
-        recovery?.data.mode === 'clean',
-        'the start after a clean stop reports recovery "clean" (no scan)',
-        recovery
-          ? `recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
-          : 'no recovery event on the second start',
-      ),
+      verifyAckedSurvive(events, 'a graceful stop'),
+      verifyIndexOnStop(events, 'a clean stop'),
       // the graceful stop after the writes, nothing in flight: exit 0 (a count of writes that never
       // returns to 0 holds the drain to the deadline, found by mutation testing of durable.ts)
       verifyExitZero(events, 0),

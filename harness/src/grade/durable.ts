@@ -2,7 +2,9 @@
  * The durable set: every write the subject acknowledged (client `kv-ok` events) against what a later
  * start served back (client `kv-read` events). The clients record observations; the counting is here.
  */
-import type { HistoryEvent } from '../types.js';
+import type { HistoryEvent, Verdict } from '../types.js';
+import { probe } from './facts.js';
+import { verdict } from './verdict.js';
 
 export interface DurableCheck {
   acknowledged: { key: string; value: string }[];
@@ -42,4 +44,31 @@ export function describeDurable(d: DurableCheck): string {
     .map((l) => l.key)
     .join(', ');
   return `${d.acknowledged.length} acknowledged, ${d.lost.length} lost${d.lost.length ? ` (${sample}${d.lost.length > 5 ? ', …' : ''})` : ''}, ${d.corrupt.length} corrupt${d.readBack ? '' : '; nothing was read back'}`;
+}
+
+/**
+ * DURABLE.ACK_AFTER_SYNC over a write-stop-restart-read history: every acknowledged write is read back
+ * after the new start (`after` names the stop, for the report).
+ */
+export function verifyAckedSurvive(events: readonly HistoryEvent[], after: string): Verdict {
+  const d = durableSet(events);
+  return verdict(
+    'DURABLE.ACK_AFTER_SYNC',
+    d.acknowledged.length > 0 && d.readBack && d.lost.length === 0,
+    `every acknowledged write is readable after ${after} and a new start`,
+    describeDurable(d),
+  );
+}
+
+/** DURABLE.INDEX_ON_STOP: the start after the stop (launch 1) reports recovery `clean`, no scan. */
+export function verifyIndexOnStop(events: readonly HistoryEvent[], after: string): Verdict {
+  const recovery = probe(events, 'recovery', 1)[0];
+  return verdict(
+    'DURABLE.INDEX_ON_STOP',
+    recovery?.data.mode === 'clean',
+    `the start after ${after} reports recovery "clean" (no scan)`,
+    recovery
+      ? `recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
+      : 'no recovery event on the second start',
+  );
 }
