@@ -24,17 +24,23 @@ afterAll(async () => {
   rmSync(out, { recursive: true, force: true });
 });
 
+/** control.channel alone, against the zoo base with `bug` (or none). */
+async function controlChannel(bug?: string) {
+  const base = loadManifest(path.join(root, 'test/zoo/base-control/manifest.json'));
+  const manifest: Manifest = bug ? { ...base, env: { ...base.env, ZOO_BUG: bug } } : base;
+  const { results } = await runCases({
+    manifest,
+    cases: await loadCases(manifest),
+    outDir: out,
+    grep: /^control\.channel$/,
+    concurrency: 1,
+  });
+  return results;
+}
+
 describe.skipIf(process.platform === 'win32')('an unasked exit is the subject fault', () => {
   it('control.channel: the reload that ends the process fails CONTROL.EQUIVALENT, with the exit as evidence', async () => {
-    const base = loadManifest(path.join(root, 'test/zoo/base-control/manifest.json'));
-    const manifest: Manifest = { ...base, env: { ...base.env, ZOO_BUG: 'control-reload-exits' } };
-    const { results } = await runCases({
-      manifest,
-      cases: await loadCases(manifest),
-      outDir: out,
-      grep: /^control\.channel$/,
-      concurrency: 1,
-    });
+    const results = await controlChannel('control-reload-exits');
     expect(results.map((r) => r.outcome)).toEqual(['fail']);
     const v = results[0]!.verdicts.find((x) => x.status === 'fail');
     expect(v?.requirement).toBe('CONTROL.EQUIVALENT');
@@ -42,14 +48,7 @@ describe.skipIf(process.platform === 'win32')('an unasked exit is the subject fa
   });
 
   it('the same case on the correct base passes: the rule does not blame a subject that exits when asked', async () => {
-    const manifest = loadManifest(path.join(root, 'test/zoo/base-control/manifest.json'));
-    const { results } = await runCases({
-      manifest,
-      cases: await loadCases(manifest),
-      outDir: out,
-      grep: /^control\.channel$/,
-      concurrency: 1,
-    });
+    const results = await controlChannel();
     expect(results.map((r) => r.outcome)).toEqual(['pass']);
   });
 });
