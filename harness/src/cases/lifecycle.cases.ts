@@ -351,7 +351,8 @@ async function bring(ctx: CaseContext, held: HeldState, first: string): Promise<
       if (hold !== 'control') s.signal(hold as NodeJS.Signals);
       const stopping = await s
         .waitProbe((e) => e.ev === 'state' && e.state === 'STOPPING' && BigInt(e.t) >= ns, ctx.ms(ACK_MS), 'STOPPING')
-        .catch((e: unknown) => {
+        .catch(async (e: unknown) => {
+          await fh.close().catch(() => {}); // no release will follow: no descriptor left to the GC
           if (!(e instanceof WaitTimeoutError)) throw e;
           throw new SubjectFaultError(
             `never reported STOPPING within ${ctx.ms(ACK_MS)} ms of ${hold} while a request was blocked in a FIFO read (its signal handling waits for the read)`,
@@ -429,20 +430,25 @@ async function runLaunch(ctx: CaseContext, held: HeldState, request: BusRequest,
   const { s, release } = await bring(ctx, held, paths[0]!);
   const since = nowNs();
   const answers: Promise<void>[] = [];
-  for (const p of paths) {
-    if (s.exited) break;
-    answers.push((await deliver(ctx, s, held, request, p)).answer);
-    if (held === 'started' && request === 'reload' && m.capabilities.probe) {
-      // one reload at a time here: the next path must find STARTED again
-      await s
-        .waitProbe(
-          (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && e.generation === newest.get(s),
-          ctx.ms(3000),
-          'reload outcome',
-        )
-        .catch(() => ctx.note('no-reload-outcome', { launch: s.launchIndex }));
-      await Promise.all(answers);
+  try {
+    for (const p of paths) {
+      if (s.exited) break;
+      answers.push((await deliver(ctx, s, held, request, p)).answer);
+      if (held === 'started' && request === 'reload' && m.capabilities.probe) {
+        // one reload at a time here: the next path must find STARTED again
+        await s
+          .waitProbe(
+            (e) => (e.ev === 'reload-done' || e.ev === 'reload-failed') && e.generation === newest.get(s),
+            ctx.ms(3000),
+            'reload outcome',
+          )
+          .catch(() => ctx.note('no-reload-outcome', { launch: s.launchIndex }));
+        await Promise.all(answers);
+      }
     }
+  } catch (e) {
+    await release().catch(() => {}); // the held FIFO is closed however the delivery failed
+    throw e;
   }
   await release();
   const ends = terminal(held, request) || held === 'stopping';
