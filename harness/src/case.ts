@@ -135,7 +135,13 @@ export function endpointLabel(e: Endpoint): string {
  * Capabilities that add no behaviour to the server, only a way for the harness to see or steer it: a case
  * that lacks one is not observable (black-box scope), not inapplicable.
  */
-export const COOPERATION_CAPABILITIES: readonly Capability[] = ['probe', 'slowStartup', 'slowBind', 'faultInjection'];
+export const COOPERATION_CAPABILITIES: readonly Capability[] = [
+  'probe',
+  'slowStartup',
+  'slowBind',
+  'faultInjection',
+  'slowStore',
+];
 
 /**
  * Why a case does not run: the reason, and when the only obstacle is missing cooperation (a probe, a

@@ -27,6 +27,7 @@ export type Capability =
   | 'slowBind'
   | 'logFile'
   | 'faultInjection'
+  | 'slowStore'
   | 'threadReload'
   | 'stateless';
 

@@ -23,13 +23,15 @@ export class DurableState {
     private readonly dir: string,
     private readonly probe: Probe,
     private readonly log: Logger,
+    /** test-only: each store batch's extra time (`SIGCERT_FAULT=slow-store`) */
+    private readonly batchDelayMs = 0,
   ) {}
 
   /** Opens the store once (memoised); the store module itself is loaded here, lazily. */
   open(): Promise<Store> {
     this.opening ??= (async () => {
       const { Store } = await import('./store/index.js');
-      const { store, recovery } = await Store.open({ dir: this.dir });
+      const { store, recovery } = await Store.open({ dir: this.dir, batchDelayMs: this.batchDelayMs });
       const detail = recovery.reason === undefined ? '' : ` (${recovery.reason})`;
       this.log.info(
         `store opened in ${this.dir}: ${recovery.mode}, ${recovery.records} records, ${recovery.truncatedBytes} bytes truncated${detail}`,

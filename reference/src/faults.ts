@@ -6,9 +6,24 @@
  * - `stop-subscriber-throws`: the error is logged, the stop goes on; exit 0.
  * - `stop-subscriber-hangs`: the bus abandons it when the stop deadline expires; persist runs;
  *   exit 3 (the deadline expired).
+ *
+ * And one that proves the persist step waits for the writes in flight (DURABLE.INDEX_ON_STOP,
+ * capability `slowStore`):
+ *
+ * - `slow-store`: every batch of the store takes `SLOW_STORE_MS` longer before it is written and
+ *   synced, as on a slow disk, so concurrent puts queue behind the batch in flight and a stop always
+ *   finds writes pending; the index it persists must still cover all of them.
  */
 import type { Bus } from './bus.js';
 import type { Fault } from './settings.js';
+
+/** The extra time of each store batch under `slow-store`. */
+export const SLOW_STORE_MS = 50;
+
+/** The store's extra time per batch for `fault` (0 unless `slow-store`). */
+export function storeDelayMs(fault: Fault | undefined): number {
+  return fault === 'slow-store' ? SLOW_STORE_MS : 0;
+}
 
 export function injectFault(bus: Bus, fault: Fault | undefined): void {
   if (fault === 'stop-subscriber-throws') {

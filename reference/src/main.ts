@@ -49,7 +49,7 @@ The sigcert reference server (spec/subject-protocol.md). Settings, all optional:
   SIGCERT_PROBE_FD          file descriptor for the NDJSON probe events
   SIGCERT_LOG_FILE          log here instead of stderr; SIGUSR1 reopens it
   SIGCERT_CODE_VERSION      what /version reports
-  SIGCERT_FAULT             test-only: stop-subscriber-throws | stop-subscriber-hangs
+  SIGCERT_FAULT             test-only: stop-subscriber-throws | stop-subscriber-hangs | slow-store
   SIGCERT_CPU_NICE=0        keep the CPU worker thread at normal priority (default: nice 19, Linux)
   SIGCERT_TRACE=1           probe "trace" events around every lifecycle step (bench/stop-breakdown.ts)
 

@@ -33,7 +33,7 @@ import { ConfigStore } from './config.js';
 import { createControlServer } from './control.js';
 import { CpuPool } from './cpu/pool.js';
 import { DurableState } from './durable.js';
-import { injectFault } from './faults.js';
+import { injectFault, storeDelayMs } from './faults.js';
 import { FifoReader } from './fifo.js';
 import { ConnectionTracker } from './http/connections.js';
 import { Drain } from './http/drain.js';
@@ -78,7 +78,7 @@ export async function runServer({ probe, signals, settings = readSettings() }: S
   process.on('unhandledRejection', (reason) => bus.fail(reason));
 
   // --- the parts ---------------------------------------------------------------------------
-  const durable = new DurableState(settings.stateDir, probe, log);
+  const durable = new DurableState(settings.stateDir, probe, log, storeDelayMs(settings.fault));
   const config = new ConfigStore({
     path: settings.configPath,
     loadTls: settings.tlsPort !== undefined,

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 
-export type Fault = 'stop-subscriber-throws' | 'stop-subscriber-hangs';
+export type Fault = 'stop-subscriber-throws' | 'stop-subscriber-hangs' | 'slow-store';
 
 export interface Settings {
   /** Loopback address every listener binds. */
@@ -74,7 +74,8 @@ export function readSettings(
 
   const faultRaw = env.SIGCERT_FAULT;
   let fault: Fault | undefined;
-  if (faultRaw === 'stop-subscriber-throws' || faultRaw === 'stop-subscriber-hangs') fault = faultRaw;
+  if (faultRaw === 'stop-subscriber-throws' || faultRaw === 'stop-subscriber-hangs' || faultRaw === 'slow-store')
+    fault = faultRaw;
   else if (faultRaw !== undefined && faultRaw !== '') problems.push(`SIGCERT_FAULT=${faultRaw}: unknown fault`);
 
   let workers: number | undefined;

@@ -174,6 +174,22 @@ describe('Store', () => {
     await reopened.store.close();
   });
 
+  it('persistIndex() covers writes queued behind a slow batch (batchDelayMs, SIGCERT_FAULT=slow-store)', async () => {
+    const { store } = await Store.open({ dir, batchDelayMs: 50 });
+    // one batch in flight (k0 alone), then 20 puts queued behind it while it waits on the slow disk
+    const first = store.put('k0', v('value-0'));
+    await new Promise((r) => setImmediate(r)); // k0's batch has started
+    const queued = Array.from({ length: 20 }, (_, i) => store.put(`k${i + 1}`, v(`value-${i + 1}`)));
+    const persisted = await store.persistIndex(); // while k0's batch and the queued ones are pending
+    expect(persisted).toEqual({ records: 21, written: true });
+    await Promise.all([first, ...queued]);
+    await store.close();
+    const reopened = await open_();
+    expect(reopened.recovery).toEqual({ mode: 'clean', records: 21, truncatedBytes: 0 });
+    await expectRecords(reopened.store, 21);
+    await reopened.store.close();
+  });
+
   it('persists an empty index, and persistIndex() still works after close()', async () => {
     const empty = await open_();
     expect(await empty.store.persistIndex()).toEqual({ records: 0, written: true });

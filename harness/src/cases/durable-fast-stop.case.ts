@@ -18,11 +18,18 @@ const ACKED_BEFORE_STOP = 40;
  * disk before the index that covers the log is written, or a batch appended after the index makes it
  * stale and the next start scans (found by mutation testing of the reference's group commit, whose
  * `barrier()` could resolve early unseen).
+ *
+ * Whether writes are still queued when the persist step runs depends on the disk and the CPU: on a
+ * loaded machine the store can be idle at that moment, and an early index covers everything by luck.
+ * A subject with `capabilities.slowStore` is therefore launched with `SIGCERT_FAULT=slow-store` (each
+ * store batch takes 50 ms longer): with 32 writers the store always has a batch in flight and writes
+ * queued behind it, so the stop meets pending writes on every run. Without the capability the case runs
+ * the same way on the real disk.
  */
 export default defineCase({
   id: 'durable.fast-stop-in-flight',
   title: 'A fast stop during concurrent writes: acknowledged writes survive, the next start needs no scan',
-  description: `${WRITERS} writers put ${PER_WRITER} keys each, one after another, until a put is refused; after ${ACKED_BEFORE_STOP} acknowledgements the declared fast-stop signal arrives while they write. Started again on the same state directory, every acknowledged key must be there and recovery must be reported clean.`,
+  description: `${WRITERS} writers put ${PER_WRITER} keys each, one after another, until a put is refused; after ${ACKED_BEFORE_STOP} acknowledgements the declared fast-stop signal arrives while they write (with capabilities.slowStore, under SIGCERT_FAULT=slow-store: writes are queued at the stop on every run). Started again on the same state directory, every acknowledged key must be there and recovery must be reported clean.`,
   requirements: ['DURABLE.INDEX_ON_STOP', 'DURABLE.ACK_AFTER_SYNC'],
   edgeCases: ['E34'],
   applies: {
@@ -33,7 +40,7 @@ export default defineCase({
   },
   timeout: 'normal',
   async run(ctx) {
-    const s = await ctx.launch();
+    const s = await ctx.launch(ctx.manifest.capabilities.slowStore ? { env: { SIGCERT_FAULT: 'slow-store' } } : {});
     const sig = signalFor(ctx.manifest, 'fast-stop')!;
     let acked = 0;
     let onEnough!: () => void;

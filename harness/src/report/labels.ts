@@ -104,7 +104,8 @@ function idList(ids: readonly string[]): string {
 /** What a need is called in the verdict line: `probe`, `/hold`, `slowStartup hook`, `log file`. */
 function needLabel(need: string): string {
   if (need === 'probe' || need === 'notify') return need;
-  if (need === 'slowStartup' || need === 'slowBind' || need === 'faultInjection') return `${need} hook`;
+  if (need === 'slowStartup' || need === 'slowBind' || need === 'faultInjection' || need === 'slowStore')
+    return `${need} hook`;
   if (need === 'logFile') return 'log file';
   return `/${need}`;
 }

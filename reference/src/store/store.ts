@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fsyncDir, removeIfExists } from './fs-util.js';
 import { GroupCommit } from './group-commit.js';
 import { encodeIndex, loadIndexFile, writeIndexFile } from './index-file.js';
@@ -36,6 +37,8 @@ export interface StoreOptions {
   dir: string;
   /** Default true. false: one fsync per put (benchmark baseline). */
   groupCommit?: boolean;
+  /** Test-only (`SIGCERT_FAULT=slow-store`): each batch waits this long before its write, a slow disk. */
+  batchDelayMs?: number;
 }
 
 interface WriteItem {
@@ -64,6 +67,7 @@ export class Store {
     private readonly index: KeyIndex,
     groupCommit: boolean,
     indexFileCovers: number | undefined,
+    private readonly batchDelayMs: number,
   ) {
     this.indexedEnd = log.end;
     this.indexFileCovers = indexFileCovers;
@@ -111,7 +115,7 @@ export class Store {
       if (recovery.mode === 'scan' && (await removeIfExists(join(dir, INDEX_FILE)))) dirChanged = true;
       if (dirChanged) await fsyncDir(dir);
       const covers = recovery.mode === 'clean' ? logLength : undefined;
-      return { store: new Store(dir, log, index, opts.groupCommit ?? true, covers), recovery };
+      return { store: new Store(dir, log, index, opts.groupCommit ?? true, covers, opts.batchDelayMs ?? 0), recovery };
     } catch (err) {
       log.close();
       throw err;
@@ -210,6 +214,7 @@ export class Store {
    * then on until the next `persistIndex()` a crash finds no index and scans.
    */
   private async flush(items: WriteItem[]): Promise<void> {
+    if (this.batchDelayMs > 0) await delay(this.batchDelayMs);
     if (this.indexFileCovers !== undefined) {
       if (await removeIfExists(join(this.dir, INDEX_FILE))) await fsyncDir(this.dir);
       this.indexFileCovers = undefined;

@@ -40,7 +40,7 @@ import { pause, realClock } from '../clock.js';
 import { ConfigStore } from '../config.js';
 import { createControlServer } from '../control.js';
 import { DurableState } from '../durable.js';
-import { injectFault } from '../faults.js';
+import { injectFault, storeDelayMs } from '../faults.js';
 import { Listeners } from '../http/listeners.js';
 import { LineLogger } from '../log.js';
 import { PIDFILE_NAME, removePidfile, writePidfile } from '../pidfile.js';
@@ -84,7 +84,7 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
   process.on('unhandledRejection', (reason) => bus.fail(reason));
 
   // --- the parts ---------------------------------------------------------------------------
-  const durable = new DurableState(settings.stateDir, probe, log);
+  const durable = new DurableState(settings.stateDir, probe, log, storeDelayMs(settings.fault));
   const config = new ConfigStore({ path: settings.configPath, loadTls: settings.tlsPort !== undefined, probe, log });
   const listeners = new Listeners(probe); // the control channel only: the workers serve the rest
   const pool = new WorkerPool({
