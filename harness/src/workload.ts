@@ -288,3 +288,22 @@ export function startConnectProber(
     },
   };
 }
+
+/**
+ * A bounded poll of something the harness can only look at (a file, a directory): `look()` every
+ * `intervalMs` until it returns a value other than null/undefined, or null once `withinMs` has passed.
+ * For what the subject announces (probe events, exits) wait on the event instead.
+ */
+export async function pollUntil<T>(
+  look: () => T | null | undefined,
+  withinMs: number,
+  intervalMs: number,
+): Promise<T | null> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const seen = look();
+    if (seen !== null && seen !== undefined) return seen;
+    if (Date.now() >= deadline) return null;
+    await new Promise((r) => setTimeout(r, intervalMs)); // the poll interval of a bounded look
+  }
+}

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseContext, defineCase } from '../case.js';
 import { verifyPidfileNotOurs } from '../grade/index.js';
-import { noStopRoute, requestStop, stopBudget, waitExit } from '../workload.js';
+import { noStopRoute, pollUntil, requestStop, stopBudget, waitExit } from '../workload.js';
 
 /**
  * Spec: the owner removes the pidfile "only while it still names that process" (PIDFILE.REMOVED, E39).
@@ -20,18 +20,16 @@ import { noStopRoute, requestStop, stopBudget, waitExit } from '../workload.js';
 export const OWN_PIDFILE_WAIT_MS = 2000;
 
 /** Poll (every 5 ms, bounded by the deadline) until `file` holds a complete decimal pid. */
-async function waitOwnPidfile(ctx: CaseContext, file: string, timeoutMs: number): Promise<string | null> {
-  const deadline = Date.now() + ctx.ms(timeoutMs);
-  for (;;) {
+function waitOwnPidfile(ctx: CaseContext, file: string, timeoutMs: number): Promise<string | null> {
+  const look = () => {
     try {
       const content = readFileSync(file, 'utf8').trim();
-      if (/^\d+$/.test(content)) return content;
+      return /^\d+$/.test(content) ? content : null;
     } catch {
-      // not there yet
+      return null; // not there yet
     }
-    if (Date.now() >= deadline) return null;
-    await new Promise((res) => setTimeout(res, 5));
-  }
+  };
+  return pollUntil(look, ctx.ms(timeoutMs), 5);
 }
 
 export default defineCase({

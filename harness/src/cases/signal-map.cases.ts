@@ -31,6 +31,7 @@ import type { Subject } from '../launch/index.js';
 import type { Action, Manifest } from '../types.js';
 import {
   noteClosedAfter,
+  pollUntil,
   recordResult,
   startConnectProber,
   startHeld,
@@ -159,12 +160,7 @@ function fileInfo(file: string): { exists: boolean; bytes: number; ino: number }
 
 /** A bounded poll of an observed condition; true when it held before the deadline. */
 async function pollFor(cond: () => boolean, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, LOG_POLL_MS)); // poll interval of a bounded check
-  }
-  return true;
+  return (await pollUntil(() => cond() || null, withinMs, LOG_POLL_MS)) === true;
 }
 
 interface RotatedLog {
