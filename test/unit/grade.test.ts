@@ -143,6 +143,40 @@ describe('verifiers', () => {
   });
 });
 
+describe('durable.fast-stop-in-flight', () => {
+  const recovery = (mode: string, records: number) =>
+    ev('probe', 'probe', { ev: 'recovery', mode, records, truncatedBytes: 0 }, 1);
+  const quit = () => ev('harness', 'signal-sent', { sig: 'SIGQUIT' }, 0);
+  it('a subject that dies in the fast stop before persisting fails STOP.PERSIST_ALL_PATHS, not only the index', async () => {
+    const c = (await loadCases(reference)).find((x) => x.id === 'durable.fast-stop-in-flight')!;
+    const died = gradeCase(c, {
+      events: [quit(), ev('process', 'exit', { pid: 1, code: 1, signal: null }, 0), recovery('scan', 53)],
+      manifest: reference,
+    });
+    const judged = (g: typeof died) =>
+      g.verdicts
+        .filter((v) => v.requirement === 'STOP.PERSIST_ALL_PATHS' || v.requirement === 'DURABLE.INDEX_ON_STOP')
+        .map((v) => [v.requirement, v.status]);
+    expect(judged(died)).toEqual([
+      ['STOP.PERSIST_ALL_PATHS', 'fail'],
+      ['DURABLE.INDEX_ON_STOP', 'fail'],
+    ]);
+    const persisted = gradeCase(c, {
+      events: [
+        quit(),
+        ev('probe', 'probe', { ev: 'persisted', records: 53 }, 0),
+        ev('process', 'exit', { pid: 1, code: 4, signal: null }, 0),
+        recovery('clean', 53),
+      ],
+      manifest: reference,
+    });
+    expect(judged(persisted)).toEqual([
+      ['STOP.PERSIST_ALL_PATHS', 'pass'],
+      ['DURABLE.INDEX_ON_STOP', 'pass'],
+    ]);
+  });
+});
+
 describe('outcome rules from the history', () => {
   const c = defineCase({
     id: 'fake.rules',

@@ -1,6 +1,6 @@
 import { defineCase, signalFor } from '../case.js';
 import { durablePut, readAll } from '../clients/durable.js';
-import { verifyAckedSurvive, verifyIndexOnStop } from '../grade/index.js';
+import { verifyAckedSurvive, verifyIndexOnStop, verifyPersist } from '../grade/index.js';
 import { stopBudget, waitExit } from '../workload.js';
 
 const WRITERS = 32;
@@ -31,6 +31,9 @@ export default defineCase({
   title: 'A fast stop during concurrent writes: acknowledged writes survive, the next start needs no scan',
   description: `${WRITERS} writers put ${PER_WRITER} keys each, one after another, until a put is refused; after ${ACKED_BEFORE_STOP} acknowledgements the declared fast-stop signal arrives while they write (with capabilities.slowStore, under SIGCERT_FAULT=slow-store: writes are queued at the stop on every run). Started again on the same state directory, every acknowledged key must be there and recovery must be reported clean.`,
   requirements: ['DURABLE.INDEX_ON_STOP', 'DURABLE.ACK_AFTER_SYNC'],
+  // a subject that dies in the fast stop (an unhandled error of a request it cut) never persists: that
+  // is the persist step skipped on the fast-stop path, not only a stale index
+  alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E34'],
   applies: {
     platforms: ['linux', 'darwin'],
@@ -67,8 +70,9 @@ export default defineCase({
     const again = await ctx.launch({ stateDir: s.stateDir, ports: s.ports });
     await readAll(again.ports.http!, keys, ctx.history);
   },
-  grade({ events }) {
+  grade({ events, manifest }) {
     return [
+      ...verifyPersist(events, manifest, 'fast-stop'),
       verifyIndexOnStop(events, 'a fast stop that landed during writes'),
       verifyAckedSurvive(events, 'a fast stop during writes'),
     ];
