@@ -10,9 +10,9 @@
  * And one that proves the persist step waits for the writes in flight (DURABLE.INDEX_ON_STOP,
  * capability `slowStore`):
  *
- * - `slow-store`: every batch of the store takes `SLOW_STORE_MS` longer before it is written and
- *   synced, as on a slow disk, so concurrent puts queue behind the batch in flight and a stop always
- *   finds writes pending; the index it persists must still cover all of them.
+ * - `slow-store`: every batch of the store is acknowledged `SLOW_STORE_MS` after it reached the log,
+ *   as if its sync were slow, so concurrent puts queue behind the batch in flight and a stop always
+ *   finds writes pending, some already in the log; the index it persists must still cover all of them.
  */
 import type { Bus } from './bus.js';
 import type { Fault } from './settings.js';

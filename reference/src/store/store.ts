@@ -37,7 +37,7 @@ export interface StoreOptions {
   dir: string;
   /** Default true. false: one fsync per put (benchmark baseline). */
   groupCommit?: boolean;
-  /** Test-only (`SIGCERT_FAULT=slow-store`): each batch waits this long before its write, a slow disk. */
+  /** Test-only (`SIGCERT_FAULT=slow-store`): each batch is acknowledged this long after its write, a slow sync. */
   batchDelayMs?: number;
 }
 
@@ -214,13 +214,14 @@ export class Store {
    * then on until the next `persistIndex()` a crash finds no index and scans.
    */
   private async flush(items: WriteItem[]): Promise<void> {
-    if (this.batchDelayMs > 0) await delay(this.batchDelayMs);
     if (this.indexFileCovers !== undefined) {
       if (await removeIfExists(join(this.dir, INDEX_FILE))) await fsyncDir(this.dir);
       this.indexFileCovers = undefined;
     }
     const bytes = items.length === 1 ? items[0]!.record : Buffer.concat(items.map((i) => i.record));
     const start = await this.log.append(bytes);
+    // test-only slow sync: the batch is in the log, but acknowledged (and indexed) only this much later
+    if (this.batchDelayMs > 0) await delay(this.batchDelayMs);
     this.fsyncs++;
     this.writes += items.length;
     let offset = start;

@@ -403,8 +403,8 @@ function flushSoon() {
       pending = [];
       const buf = Buffer.from(batch.map((w) => w.line).join(''));
       try {
-        if (FAULT === 'slow-store') await new Promise((res) => setTimeout(res, 50)); // a slow disk: writes queue behind
         await new Promise((res, rej) => fs.write(logFd, buf, 0, buf.length, null, (e) => (e ? rej(e) : res())));
+        if (FAULT === 'slow-store') await new Promise((res) => setTimeout(res, 50)); // a slow sync: writes queue behind
         await new Promise((res, rej) => fs.fdatasync(logFd, (e) => (e ? rej(e) : res())));
         logSize += buf.length;
         for (const w of batch) {
