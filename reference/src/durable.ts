@@ -31,7 +31,12 @@ export class DurableState {
   open(): Promise<Store> {
     this.opening ??= (async () => {
       const { Store } = await import('./store/index.js');
-      const { store, recovery } = await Store.open({ dir: this.dir, batchDelayMs: this.batchDelayMs });
+      const { store, recovery } = await Store.open({
+        dir: this.dir,
+        // the slow-store fault is a slow disk that syncs one write at a time: the others queue behind it
+        groupCommit: this.batchDelayMs === 0,
+        batchDelayMs: this.batchDelayMs,
+      });
       const detail = recovery.reason === undefined ? '' : ` (${recovery.reason})`;
       this.log.info(
         `store opened in ${this.dir}: ${recovery.mode}, ${recovery.records} records, ${recovery.truncatedBytes} bytes truncated${detail}`,

@@ -10,15 +10,16 @@
  * And one that proves the persist step waits for the writes in flight (DURABLE.INDEX_ON_STOP,
  * capability `slowStore`):
  *
- * - `slow-store`: every batch of the store is acknowledged `SLOW_STORE_MS` after it reached the log,
- *   as if its sync were slow, so concurrent puts queue behind the batch in flight and a stop always
- *   finds writes pending, some already in the log; the index it persists must still cover all of them.
+ * - `slow-store`: the store writes one put at a time and acknowledges each `SLOW_STORE_MS` after it
+ *   reached the log, as on a slow disk without group commit, so concurrent puts queue behind the one in
+ *   flight and a stop always finds writes pending, one already in the log; the index it persists must
+ *   still cover all of them.
  */
 import type { Bus } from './bus.js';
 import type { Fault } from './settings.js';
 
 /** The extra time of each store batch under `slow-store`. */
-export const SLOW_STORE_MS = 50;
+export const SLOW_STORE_MS = 10;
 
 /** The store's extra time per batch for `fault` (0 unless `slow-store`). */
 export function storeDelayMs(fault: Fault | undefined): number {

@@ -21,9 +21,10 @@ const ACKED_BEFORE_STOP = 40;
  *
  * Whether writes are still queued when the persist step runs depends on the disk and the CPU: on a
  * loaded machine the store can be idle at that moment, and an early index covers everything by luck.
- * A subject with `capabilities.slowStore` is therefore launched with `SIGCERT_FAULT=slow-store` (each
- * store batch takes 50 ms longer): with 32 writers the store always has a batch in flight and writes
- * queued behind it, so the stop meets pending writes on every run. Without the capability the case runs
+ * A subject with `capabilities.slowStore` is therefore launched with `SIGCERT_FAULT=slow-store` (its
+ * store syncs one write at a time, each 10 ms longer): with 32 writers the store always has a write in
+ * flight and others queued behind it, so the stop meets pending writes on every run; a persist step
+ * that stops waiting after the first of them (a barrier resolved by any settle) is caught too. Without the capability the case runs
  * the same way on the real disk.
  */
 export default defineCase({

@@ -335,7 +335,7 @@ const INDEX_FILE = path.join(STATE_DIR, 'kv.index');
 const kv = new Map();
 let logFd = -1;
 let logSize = 0;
-let pending = []; // writes waiting for the next group commit
+const pending = []; // writes waiting for the next group commit
 let flushing = null;
 
 function recordLine(key, value) {
@@ -399,12 +399,12 @@ function appendDurable(key, value) {
 function flushSoon() {
   flushing ??= (async () => {
     while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
+      // SIGCERT_FAULT=slow-store: a slow disk that syncs one write at a time, the others queue behind it
+      const batch = FAULT === 'slow-store' ? pending.splice(0, 1) : pending.splice(0);
       const buf = Buffer.from(batch.map((w) => w.line).join(''));
       try {
         await new Promise((res, rej) => fs.write(logFd, buf, 0, buf.length, null, (e) => (e ? rej(e) : res())));
-        if (FAULT === 'slow-store') await new Promise((res) => setTimeout(res, 50)); // a slow sync: writes queue behind
+        if (FAULT === 'slow-store') await new Promise((res) => setTimeout(res, 10)); // the slow sync
         await new Promise((res, rej) => fs.fdatasync(logFd, (e) => (e ? rej(e) : res())));
         logSize += buf.length;
         for (const w of batch) {
