@@ -6,6 +6,7 @@
  * comes from the report.
  */
 
+import { COOPERATION_CAPABILITIES } from '../case.js';
 import { citedRequirements } from '../grade/rules.js';
 import { expectedHere } from '../grade/verdict.js';
 import type { Outcome, Verdict } from '../types.js';
@@ -104,8 +105,8 @@ function idList(ids: readonly string[]): string {
 /** What a need is called in the verdict line: `probe`, `/hold`, `slowStartup hook`, `log file`. */
 function needLabel(need: string): string {
   if (need === 'probe' || need === 'notify') return need;
-  if (need === 'slowStartup' || need === 'slowBind' || need === 'faultInjection' || need === 'slowStore')
-    return `${need} hook`;
+  // the other cooperation capabilities are test hooks (slowStartup, slowBind, faultInjection, slowStore)
+  if ((COOPERATION_CAPABILITIES as readonly string[]).includes(need)) return `${need} hook`;
   if (need === 'logFile') return 'log file';
   return `/${need}`;
 }
