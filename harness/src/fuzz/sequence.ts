@@ -10,6 +10,11 @@
  * 5. no descendant outlives it;
  * 6. started again on the same state directory, it serves every acknowledged write.
  *
+ * A subject declaring `capabilities.slowStore` is launched with `SIGCERT_FAULT=slow-store` (the store
+ * acknowledges a write 10 ms after it reached the log): a `put` then stays in flight long enough for
+ * the next command's signal to meet it, on a loaded machine as on an idle one, instead of the race a
+ * sub-millisecond disk would leave. The restart that reads the writes back runs without the fault.
+ *
  * The subject is always torn down in `closeSequence` (call it in `finally`).
  */
 import { randomBytes } from 'node:crypto';
@@ -89,7 +94,8 @@ async function launchRetrying(start: () => Promise<Subject>): Promise<Subject> {
 export async function openSequence(o: SequenceOptions): Promise<Sequence> {
   mkdirSync(o.runDir, { recursive: true });
   const history = new History();
-  const subject = await launchRetrying(() => launch({ manifest: o.manifest, runDir: o.runDir, history }));
+  const fault = o.manifest.capabilities.slowStore === true ? { env: { SIGCERT_FAULT: 'slow-store' } } : {};
+  const subject = await launchRetrying(() => launch({ manifest: o.manifest, runDir: o.runDir, history, ...fault }));
   const tag = randomBytes(3).toString('hex');
   const real = new RealRun(o.manifest, subject, history, o.runDir, o.timings, tag);
   return { model: initialModel(modelSpec(o.manifest)), real, options: o, extra: [] };
