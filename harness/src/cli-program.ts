@@ -77,7 +77,7 @@ export interface Handlers {
 }
 
 export const EXIT_CODES_HELP =
-  'exit codes: 0 compliant, 1 not compliant, 2 usage or manifest error, 3 harness error, 130 interrupted';
+  'exit codes: 0 compliant, 1 not compliant, 2 usage or manifest error, 3 harness error, 4 not certified (the subject did not start), 130 interrupted';
 
 // ----- value checks (each throws InvalidArgumentError with the problem; commander names the option)
 

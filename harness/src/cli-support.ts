@@ -7,7 +7,8 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync 
 import path from 'node:path';
 import { type CaseDef, whyNotApplicable } from './case.js';
 import { UsageError } from './cli-program.js';
-import type { CaseResult, Report } from './report/index.js';
+import type { LaunchError } from './launch/index.js';
+import type { CaseResult, NotStarted, Report } from './report/index.js';
 import type { Manifest, Outcome, Platform } from './types.js';
 
 /** Outcomes `--last-failed` runs again. */
@@ -90,9 +91,20 @@ export function lastFailedIds(runsDir: string, subject: string): { ids: Set<stri
   throw new UsageError(`--last-failed: no earlier run of ${subject} in ${runsDir}`);
 }
 
+/** What a launch error says about a subject that did not start, for the report's `not certified` verdict. */
+export function notStartedOf(e: LaunchError): NotStarted {
+  return {
+    kind: e.kind,
+    reason: e.message,
+    ...(e.exit ? { exit: { code: e.exit.code, signal: e.exit.signal } } : {}),
+    ...(e.stderrTail ? { stderrTail: e.stderrTail } : {}),
+  };
+}
+
 /**
- * The results of a run whose subject never became ready: each selected case is a harness error with
- * that reason (or not applicable, with its own reason), so every report still says what happened.
+ * The results of a run whose subject did not start: each selected case is skipped, not run, with that
+ * reason (or not applicable, with its own reason), so every report still says what happened; the
+ * verdict is `not certified` (notStartedOf), not a harness error and not a requirement failure.
  */
 export function notStartedResults(
   selected: readonly CaseDef[],
@@ -110,8 +122,8 @@ export function notStartedResults(
         title: c.title,
         requirements: [...c.requirements],
         edgeCases: [...(c.edgeCases ?? [])],
-        outcome: na ? 'not-applicable' : 'harness-error',
-        reason: na ?? `the subject could not be started: ${reason}`,
+        outcome: na ? 'not-applicable' : 'skipped',
+        reason: na ?? `not run: the subject did not start: ${reason}`,
         verdicts: [],
         metrics: {},
         durationMs: 0,

@@ -32,6 +32,7 @@ import {
   checkOutputFile,
   colorWanted,
   lastFailedIds,
+  notStartedOf,
   notStartedResults,
   ProgressBoard,
 } from './cli-support.js';
@@ -43,6 +44,7 @@ import {
   killAllSync,
   LaunchError,
   launch,
+  launchRetryingPortRace,
   loadManifest,
   ManifestError,
   teardownAll,
@@ -58,11 +60,20 @@ import {
   writeHtmlReport,
   writeJsonReport,
 } from './report/index.js';
+import { notStartedText } from './report/labels.js';
 import { runCases, selectCases } from './runner.js';
 import { loadRegistry } from './spec.js';
 import type { Manifest, Platform } from './types.js';
 
-export const EXIT = { compliant: 0, notCompliant: 1, usage: 2, harness: 3, interrupted: 130 } as const;
+export const EXIT = { compliant: 0, notCompliant: 1, usage: 2, harness: 3, notStarted: 4, interrupted: 130 } as const;
+
+/**
+ * A launch that failed: a manifest the launcher could not use is a usage error (2); a subject that could
+ * not be spawned, exited or never became ready is not certified (4), its own or its manifest's fault.
+ */
+function exitForLaunch(e: LaunchError): number {
+  return e.kind === 'bad-manifest' ? EXIT.usage : EXIT.notStarted;
+}
 
 function toolVersion(): string {
   try {
@@ -94,6 +105,7 @@ async function writeOutputs(report: Report, json?: string, junit?: string, html?
 
 function exitFor(report: Report, selection = false): number {
   if (report.partial) return EXIT.interrupted;
+  if (report.verdict.notStarted) return EXIT.notStarted;
   if (report.verdict.harnessErrors > 0) return EXIT.harness;
   if (selection) {
     // --grep / --shard: a selection is not a certificate; it passes when no selected case failed
@@ -103,15 +115,21 @@ function exitFor(report: Report, selection = false): number {
   return report.verdict.compliant ? EXIT.compliant : EXIT.notCompliant;
 }
 
-/** Launch once and stop: proves the subject starts before any case runs. */
+/**
+ * Launch once and stop: proves the subject starts before any case runs. A launch that lost a race for
+ * its port (EADDRINUSE: another process bound it after the harness allocated it) is the harness's luck,
+ * not the subject's fault, and is tried again, twice at most.
+ */
 async function preflight(manifest: Manifest, dir: string, platform?: Platform): Promise<number> {
   const t0 = Date.now();
-  const s = await launch({
-    manifest,
-    runDir: path.join(dir, 'preflight'),
-    history: new History(),
-    ...(platform ? { platform } : {}),
-  });
+  const s = await launchRetryingPortRace(() =>
+    launch({
+      manifest,
+      runDir: path.join(dir, 'preflight'),
+      history: new History(),
+      ...(platform ? { platform } : {}),
+    }),
+  );
   const ms = Date.now() - t0;
   await s.teardown();
   return ms;
@@ -209,13 +227,14 @@ async function cmdRun(o: RunOptions): Promise<number> {
       readyMs = await preflight(manifest, outDir, platform);
     } catch (e) {
       if (!(e instanceof LaunchError)) throw e;
-      // the subject never became ready: the reports still say so, case by case, for CI to show
+      // the subject did not start: not certified (no case ran); the reports still say why, for CI to show
+      const notStarted = notStartedOf(e);
       const results = notStartedResults(selected, manifest, platform, e.message, o.repeat);
-      const report = makeReport(manifest, results, { ...opts, outDir, notStarted: e.message }, startedAt, false);
+      const report = makeReport(manifest, results, { ...opts, outDir }, startedAt, false, notStarted);
       await writeJsonReport(report, path.join(outDir, 'report.json'));
       await writeOutputs(report, o.json, o.junit, o.html);
-      process.stderr.write(`sigcert: the subject could not be started: ${e.message}\n`);
-      return EXIT.harness;
+      process.stderr.write(`sigcert: not certified: ${notStartedText(notStarted)}\n`);
+      return exitForLaunch(e);
     }
     const color = useColor();
     const live = Boolean(process.stdout.isTTY) && !process.env.CI;
@@ -507,8 +526,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (e instanceof LaunchError) {
-      process.stderr.write(`sigcert: the subject could not be started: ${e.message}\n`);
-      return EXIT.harness;
+      process.stderr.write(`sigcert: ${notStartedText(notStartedOf(e))}\n`);
+      return exitForLaunch(e);
     }
     const code = (e as { code?: string }).code;
     if (code?.startsWith('ERR_PARSE_ARGS')) {

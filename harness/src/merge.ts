@@ -88,6 +88,7 @@ export function mergeReports(reports: readonly Report[], files: readonly string[
   const where = new Map(loadRegistry().requirements.map((r) => [r.id, r.applies] as const));
   const requirements = first.requirements.map(({ id, level, title }) => ({ id, level, title, applies: where.get(id) }));
 
+  const notStarted = reports.find((r) => r.verdict.notStarted !== undefined)?.verdict.notStarted;
   return buildReport({
     toolVersion: first.tool.version,
     specVersion: first.specVersion,
@@ -103,6 +104,8 @@ export function mergeReports(reports: readonly Report[], files: readonly string[
     requirements,
     latency,
     partial: reports.some((r) => r.partial === true),
+    // a shard whose subject did not start certified nothing: neither does the merge
+    ...(notStarted ? { notStarted } : {}),
     environment: first.environment,
     platform: gradedPlatform(first),
   });

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { validateReport } from '../../harness/src/report/index.js';
 import { JENKINS_JUNIT_XSD, JUNIT_XSD, validateXmlSchema } from './xml-schema.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -136,17 +137,17 @@ describe('sigcert CLI', () => {
     expect(u.stderr).toMatch(/\/capabilities\/relaod: unknown field/);
   });
 
-  it('a subject that never becomes ready exits 3 with one line, leaving nothing running', async () => {
+  it('a subject that never becomes ready is not certified: exit 4 with one line, leaving nothing running', async () => {
     const r = await sigcert('run', '--subject', fixture('never-ready.json'));
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/could not be started: .*never-ready.* not ready/);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^sigcert: not certified: the subject did not start: .*never-ready.* not ready/);
     oneLineError(r.stderr);
     expect(running('never-ready.mjs')).toEqual([]);
   });
 
-  it('a command that does not exist exits 3', async () => {
+  it('a command that does not exist: the subject did not start, exit 4', async () => {
     const r = await sigcert('doctor', '--subject', fixture('not-found.json'));
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/command not found/);
     oneLineError(r.stderr);
   });
@@ -365,23 +366,35 @@ describe('sigcert CLI: what every CLI has', () => {
       '--out',
       path.join(dir, 'run'),
     );
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(4);
     oneLineError(r.stderr);
     const report = JSON.parse(readFileSync(json, 'utf8')) as {
       cases: { id: string; outcome: string; reason?: string }[];
-      options: Record<string, unknown>;
+      verdict: {
+        label: string;
+        compliant: boolean;
+        harnessErrors: number;
+        notStarted?: { kind: string; reason: string };
+      };
     };
-    const errors = report.cases.filter((c) => c.outcome === 'harness-error');
-    expect(errors.length).toBeGreaterThan(0);
-    for (const c of errors) expect(c.reason).toMatch(/^the subject could not be started: .*not ready/);
-    expect(report.cases.every((c) => ['harness-error', 'not-applicable'].includes(c.outcome))).toBe(true);
-    expect(report.options.notStarted).toMatch(/not ready/);
+    // the subject's fault, not the harness's: no harness error, no requirement judged, not certified
+    expect(report.verdict.label).toBe('not certified');
+    expect(report.verdict.compliant).toBe(false);
+    expect(report.verdict.harnessErrors).toBe(0);
+    expect(report.verdict.notStarted?.kind).toBe('not-ready');
+    expect(report.verdict.notStarted?.reason).toMatch(/not ready/);
+    const skipped = report.cases.filter((c) => c.outcome === 'skipped');
+    expect(skipped.length).toBeGreaterThan(0);
+    for (const c of skipped) expect(c.reason).toMatch(/^not run: the subject did not start: .*not ready/);
+    expect(report.cases.every((c) => ['skipped', 'not-applicable'].includes(c.outcome))).toBe(true);
+    expect(validateReport(report).errors).toEqual([]);
     const xml = readFileSync(junit, 'utf8');
-    expect(xml).toMatch(/<error message="the subject could not be started: [^"]*not ready/);
+    expect(xml).toMatch(/<failure message="the subject did not start: [^"]*not ready[^"]*" type="not-started"/);
+    expect(xml).toMatch(/<testsuites name="sigcert" tests="\d+" failures="1" errors="0"/);
     expect((await validateXmlSchema(xml, JUNIT_XSD)).errors).toEqual([]);
     expect((await validateXmlSchema(xml, JENKINS_JUNIT_XSD)).errors).toEqual([]);
-    expect(readFileSync(html, 'utf8')).toContain('the subject could not be started');
-    expect(readFileSync(path.join(dir, 'run', 'report.json'), 'utf8')).toContain('could not be started');
+    expect(readFileSync(html, 'utf8')).toContain('not certified — the subject did not start');
+    expect(readFileSync(path.join(dir, 'run', 'report.json'), 'utf8')).toContain('did not start');
     expect(running('never-ready.mjs')).toEqual([]);
   });
 

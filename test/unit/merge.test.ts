@@ -94,6 +94,23 @@ describe('merge', () => {
     expect(() => mergeReports([], [])).toThrow(MergeError);
   });
 
+  it('a shard whose subject did not start makes the merge not certified', () => {
+    const a = shard([kase('a.one', 'T.A', 'pass')]);
+    const b = buildReport({
+      ...{ toolVersion: '0.1.0', specVersion: '1.0.0', startedAt: '2025-01-01T00:00:00.000Z', durationMs: 10 },
+      subject: { name: 'demo', manifestFile: '/x/manifest.json', manifest: {} },
+      options: { shard: [2, 2] },
+      cases: [{ ...kase('b.one', 'T.B', 'skipped'), reason: 'not run: the subject did not start: demo not ready' }],
+      requirements: REQS,
+      notStarted: { kind: 'not-ready', reason: 'demo not ready after 100 ms (readiness: probe)' },
+    });
+    const m = mergeReports([a, b], ['a.json', 'b.json']);
+    expect(m.verdict.label).toBe('not certified');
+    expect(m.verdict.notStarted?.kind).toBe('not-ready');
+    expect(validateReport(JSON.parse(JSON.stringify(m))).errors).toEqual([]);
+    expect(mergeReports([a, shard([kase('b.one', 'T.B', 'pass')])], ['a', 'b']).verdict.label).toBe('fully compliant');
+  });
+
   it('a partial shard makes a partial merge', () => {
     const a: Report = { ...shard([kase('a.one', 'T.A', 'pass')]), partial: true };
     expect(mergeReports([a, shard([kase('b.one', 'T.B', 'pass')])], ['a', 'b']).partial).toBe(true);

@@ -312,6 +312,30 @@ describe('rollup and verdict', () => {
     expect(verdict.untestedMust).toEqual(musts);
     expect(verdict.label).toBe('not compliant');
   });
+
+  it('a subject that did not start is not certified, whatever its cases say, and says why in one line', () => {
+    const notStarted = {
+      kind: 'exited',
+      reason: 'synthetic exited before it was ready (exit 1)',
+      exit: { code: 1, signal: null },
+      stderrTail: 'Error: listen EACCES 127.0.0.1:80',
+    };
+    const r = report(allGood(), { notStarted });
+    expect(r.verdict).toMatchObject({ label: 'not certified', compliant: false, fullyCompliant: false, notStarted });
+    expect(r.verdict.harnessErrors).toBe(0);
+    const line = verdictLine(r);
+    expect(line).toBe(
+      'VERDICT: not certified — the subject did not start: synthetic exited before it was ready (exit 1); its stderr ends: Error: listen EACCES 127.0.0.1:80; no case ran',
+    );
+    expect(validateReport(JSON.parse(serializeReport(r))).errors).toEqual([]);
+    // the schema ties the label to its reason, both ways
+    const bare = JSON.parse(serializeReport(r)) as Report;
+    delete bare.verdict.notStarted;
+    expect(validateReport(bare).errors.join('\n')).toMatch(/notStarted/);
+    const certified = JSON.parse(serializeReport(r)) as Report;
+    certified.verdict.compliant = true;
+    expect(validateReport(certified).errors.length).toBeGreaterThan(0);
+  });
 });
 
 describe('percentiles (nearest rank)', () => {

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { History } from '../history.js';
-import { LaunchError, launch, type ProcInfo, type Subject, WaitTimeoutError } from '../launch/index.js';
+import { launch, launchRetryingPortRace, type ProcInfo, type Subject, WaitTimeoutError } from '../launch/index.js';
 import type { Manifest } from '../types.js';
 import { awaitReload, awaitRequests, execute, readBack, writeFifo } from './execute.js';
 import {
@@ -76,26 +76,13 @@ export function whyNotFuzzable(m: Manifest): string | null {
   return null;
 }
 
-/**
- * A launch that lost a race for its port (another process bound it between allocation and the
- * subject's listen: EADDRINUSE) is retried, twice at most; every other launch error is thrown.
- */
-async function launchRetrying(start: () => Promise<Subject>): Promise<Subject> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await start();
-    } catch (e) {
-      const portRace = e instanceof LaunchError && /EADDRINUSE/.test(`${e.message} ${e.stderrTail ?? ''}`);
-      if (!portRace || attempt >= 2) throw e;
-    }
-  }
-}
-
 export async function openSequence(o: SequenceOptions): Promise<Sequence> {
   mkdirSync(o.runDir, { recursive: true });
   const history = new History();
   const fault = o.manifest.capabilities.slowStore === true ? { env: { SIGCERT_FAULT: 'slow-store' } } : {};
-  const subject = await launchRetrying(() => launch({ manifest: o.manifest, runDir: o.runDir, history, ...fault }));
+  const subject = await launchRetryingPortRace(() =>
+    launch({ manifest: o.manifest, runDir: o.runDir, history, ...fault }),
+  );
   const tag = randomBytes(3).toString('hex');
   const real = new RealRun(o.manifest, subject, history, o.runDir, o.timings, tag);
   return { model: initialModel(modelSpec(o.manifest)), real, options: o, extra: [] };
@@ -218,7 +205,7 @@ async function verifyAfterRestart(seq: Sequence): Promise<void> {
   const { real: r } = seq;
   let again: Subject;
   try {
-    again = await launchRetrying(() =>
+    again = await launchRetryingPortRace(() =>
       launch({
         manifest: r.manifest,
         runDir: join(r.runDir, 'restart'),

@@ -10,7 +10,7 @@ export {
   WaitTimeoutError,
 } from './errors.js';
 export type { LaunchOptions } from './handover.js';
-export { launch } from './launch.js';
+export { launch, launchRetryingPortRace } from './launch.js';
 export { LOG_KEEP_BYTES } from './logs.js';
 export {
   ALL_PLATFORMS,

@@ -100,3 +100,19 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
   }
   return subject;
 }
+
+/**
+ * `start()` again when it failed because the subject lost a race for a port the harness allocated
+ * (EADDRINUSE: another process bound it between the allocation and the subject's listen), twice at most;
+ * every other launch error is thrown. The race is the harness's, never the subject's fault.
+ */
+export async function launchRetryingPortRace<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      const portRace = e instanceof LaunchError && /EADDRINUSE/.test(`${e.message} ${e.stderrTail ?? ''}`);
+      if (!portRace || attempt >= 2) throw e;
+    }
+  }
+}

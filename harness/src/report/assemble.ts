@@ -9,7 +9,7 @@ import { repoRoot } from '../launch/paths.js';
 import { loadRegistry } from '../spec.js';
 import type { Manifest } from '../types.js';
 import { buildReport } from './build.js';
-import type { CaseResult, LatencyTable, Report } from './model.js';
+import type { CaseResult, LatencyTable, NotStarted, Report } from './model.js';
 
 /** The version in the repository's package.json (0.0.0 when it cannot be read). */
 export function toolVersion(): string {
@@ -51,6 +51,7 @@ export function makeReport(
   options: Record<string, unknown>,
   startedAt: Date,
   partial: boolean,
+  notStarted?: NotStarted,
 ): Report {
   const reg = loadRegistry();
   return buildReport({
@@ -64,6 +65,7 @@ export function makeReport(
     requirements: reg.requirements,
     latency: latencyTables(results),
     partial,
+    ...(notStarted ? { notStarted } : {}),
     // the platform graded, as `run` records it in the options (analyze reads them back)
     ...(typeof options.platform === 'string' ? { platform: options.platform } : {}),
   });

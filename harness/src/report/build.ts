@@ -10,6 +10,7 @@ import type { Manifest, Outcome } from '../types.js';
 import {
   type CaseResult,
   type LatencyTable,
+  type NotStarted,
   OUTCOMES,
   REPORT_VERSION,
   type Report,
@@ -26,6 +27,8 @@ export interface BuildReportInput {
   subject: Report['subject'];
   options: Record<string, unknown>;
   cases: CaseResult[];
+  /** the subject did not start: the verdict is `not certified`, whatever the cases say */
+  notStarted?: NotStarted;
   /** the registry (spec/requirements.json `requirements`; `applies.platforms` where known) */
   requirements: readonly (RequirementInfo & { applies?: { platforms?: readonly string[] } })[];
   /**
@@ -58,6 +61,15 @@ export function buildReport(input: BuildReportInput): Report {
     summary: { counts: countOutcomes(input.cases), total: input.cases.length },
     verdict: computeVerdict(rollups, input.cases),
   };
+  if (input.notStarted) {
+    report.verdict = {
+      ...report.verdict,
+      compliant: false,
+      fullyCompliant: false,
+      label: 'not certified',
+      notStarted: input.notStarted,
+    };
+  }
   if (input.latency && input.latency.length > 0) report.latency = input.latency;
   const paths = pathTable(input.cases);
   if (paths.length > 0) report.paths = paths;

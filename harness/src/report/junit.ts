@@ -17,10 +17,14 @@
  *         harness-error, timeout, crash              -> <error type="<outcome>" message>evidence</error>
  *         not-applicable, skipped, unsupported       -> <skipped message="<outcome>: <reason>"/>
  *         pass, informational                        -> no child
+ *     <testsuite name="sigcert.<subject>.start">    only when the subject did not start (verdict `not certified`):
+ *       <testcase name="subject.start"> <failure type="not-started" message="the subject did not start: ..."/>
+ *       so CI shows the run red with the reason, not as every case skipped
  *         <system-out> verdicts and a short timeline excerpt </system-out>
  */
 import path from 'node:path';
 import type { HistoryEvent, Level, Outcome, Verdict } from '../types.js';
+import { notStartedText } from './labels.js';
 import type { CaseResult, Report } from './model.js';
 import { stripInvalidXmlChars } from './text.js';
 
@@ -238,6 +242,11 @@ export function toJUnitXml(report: Report): string {
   }
 
   const all = tally(report.cases);
+  const notStarted = report.verdict.notStarted;
+  if (notStarted) {
+    all.tests += 1;
+    all.failures += 1;
+  }
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites${attrs({
@@ -282,6 +291,20 @@ export function toJUnitXml(report: Report): string {
       ...cases.flatMap(caseProperties).map((p) => `      ${p}`),
       '    </properties>',
       ...cases.map((c) => testcaseXml(c, name, levels, '    ')),
+      '  </testsuite>',
+    );
+  }
+  if (notStarted) {
+    const name = `sigcert.${subject}.start`;
+    const text = notStartedText(notStarted);
+    out.push(
+      `  <testsuite${attrs({ name, tests: 1, failures: 1, errors: 0, skipped: 0, time: seconds(0), timestamp, hostname, id: id++, package: `sigcert.${subject}` })}>`,
+      '    <properties>',
+      ...suiteProps.map((p) => `      ${p}`),
+      '    </properties>',
+      `    <testcase${attrs({ name: 'subject.start', classname: name, time: seconds(0) })}>`,
+      `      <failure${attrs({ message: oneLine(text), type: 'not-started' })}>${escapeXmlText(`${text}\nNo case ran: the subject must start and become ready (manifest readiness) before it can be certified.`)}</failure>`,
+      '    </testcase>',
       '  </testsuite>',
     );
   }

@@ -10,7 +10,7 @@ import { COOPERATION_CAPABILITIES } from '../case.js';
 import { citedRequirements } from '../grade/rules.js';
 import { expectedHere } from '../grade/verdict.js';
 import type { Outcome, Verdict } from '../types.js';
-import { type CaseResult, OUTCOMES, type Report, type RequirementStatus } from './model.js';
+import { type CaseResult, type NotStarted, OUTCOMES, type Report, type RequirementStatus } from './model.js';
 
 /** good: pass; bad: a failure of the subject; warn: not fully met; error: the harness's own fault. */
 export type Tone = 'good' | 'bad' | 'warn' | 'info' | 'muted' | 'error';
@@ -140,6 +140,7 @@ export function verdictLine(report: Report): string {
     : bailed
       ? ` [stopped after ${bailed} (--bail): not a certificate]`
       : '';
+  if (v.notStarted) return `VERDICT: not certified — ${notStartedText(v.notStarted)}; no case ran`;
   if (v.label === 'fully compliant') return `VERDICT: fully compliant ${tally}${partial}`;
   if (v.label === 'compliant') {
     const unmet = report.requirements
@@ -164,6 +165,19 @@ export function verdictLine(report: Report): string {
   if (blocking > 0) clauses.push(`${blocking} MUST case${blocking === 1 ? '' : 's'} timed out, crashed or flaked`);
   if (clauses.length === 0) clauses.push('MUST requirements not demonstrated');
   return `VERDICT: not compliant — ${clauses.join('; ')} ${tally}${partial}`;
+}
+
+/**
+ * Why the subject did not start, in one line: the launcher's reason, then how it ended and the last line
+ * of its stderr where the reason does not already say them.
+ */
+export function notStartedText(n: NotStarted): string {
+  const parts = [`the subject did not start: ${n.reason}`];
+  if (n.exit && !/\bexit|\bexited|\bsignal/.test(n.reason)) {
+    parts.push(n.exit.signal ? `it died by ${n.exit.signal}` : `it exited with status ${n.exit.code}`);
+  }
+  if (n.stderrTail && !n.reason.includes(n.stderrTail)) parts.push(`its stderr ends: ${n.stderrTail}`);
+  return parts.join('; ');
 }
 
 /** Non-zero counts in report order: `50 pass, 2 fail, 1 not-applicable`. */

@@ -103,7 +103,23 @@ export interface LatencyTable {
   unit: 'ms';
 }
 
-export type VerdictLabel = 'fully compliant' | 'compliant' | 'not compliant';
+export type VerdictLabel = 'fully compliant' | 'compliant' | 'not compliant' | 'not certified';
+
+/**
+ * Why a run certified nothing: the subject did not start (it could not be spawned, exited, or never
+ * became ready within its manifest's readiness timeout). The subject's or its manifest's fault, not the
+ * harness's: no case ran, no requirement was judged.
+ */
+export interface NotStarted {
+  /** the launcher's kind of failure: not-found, exited, not-ready, setup-failed, bad-manifest */
+  kind: string;
+  /** one line: what the launcher saw */
+  reason: string;
+  /** how the subject ended, when it did */
+  exit?: { code: number | null; signal: string | null };
+  /** the last non-empty line it wrote to stderr */
+  stderrTail?: string;
+}
 
 export interface ReportVerdict {
   compliant: boolean;
@@ -117,6 +133,8 @@ export interface ReportVerdict {
   untestedMust: string[];
   /** number of cases with outcome harness-error */
   harnessErrors: number;
+  /** label `not certified`: the subject did not start, so no case ran */
+  notStarted?: NotStarted;
   /**
    * present when some MUST or SHOULD could not be observed without cooperation (a probe, an endpoint,
    * a test hook): the verdict covers only what was observable, and says so
