@@ -255,3 +255,39 @@ describe('lifecycle verifier: the startup window (START.HANDLERS_BEFORE_READY)',
     expect(statuses(verifyLifecycleCells(killed.events, blackBox, ALL))).toEqual(['START.HANDLERS_BEFORE_READY:fail']);
   });
 });
+
+describe('lifecycle verifier: RELOAD.OBSERVABLE is judged only where the subject can report a reload', () => {
+  const reload = (events: (h: ReturnType<typeof history>) => void) => {
+    const h = history();
+    h.send('started', 'reload', 'SIGHUP', { ack: false });
+    events(h);
+    return h.events;
+  };
+  const judged = (events: HistoryEvent[], man: Manifest) =>
+    verifyLifecycleCells(events, man, new Set(['RELOAD.OBSERVABLE'])).map((v) => v.status);
+
+  it('a black box (no probe, no notify) reports nothing: not observable, never a failure', () => {
+    expect(
+      judged(
+        reload(() => {}),
+        blackBox,
+      ),
+    ).toEqual(['unknown']);
+  });
+
+  it('a notify server is judged: RELOADING=1 then READY=1 passes, silence fails', () => {
+    const notify: Manifest = { ...blackBox, readiness: { ...blackBox.readiness, kind: 'notify' } };
+    expect(
+      judged(
+        reload(() => {}),
+        notify,
+      ),
+    ).toEqual(['fail']);
+    const told = reload((h) => {
+      h.state('RELOADING');
+      h.probe('reload-done', { generation: 2 });
+      h.state('STARTED');
+    });
+    expect(judged(told, notify)).toEqual(['pass']);
+  });
+});

@@ -24,9 +24,9 @@ import {
 } from '../spec-lifecycle.js';
 import type { Action, HistoryEvent, Manifest, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches } from './exit.js';
-import { exitOf, hasProbe, notes, probe, teardownAt } from './facts.js';
+import { exitOf, hasProbe, notes, probe, reportsStates, teardownAt } from './facts.js';
 import type { RequirementId } from './verdict.js';
-import { info, verdict } from './verdict.js';
+import { info, unobservable, verdict } from './verdict.js';
 
 /** Where a case holds the subject: a state of the table, told apart where the table's row is one. */
 export type HeldState = 'starting' | 'starting-bound' | 'started' | 'reloading' | 'stopping' | 'fast-stopping';
@@ -364,7 +364,9 @@ function requirementCheck(
       return all(...checks);
     }
     case 'RELOAD.OBSERVABLE': {
-      const begin = o.after('reload-begin').length;
+      // the probe's reload-begin, or notify's RELOADING=1 (a state event)
+      const begin =
+        o.after('reload-begin').length + o.after('state').filter((e) => e.data.state === 'RELOADING').length;
       const end = o.after('reload-done').length + o.after('reload-failed').length;
       return {
         ok: begin >= 1 && end >= 1,
@@ -457,6 +459,12 @@ export function verifyLifecycleCells(
     const base = cellCheck(o, m, row, cell, events);
     for (const id of cellRequirements(send, row)) {
       if (!judge.has(id)) continue;
+      if (id === 'RELOAD.OBSERVABLE' && !reportsStates(m)) {
+        // a black box reports nothing about a reload: not observable, never a failure (protocol section 7);
+        // a notify server can (RELOADING=1, READY=1) and is judged
+        out.push(unobservable(id, `${label(o, row)}: the reload reports its start and its outcome`, ['probe']));
+        continue;
+      }
       const c = requirementCheck(id, o, m, base, events);
       out.push(verdict(id, c.ok, `${label(o, row)} (${cell.prose}): ${c.detail}`, c.actual));
     }
