@@ -4,14 +4,28 @@ import type { Subject } from '../launch/index.js';
 import { http, recordResult, waitAck } from '../workload.js';
 
 /**
+ * Invalid files (subject protocol section 6: not valid JSON, or no positive integer `generation`), one
+ * reload each, in this order. A subject that checks only the syntax swaps in the second and later ones.
+ */
+export const INVALID_CONFIGS: readonly { what: string; text: string }[] = [
+  { what: 'not JSON', text: '{ "generation": 2, this is not json' },
+  { what: 'a JSON array', text: '[{ "generation": 2 }]' },
+  { what: 'no generation', text: '{ "greeting": "no generation" }' },
+  { what: 'a string generation', text: '{ "generation": "2" }' },
+  { what: 'generation 0', text: '{ "generation": 0 }' },
+  { what: 'generation 2.5', text: '{ "generation": 2.5 }' },
+];
+
+/**
  * Spec: "a reload validates then swaps; an invalid configuration keeps the old one and the subject
- * keeps serving" (E19); "the completion and outcome of a reload are observable" (E20).
+ * keeps serving" (E19); "the completion and outcome of a reload are observable" (E20). "Validates" is
+ * the whole file, not its syntax: each of INVALID_CONFIGS is reloaded in turn, and generation 1 must
+ * still be served after every one.
  */
 export default defineCase({
   id: 'reload.invalid-config',
   title: 'A reload with an invalid configuration keeps the old one and keeps serving',
-  description:
-    'Write a configuration that is not valid JSON, send the reload signal and wait for its acknowledgement, then check the subject still serves generation 1; then a valid generation 2 reload still works.',
+  description: `Write an invalid configuration (${INVALID_CONFIGS.map((c) => c.what).join(', ')}: one at a time), send the reload signal and wait for its acknowledgement and outcome, and check the subject still serves generation 1 after each; then a valid generation 3 reload still works.`,
   requirements: ['RELOAD.VALIDATE_SWAP', 'RELOAD.OBSERVABLE'],
   alsoJudges: ['SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E19', 'E20'],
@@ -20,25 +34,29 @@ export default defineCase({
   async run(ctx) {
     const s = await ctx.launch();
     const sig = signalFor(ctx.manifest, 'reload')!;
-    s.writeConfig('{ "generation": 2, this is not json');
-    const t = s.signal(sig);
-    await waitAck(ctx, s, sig, t, 2000);
-    if (ctx.manifest.capabilities.probe) {
-      await s
-        .waitProbe(
-          (e) => (e.ev === 'reload-failed' || e.ev === 'reload-done') && BigInt(e.t) >= t,
-          ctx.ms(3000),
-          'reload outcome',
-        )
-        .catch(() => ctx.note('no-reload-outcome'));
+    for (const [i, bad] of INVALID_CONFIGS.entries()) {
+      s.writeConfig(bad.text);
+      const t = s.signal(sig);
+      await waitAck(ctx, s, sig, t, 2000);
+      if (ctx.manifest.capabilities.probe) {
+        await s
+          .waitProbe(
+            (e) => (e.ev === 'reload-failed' || e.ev === 'reload-done') && BigInt(e.t) >= t,
+            ctx.ms(3000),
+            'reload outcome',
+          )
+          .catch(() => ctx.note('no-reload-outcome', { what: bad.what }));
+      } else {
+        // black box: nothing reports the outcome of a rejected reload; watch for a bounded window whether
+        // the subject dies or changes its configuration (poll, never a bare sleep)
+        await pollConfig(ctx, s, (g) => g !== 1, ctx.ms(i === 0 ? 1000 : 500));
+      }
+      if (s.exited) break;
+      recordResult(ctx, await http(ctx, s, { path: '/config', label: `after-invalid-${i}` }), {
+        phase: 'invalid',
+        what: bad.what,
+      });
     }
-    if (!ctx.manifest.capabilities.probe) {
-      // black box: nothing reports the outcome of a rejected reload; watch for a bounded window whether
-      // the subject dies or changes its configuration (poll, never a bare sleep)
-      await pollConfig(ctx, s, () => false, ctx.ms(1000));
-    }
-    if (!s.exited)
-      recordResult(ctx, await http(ctx, s, { path: '/config', label: 'after-invalid' }), { phase: 'invalid' });
     if (s.exited) {
       // the rejected reload ended the subject: nothing more to ask it (the grader sees the exit)
       ctx.note('alive', { alive: false });
@@ -58,15 +76,17 @@ export default defineCase({
   },
   grade({ events, manifest }) {
     const rs = results(events);
-    const inv = rs.find((r) => r.phase === 'invalid');
+    const invs = rs.filter((r) => r.phase === 'invalid');
     const val = rs.find((r) => r.phase === 'valid');
-    const genOf = (r: Record<string, unknown> | undefined) => {
+    const genOf = (r: Record<string, unknown> | undefined): unknown => {
       try {
-        return r?.ok ? (JSON.parse(String(r.body)) as { generation: number }).generation : null;
+        return r?.ok ? (JSON.parse(String(r.body)) as { generation: unknown }).generation : null;
       } catch {
         return null;
       }
     };
+    // the first file after which generation 1 was no longer served (or none was asked: the subject had ended)
+    const swapped = invs.find((r) => genOf(r) !== 1);
     const alive = notes(events, 'alive')[0]?.alive === true;
     const describe = (r: Record<string, unknown> | undefined) =>
       r === undefined
@@ -78,9 +98,15 @@ export default defineCase({
     const out = [
       verdict(
         'RELOAD.VALIDATE_SWAP',
-        genOf(inv) === 1 && genOf(val) === 3 && alive,
-        'after the invalid file the subject still serves generation 1; a later valid file (generation 3) loads',
-        `after invalid: ${describe(inv)}; after valid: ${describe(val)}; ${alive ? 'alive' : `it ended: ${describeExit(exitOf(events))}`}`,
+        invs.length === INVALID_CONFIGS.length && swapped === undefined && genOf(val) === 3 && alive,
+        `after each invalid file (${INVALID_CONFIGS.map((c) => c.what).join(', ')}) the subject still serves generation 1; a later valid file (generation 3) loads`,
+        `${
+          swapped
+            ? `after the invalid file with ${String(swapped.what)}: ${describe(swapped)}`
+            : invs.length < INVALID_CONFIGS.length
+              ? `only ${invs.length} of ${INVALID_CONFIGS.length} invalid files could be checked (generation 1 each): then the subject had ended`
+              : `generation 1 after each of the ${invs.length} invalid files`
+        }; after valid: ${describe(val)}; ${alive ? 'alive' : `it ended: ${describeExit(exitOf(events))}`}`,
       ),
       ...throughSignal(manifest, 'SIGHUP', 'reload', [
         verdict('SIG.HUP.NEVER_FATAL', alive, 'the subject survives a failed reload', alive ? 'alive' : 'it exited'),
