@@ -103,7 +103,7 @@ describe('readTrace: the order of the first listener and the signal handlers', (
     expect(f.otherListens).toBe(1);
   });
 
-  it("a one-shot handler (SA_RESETHAND, Node's own exit handler for SIGINT and SIGTERM) is not a handler", () => {
+  it("a one-shot handler replaced later by a lasting one (Node's own exit handler for SIGINT and SIGTERM) was not the handler", () => {
     const text = [
       '100  execve("/usr/bin/node", [...], 0x1 /* 3 vars */) = 0',
       '100  rt_sigaction(SIGTERM, {sa_handler=0xc61ac0, sa_mask=~[RTMIN RT_1], sa_flags=SA_RESTORER|SA_RESETHAND|0xffffffff00000000, sa_restorer=0x1}, NULL, 8) = 0',
@@ -113,8 +113,44 @@ describe('readTrace: the order of the first listener and the signal handlers', (
     ].join('\n');
     const f = readTrace(text, { SIGTERM: 'stop' }, [4242]);
     expect(f.signals).toEqual([
-      { sig: 'SIGTERM', action: 'stop', disposition: 'one-shot', blocked: false, ok: false, handledAtLine: 5 },
+      {
+        sig: 'SIGTERM',
+        action: 'stop',
+        disposition: 'one-shot',
+        blocked: false,
+        ok: false,
+        handledAtLine: 5,
+        replacedOneShot: true,
+      },
     ]);
+  });
+
+  it("a one-shot handler never replaced is the server's own (glibc signal() in strict C mode): in time", () => {
+    const text = [
+      '100  execve("/srv", [...], 0x1 /* 3 vars */) = 0',
+      '100  rt_sigaction(SIGTERM, {sa_handler=0x4011, sa_mask=[], sa_flags=SA_RESTORER|SA_INTERRUPT|SA_NODEFER|SA_RESETHAND, sa_restorer=0x1}, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8) = 0',
+      '100  listen(3<TCP:[127.0.0.1:4242]>, 511) = 0',
+    ].join('\n');
+    expect(readTrace(text, { SIGTERM: 'stop' }, [4242]).signals[0]).toMatchObject({
+      ok: true,
+      disposition: 'one-shot',
+    });
+  });
+
+  it('the port of a listener strace could not decode (older kernels) comes from its bind, inherited across fork', () => {
+    const text = [
+      '100  execve("/srv", [...], 0x1 /* 3 vars */) = 0',
+      '100  bind(3<TCP:[991]>, {sa_family=AF_INET, sin_port=htons(4242), sin_addr=inet_addr("127.0.0.1")}, 16) = 0',
+      '100  bind(4<TCPv6:[992]>, {sa_family=AF_INET6, sin6_port=htons(5151), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0',
+      '100  listen(4<TCPv6:[992]>, 511) = 0',
+      '100  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x1) = 101',
+      '101  listen(3<TCP:[991]>, 511) = 0',
+      '100  rt_sigaction(SIGTERM, {sa_handler=0x1, sa_mask=[], sa_flags=SA_RESTORER}, NULL, 8) = 0',
+    ].join('\n');
+    const f = readTrace(text, { SIGTERM: 'stop' }, [4242]);
+    expect(f.otherListens).toBe(1); // 5151 is not a subject port
+    expect(f.listen).toEqual({ line: 6, pid: 101, socket: 'port 4242' });
+    expect(f.signals[0]).toMatchObject({ ok: false, handledAtLine: 7 });
   });
 
   it('SIG_SETMASK with a complement (~[...]) blocks every signal it does not list', () => {

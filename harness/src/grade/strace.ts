@@ -3,7 +3,7 @@
  * first listener and had each mapped signal handled. Pure: text in, facts out (the case records the
  * facts in the history, so `analyze` re-grades without the trace).
  *
- * The trace is taken with `-f -qq -yy -e trace=execve,clone,clone3,fork,vfork,listen,rt_sigaction,
+ * The trace is taken with `-f -qq -yy -e trace=execve,clone,clone3,fork,vfork,bind,listen,rt_sigaction,
  * rt_sigprocmask -e signal=none`: one line per syscall, `PID  name(args) = ret`, split into
  * `<unfinished ...>` / `<... name resumed>` when another task interleaves. The rules:
  *
@@ -12,13 +12,21 @@
  *   process of its own;
  * - signal dispositions are per process: an `rt_sigaction` by any thread of the main process counts;
  *   a successful `execve` resets caught signals to the default (ignored ones stay ignored, the mask
- *   stays); a one-shot handler (SA_RESETHAND) does not count: it restores the default action as it
- *   runs, which is how a runtime ends the process on the signal (Node installs one for SIGINT and
- *   SIGTERM at start-up, resets the terminal and re-raises the signal), not how it carries out a stop; a signal is blocked by `rt_sigprocmask` of the main thread (the one that takes a
+ *   stays); a one-shot handler (SA_RESETHAND) counts, unless the process replaces it with a lasting
+ *   handler later in the trace: then it was the runtime's way to end the process on the signal (Node
+ *   installs one for SIGINT and SIGTERM at start-up, resets the terminal and re-raises the signal),
+ *   and the lasting one is the handler that carries out the stop (glibc's signal() in strict C mode
+ *   installs a one-shot handler that is the server's own); a signal is blocked by `rt_sigprocmask` of the main thread (the one that takes a
  *   process-directed signal when the others block it too is not tracked: a block counts);
- * - a listener is a successful `listen()` whose descriptor strace decodes as TCP on one of the
- *   subject's ports (`3<TCP:[127.0.0.1:4242]>`), by any process of the subject: internal sockets (a
- *   UNIX socket for the workers) are not the listener clients connect to.
+ * - a listener is a successful `listen()` on a socket bound to one of the subject's ports, by any
+ *   process of the subject: the port comes from the socket as strace decodes it
+ *   (`3<TCP:[127.0.0.1:4242]>`, kernels whose sock_diag reports bound sockets) or from the `bind()`
+ *   of that descriptor (`sin_port=htons(4242)`, every kernel; a forked process inherits its parent's
+ *   descriptors); internal sockets (a UNIX socket for the workers) are not the listener clients
+ *   connect to.
+ *
+ * What a trace cannot show: a runtime that installs its own handler for every signal at start-up (Go,
+ * the JVM) looks handled from the first instruction; the timed cases judge those.
  */
 
 /** What a mapped signal needs before the first listener: a handler, or for `ignore` also SIG_IGN; a block always does. */
@@ -34,6 +42,8 @@ export interface SignalAtListen {
   ok: boolean;
   /** the trace line of the listen when it was in time; else where its handler came later, or null */
   handledAtLine: number | null;
+  /** only a one-shot handler (SA_RESETHAND) at the listen, replaced later by a lasting one */
+  replacedOneShot?: boolean;
 }
 
 export interface TraceFacts {
@@ -124,13 +134,26 @@ export function readTrace(
   );
   const inTime = (sig: string): boolean => {
     const st = state.get(sig)!;
-    return st.blocked || st.disposition === 'handler' || (signals[sig] === 'ignore' && st.disposition === 'ignore');
+    return (
+      st.blocked ||
+      st.disposition === 'handler' ||
+      st.disposition === 'one-shot' ||
+      (signals[sig] === 'ignore' && st.disposition === 'ignore')
+    );
   };
   const handledNow = (sig: string): boolean => {
     const d = state.get(sig)!.disposition;
-    return d === 'handler' || (signals[sig] === 'ignore' && d === 'ignore');
+    return d === 'handler' || d === 'one-shot' || (signals[sig] === 'ignore' && d === 'ignore');
   };
+  const lasting = (sig: string): boolean => state.get(sig)!.disposition === 'handler';
   const portSet = new Set(ports);
+  // bound ports per process and descriptor; a forked process starts with a copy of its parent's
+  const bound = new Map<number, Map<string, number>>();
+  const boundOf = (pid: number): Map<string, number> => {
+    const b = bound.get(pid) ?? new Map<string, number>();
+    bound.set(pid, b);
+    return b;
+  };
   let listen: TraceFacts['listen'] = null;
   let atListen: SignalAtListen[] = [];
   let otherListens = 0;
@@ -138,7 +161,14 @@ export function readTrace(
     const ok = c.ret !== null && c.ret !== '?' && Number(c.ret) >= 0;
     if (!ok) continue;
     const mine = mainPid !== null && processOf(c.tid) === mainPid;
-    if (c.name === 'execve' && mine) {
+    const pid = processOf(c.tid);
+    if (/^(clone|clone3|fork|vfork)$/.test(c.name)) {
+      const child = Number(c.ret);
+      if (child > 0 && processOf(child) === child) bound.set(child, new Map(boundOf(pid)));
+    } else if (c.name === 'bind') {
+      const m = /^(\d+)<[^>]*>.*?sin6?_port=htons\((\d+)\)/.exec(c.args);
+      if (m) boundOf(pid).set(m[1]!, Number(m[2]));
+    } else if (c.name === 'execve' && mine) {
       for (const st of state.values()) if (st.disposition !== 'ignore') st.disposition = 'default';
     } else if (c.name === 'rt_sigaction' && mine) {
       const m = /^(SIG[A-Z0-9_+]+),\s*\{sa_handler=([^,}]+)/.exec(c.args);
@@ -164,14 +194,16 @@ export function readTrace(
         }
       }
     } else if (c.name === 'listen') {
+      const fd = /^(\d+)</.exec(c.args)?.[1];
       const sock = /^\d+<(TCP|TCPv6):\[(.*)\]>/.exec(c.args);
-      const port = sock ? Number(/:(\d+)$/.exec(sock[2] ?? '')?.[1]) : Number.NaN;
-      if (!sock || !portSet.has(port)) {
+      const decoded = sock ? Number(/:(\d+)$/.exec(sock[2] ?? '')?.[1]) : Number.NaN;
+      const port = portSet.has(decoded) ? decoded : fd !== undefined ? boundOf(pid).get(fd) : undefined;
+      if (port === undefined || !portSet.has(port)) {
         otherListens++;
         continue;
       }
       if (listen === null) {
-        listen = { line: c.n, pid: processOf(c.tid), socket: `${sock[1]}:[${sock[2]}]` };
+        listen = { line: c.n, pid, socket: sock && portSet.has(decoded) ? `${sock[1]}:[${sock[2]}]` : `port ${port}` };
         atListen = names.map((sig) => {
           const st = state.get(sig)!;
           return {
@@ -188,7 +220,15 @@ export function readTrace(
     // a signal not in time at the listen: note where its handler came after all (the width of the window;
     // a block does not count here: libuv blocks every signal for an instant around each sigaction)
     if (listen !== null) {
-      for (const s of atListen) if (s.handledAtLine === null && handledNow(s.sig)) s.handledAtLine = c.n;
+      for (const s of atListen) {
+        if (s.handledAtLine === null && handledNow(s.sig)) s.handledAtLine = c.n;
+        // a one-shot handler at the listen replaced by a lasting one: the lasting one is the stop's handler
+        if (s.disposition === 'one-shot' && !s.blocked && s.replacedOneShot === undefined && lasting(s.sig)) {
+          s.replacedOneShot = true;
+          s.ok = false;
+          s.handledAtLine = c.n;
+        }
+      }
     }
   }
   return { mainPid, listen, signals: atListen, otherListens, lines: text.split('\n').length };
