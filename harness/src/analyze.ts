@@ -88,6 +88,8 @@ export async function reportOfRunDir(dir: string, catalog: CatalogFor): Promise<
     old?.options ?? { analyzed: dir },
     old ? new Date(old.startedAt) : new Date(),
     run.partial || old?.partial === true,
+    // a run whose subject never started stays not certified
+    old?.verdict?.notStarted,
   );
   if (old) {
     report.durationMs = old.durationMs;

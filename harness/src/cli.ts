@@ -72,7 +72,7 @@ export const EXIT = { compliant: 0, notCompliant: 1, usage: 2, harness: 3, notSt
  * not be spawned, exited or never became ready is not certified (4), its own or its manifest's fault.
  */
 function exitForLaunch(e: LaunchError): number {
-  return e.kind === 'bad-manifest' ? EXIT.usage : EXIT.notStarted;
+  return e.kind === 'bad-manifest' ? EXIT.usage : e.kind === 'harness' ? EXIT.harness : EXIT.notStarted;
 }
 
 function toolVersion(): string {
@@ -227,6 +227,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
       readyMs = await preflight(manifest, outDir, platform);
     } catch (e) {
       if (!(e instanceof LaunchError)) throw e;
+      if (e.kind === 'harness') throw e; // the harness's own fault: a harness error (exit 3), not the subject's
       // the subject did not start: not certified (no case ran); the reports still say why, for CI to show
       const notStarted = notStartedOf(e);
       const results = notStartedResults(selected, manifest, platform, e.message, o.repeat);
@@ -526,7 +527,11 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (e instanceof LaunchError) {
-      process.stderr.write(`sigcert: ${notStartedText(notStartedOf(e))}\n`);
+      process.stderr.write(
+        e.kind === 'harness'
+          ? `sigcert: harness error: ${e.message}\n`
+          : `sigcert: ${notStartedText(notStartedOf(e))}\n`,
+      );
       return exitForLaunch(e);
     }
     const code = (e as { code?: string }).code;

@@ -25,9 +25,17 @@ export class ManifestError extends Error {
   }
 }
 
-export type LaunchErrorKind = 'not-found' | 'exited' | 'not-ready' | 'setup-failed' | 'bad-manifest';
+/**
+ * `harness`: the harness's own part of the launch failed (its slow upstream, its notify socket); every
+ * other kind is the subject's or its manifest's (a `setup-failed` is the manifest's setup command).
+ */
+export type LaunchErrorKind = 'not-found' | 'exited' | 'not-ready' | 'setup-failed' | 'bad-manifest' | 'harness';
 
-/** The subject could not be brought up. A harness-side failure, never a conformance verdict. */
+/**
+ * The subject could not be brought up. Never a requirement failure: at the preflight a run is then not
+ * certified (exit 4; exit 3 for kind `harness`, exit 2 for `bad-manifest`); inside a case, the case is a
+ * harness error.
+ */
 export class LaunchError extends Error {
   override readonly name = 'LaunchError';
   readonly kind: LaunchErrorKind;

@@ -28,7 +28,7 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
   const upstream = m.upstream
     ? await startUpstream(ports[m.upstream.port]!).catch(async (e: Error) => {
         await discardHandover(p, KILL_WAIT_MS);
-        throw new LaunchError('setup-failed', `${m.name}: cannot start the slow upstream: ${e.message}`, { runId });
+        throw new LaunchError('harness', `${m.name}: cannot start the slow upstream: ${e.message}`, { runId });
       })
     : null;
 
@@ -41,7 +41,7 @@ export async function launch(opts: LaunchOptions): Promise<Subject> {
     notify = await openNotifySocket((e) => (sink ? sink(e) : early.push(e))).catch(async (e: Error) => {
       await discardHandover(p, KILL_WAIT_MS);
       await upstream?.close();
-      throw new LaunchError('setup-failed', `${m.name}: ${e.message}`, { runId });
+      throw new LaunchError('harness', `${m.name}: cannot open the notify socket: ${e.message}`, { runId });
     });
   }
 
