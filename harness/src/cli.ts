@@ -371,7 +371,9 @@ async function cmdDoctor(values: SubjectOptions): Promise<number> {
   const dir = path.resolve('.sigcert', 'doctor');
   // start it once, check every declaration against the running server, stop it
   const t0 = Date.now();
-  const s = await launch({ manifest, runDir: path.join(dir, 'preflight'), history: new History() });
+  const s = await launchRetryingPortRace(() =>
+    launch({ manifest, runDir: path.join(dir, 'preflight'), history: new History() }),
+  );
   const ms = Date.now() - t0;
   let checks: DoctorCheck[];
   try {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { CaseDef } from '../case.js';
 import { loadCases } from '../cases/index.js';
 import { History } from '../history.js';
-import { LaunchError, launch } from '../launch/index.js';
+import { LaunchError, launch, launchRetryingPortRace } from '../launch/index.js';
 import { makeReport, toolVersion } from '../report/assemble.js';
 import {
   environmentInfo,
@@ -29,14 +29,16 @@ import { MATRIX_VERSION, type MatrixOptions, type MatrixResult, type MatrixSubje
 import { requirementTable } from './notes.js';
 import { spawnedPids, sweepSessions } from './session-sweep.js';
 
-/** Launch once and stop: proves the subject starts before its cases run. */
+/** Launch once and stop: proves the subject starts before its cases run (a lost port race is tried again). */
 async function preflight(m: Manifest, dir: string, scale: number): Promise<void> {
-  const s = await launch({
-    manifest: m,
-    runDir: path.join(dir, 'preflight'),
-    history: new History(),
-    readyTimeoutMs: Math.round(m.readiness.timeoutMs * scale),
-  });
+  const s = await launchRetryingPortRace(() =>
+    launch({
+      manifest: m,
+      runDir: path.join(dir, 'preflight'),
+      history: new History(),
+      readyTimeoutMs: Math.round(m.readiness.timeoutMs * scale),
+    }),
+  );
   await s.teardown();
 }
 
