@@ -8,7 +8,7 @@
  * graded from that history by grade/result.ts: `sigcert analyze` of the run directory is the same
  * function over the same files.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseContext, type CaseDef, notApplicableTo, SubjectFaultError } from './case.js';
 import { caseResult, combineAttempts, compareResults } from './grade/result.js';
@@ -137,8 +137,15 @@ export async function runCases(opts: RunnerOptions): Promise<RunResult> {
 }
 
 /** The folder of one attempt of one case: `<id>[.r<repeat>][.a<attempt>]`. */
+/**
+ * The folder of one attempt of one case, created empty: an earlier run into the same `--out` leaves
+ * its histories, logs and launch folders there, which must not pass for this run's evidence.
+ */
 function attemptDir(outDir: string, id: string, attempt: number, rep?: number): string {
-  return path.join(outDir, `${id}${rep !== undefined ? `.r${rep}` : ''}${attempt > 1 ? `.a${attempt}` : ''}`);
+  const dir = path.join(outDir, `${id}${rep !== undefined ? `.r${rep}` : ''}${attempt > 1 ? `.a${attempt}` : ''}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** A case that does not run still leaves a history: why it did not run. */
@@ -154,7 +161,6 @@ function notRun(
   history.add('harness', 'attempt', { case: c.id, attempt: 1, ...(rep !== undefined ? { repeat: rep } : {}) });
   history.add('harness', outcome, { reason, ...(needs ? { needs } : {}) });
   const runDir = attemptDir(opts.outDir, c.id, 1, rep);
-  mkdirSync(runDir, { recursive: true });
   writeFileSync(path.join(runDir, 'history.json'), JSON.stringify(history.toJSON(), null, 1));
   return caseResult(c, history.sorted(), opts.manifest);
 }
@@ -174,7 +180,6 @@ async function runWithRetries(c: CaseDef, opts: RunnerOptions, rep?: number): Pr
 export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?: number): Promise<CaseResult> {
   const scale = opts.timeoutScale ?? 1;
   const runDir = attemptDir(opts.outDir, c.id, attempt, rep);
-  mkdirSync(runDir, { recursive: true });
   const history = new History();
   history.add('harness', 'attempt', { case: c.id, attempt, ...(rep !== undefined ? { repeat: rep } : {}) });
   const subjects: Subject[] = [];

@@ -518,6 +518,33 @@ describe.skipIf(!POSIX)('a cooperative subject', () => {
     expect(history.events.every((e) => e.launch === 1)).toBe(true);
   });
 
+  it('keeps a given state directory, and empties the default one an earlier run left behind', async () => {
+    const first = await start('coop.json');
+    await first.subject.teardown();
+    const left = join(first.subject.stateDir, 'store.log');
+    writeFileSync(left, 'an earlier run');
+    const reuse = await launch({
+      manifest: first.subject.manifest,
+      runDir: first.subject.runDir,
+      history: new History(),
+      launchIndex: 1,
+      stateDir: first.subject.stateDir,
+    });
+    started.push(reuse);
+    expect(readFileSync(left, 'utf8')).toBe('an earlier run');
+    await reuse.teardown();
+    // the same run directory again (`--out` used twice), no state directory given: a fresh store
+    const fresh = await launch({
+      manifest: first.subject.manifest,
+      runDir: first.subject.runDir,
+      history: new History(),
+    });
+    started.push(fresh);
+    expect(fresh.stateDir).toBe(first.subject.stateDir);
+    expect(existsSync(left)).toBe(false);
+    expect(existsSync(fresh.stateDir)).toBe(true);
+  });
+
   it('returns before readiness with waitReady: false, and rejects waits once the subject exits', async () => {
     const { subject } = await start('exits-at-once.json', { waitReady: false });
     await expect(subject.waitProbe(() => true, 5000, 'any probe event')).rejects.toThrow(

@@ -29,7 +29,7 @@ export interface LaunchOptions {
   config?: Record<string, unknown>;
   /** reuse ports (relaunch after a stop, durability cases) */
   ports?: Record<string, number>;
-  /** reuse a state directory across launches; default `<runDir>/state` */
+  /** reuse a state directory across launches; default `<runDir>/state`, emptied first */
   stateDir?: string;
   /** default true */
   waitReady?: boolean;
@@ -162,6 +162,10 @@ export async function prepareHandover(opts: LaunchOptions): Promise<{ p: Prepare
   const runDir = resolve(opts.runDir);
   const stateDir = resolve(opts.stateDir ?? join(runDir, 'state'));
   mkdirSync(runDir, { recursive: true });
+  // A start without a given state directory starts on an empty one, even when an earlier run left
+  // its store in the same run directory (`--out` used again): a durable case's first start must not
+  // find the last run's data and report recovery "clean" for it.
+  if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   if (!isDirectory(m.cwd)) throw new LaunchError('bad-manifest', `${m.name}: cwd not found: ${m.cwd}`, { runId });
 
