@@ -19,6 +19,7 @@ import {
   verdict,
   verifyConnectionClose,
   verifyDrain,
+  verifyIndexOnStop,
   verifyPersist,
 } from '../../harness/src/grade/index.js';
 import { REQUIREMENT_IDS } from '../../harness/src/grade/requirement-ids.js';
@@ -119,6 +120,45 @@ describe('verifiers', () => {
     expect(d.lost.map((l) => l.key)).toEqual(['b']);
     expect(d.corrupt).toEqual(['c']);
     expect(durableSet(events.slice(0, 4)).readBack).toBe(false);
+  });
+
+  it('durable set: an overwrite supersedes a write only when it may have come after it', () => {
+    const put = (value: string) => [
+      ev('client', 'kv-invoke', { key: 'k', value }),
+      ev('client', 'kv-ok', { key: 'k', value }),
+    ];
+    const read = (value: string | null) => ev('client', 'kv-read', { found: { k: value } });
+    const lost = (events: HistoryEvent[]) => durableSet(events).lost.map((l) => l.value);
+    // one write after the other: the later value must be read, the earlier is a lost overwrite
+    expect(lost([...put('v1'), ...put('v2'), read('v2')])).toEqual([]);
+    expect(lost([...put('v1'), ...put('v2'), read('v1')])).toEqual(['v2']);
+    expect(lost([...put('v1'), ...put('v2'), read(null)])).toEqual(['v1', 'v2']);
+    // a later write that was cut (no ok) may have landed: its value is fine, the older one too
+    const cut = ev('client', 'kv-invoke', { key: 'k', value: 'v3' });
+    expect(lost([...put('v1'), cut, read('v3')])).toEqual([]);
+    expect(lost([...put('v1'), cut, read('v1')])).toEqual([]);
+    // two concurrent writes (each invoked before the other was acknowledged): either value is fine
+    const concurrent = [
+      ev('client', 'kv-invoke', { key: 'k', value: 'a' }),
+      ev('client', 'kv-invoke', { key: 'k', value: 'b' }),
+      ev('client', 'kv-ok', { key: 'k', value: 'b' }),
+      ev('client', 'kv-ok', { key: 'k', value: 'a' }),
+    ];
+    expect(lost([...concurrent, read('a')])).toEqual([]);
+    expect(lost([...concurrent, read('b')])).toEqual([]);
+    expect(lost([...concurrent, read('x')])).toEqual(['b', 'a']);
+    expect(durableSet([...concurrent, read('x')]).corrupt).toEqual(['k']);
+  });
+
+  it('index on stop: every start named must report recovery clean', () => {
+    const recovery = (mode: string, launch: number) =>
+      ev('probe', 'probe', { ev: 'recovery', mode, records: 3 }, launch);
+    const events = [recovery('clean', 0), recovery('clean', 1), recovery('scan', 2)];
+    expect(verifyIndexOnStop(events, 'a stop').status).toBe('pass');
+    const both = verifyIndexOnStop(events, 'each stop', [1, 2]);
+    expect(both.status).toBe('fail');
+    expect(both.actual).toBe('start 2: recovery clean (3 records); start 3: recovery scan (3 records)');
+    expect(verifyIndexOnStop(events.slice(0, 2), 'each stop', [1, 2]).actual).toContain('start 3: no recovery event');
   });
 
   it('load: attempts and failures are counted from connect and http-done events', () => {

@@ -16,26 +16,51 @@ export interface DurableCheck {
   readBack: boolean;
 }
 
-/** Compare acknowledged writes with the last read-back of the history. */
+/**
+ * Compare acknowledged writes with the last read-back of the history.
+ *
+ * A key may be written more than once (across restarts). An acknowledged write is lost unless the
+ * read-back holds its value or the value of another write of the same key that may have been ordered
+ * after it: one not acknowledged before it was invoked (a concurrent write, or a later one, whether
+ * acknowledged or cut: a cut write may still have landed). A read-back holding the value of a write
+ * acknowledged before it was invoked, or nothing, is a lost write.
+ */
 export function durableSet(events: readonly HistoryEvent[]): DurableCheck {
-  const acknowledged = events
-    .filter((e) => e.source === 'client' && e.kind === 'kv-ok')
-    .map((e) => ({ key: String(e.data.key), value: String(e.data.value) }));
-  const written = new Map<string, Set<string>>();
-  for (const e of events) {
-    if (e.source !== 'client' || e.kind !== 'kv-invoke') continue;
+  /** every write, with the history positions of its invoke and, once acknowledged, of its `kv-ok` */
+  const writes: { key: string; value: string; invokedAt: number; okAt?: number }[] = [];
+  events.forEach((e, at) => {
+    if (e.source !== 'client' || (e.kind !== 'kv-invoke' && e.kind !== 'kv-ok')) return;
     const key = String(e.data.key);
-    const set = written.get(key) ?? new Set<string>();
-    set.add(String(e.data.value));
-    written.set(key, set);
-  }
+    const value = String(e.data.value);
+    if (e.kind === 'kv-invoke') writes.push({ key, value, invokedAt: at });
+    else {
+      const w = writes.find((x) => x.key === key && x.value === value && x.okAt === undefined);
+      if (w) w.okAt = at;
+    }
+  });
+  const byKey = new Map<string, typeof writes>();
+  for (const w of writes) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
   const reads = events.filter((e) => e.source === 'client' && e.kind === 'kv-read');
   const found = (reads.at(-1)?.data.found ?? {}) as Record<string, string | null>;
-  const lost = acknowledged.filter((a) => found[a.key] !== a.value);
+  // in acknowledgement order, as the clients saw them
+  const acked = writes.filter((w) => w.okAt !== undefined).sort((x, y) => x.okAt! - y.okAt!);
+  const lost = acked
+    .filter((a) => {
+      const got = found[a.key];
+      if (got === a.value) return false;
+      const later = (w: (typeof writes)[number]) => w !== a && !(w.okAt !== undefined && w.okAt < a.invokedAt);
+      return !(byKey.get(a.key) ?? []).some((w) => later(w) && w.value === got);
+    })
+    .map(({ key, value }) => ({ key, value }));
   const corrupt = Object.entries(found)
-    .filter(([k, v]) => v !== null && !(written.get(k)?.has(v) ?? false))
+    .filter(([k, v]) => v !== null && !(byKey.get(k) ?? []).some((w) => w.value === v))
     .map(([k]) => k);
-  return { acknowledged, lost, corrupt, readBack: reads.length > 0 };
+  return {
+    acknowledged: acked.map(({ key, value }) => ({ key, value })),
+    lost,
+    corrupt,
+    readBack: reads.length > 0,
+  };
 }
 
 export function describeDurable(d: DurableCheck): string {
@@ -60,15 +85,24 @@ export function verifyAckedSurvive(events: readonly HistoryEvent[], after: strin
   );
 }
 
-/** DURABLE.INDEX_ON_STOP: the start after the stop (launch 1) reports recovery `clean`, no scan. */
-export function verifyIndexOnStop(events: readonly HistoryEvent[], after: string): Verdict {
-  const recovery = probe(events, 'recovery', 1)[0];
+/**
+ * DURABLE.INDEX_ON_STOP: the starts after clean stops (launch 1 by default; `launches` when a case
+ * stops and starts more than once) report recovery `clean`, no scan.
+ */
+export function verifyIndexOnStop(events: readonly HistoryEvent[], after: string, launches: number[] = [1]): Verdict {
+  const seen = launches.map((launch) => ({ launch, recovery: probe(events, 'recovery', launch)[0] }));
+  const many = launches.length > 1;
   return verdict(
     'DURABLE.INDEX_ON_STOP',
-    recovery?.data.mode === 'clean',
-    `the start after ${after} reports recovery "clean" (no scan)`,
-    recovery
-      ? `recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
-      : 'no recovery event on the second start',
+    seen.every((s) => s.recovery?.data.mode === 'clean'),
+    `the start${many ? 's' : ''} after ${after} report${many ? '' : 's'} recovery "clean" (no scan)`,
+    seen
+      .map(({ launch, recovery }) => {
+        const which = many ? `start ${launch + 1}: ` : '';
+        return recovery
+          ? `${which}recovery ${String(recovery.data.mode)} (${String(recovery.data.records)} records)`
+          : `${which}no recovery event${many ? '' : ' on the second start'}`;
+      })
+      .join('; '),
   );
 }
