@@ -23,13 +23,34 @@ export async function durablePut(port: number, key: string, value: string, histo
   return type;
 }
 
-/** Reads every key back (after a restart) and records what was found. */
-export async function readAll(port: number, keys: string[], history: History): Promise<Record<string, string | null>> {
+/** Runs `fn` over `items` with at most `limit` calls in flight (keeps a large batch to a few sockets). */
+export async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/**
+ * Reads every key back (after a restart) and records what was found, in one `kv-read` event.
+ * `concurrency` reads run at once (1: one after another).
+ */
+export async function readAll(
+  port: number,
+  keys: string[],
+  history: History,
+  concurrency = 1,
+): Promise<Record<string, string | null>> {
   const found: Record<string, string | null> = {};
-  for (const key of keys) {
+  await eachLimit(keys, concurrency, async (key) => {
     const r = await request(port, { path: `/kv/${key}`, label: `get ${key}` });
     found[key] = r.ok && r.status === 200 ? r.body.toString() : null;
-  }
+  });
   history.add('client', 'kv-read', { found });
   return found;
 }

@@ -50,6 +50,10 @@ const BUGS = {
     'a reload checks only that the file is JSON: a file whose generation is missing, not an integer or not positive is swapped in (and served)',
   'second-stop-restarts': 'a second graceful stop request starts the stop sequence again (second persist)',
   'no-index-persist': 'the stop never writes the store index (no persist step)',
+  'index-reload-forgets':
+    'a start that loaded the store index keeps the loaded keys apart, and the next persist step writes an index of the keys written since that start only: after a second clean stop the keys of the first run are gone, and the next start trusts that index',
+  'index-hash-only':
+    'after a start that loaded the store index, a GET of a key not written since looks it up by a 17-bit hash of the key alone, with no key comparison: two loaded keys with the same hash read the same value',
   'ack-before-fsync': 'PUT /kv answers 201 before the write is on disk (flushed every 10 s and at the stop)',
   'orphan-worker': 'the worker process is never stopped and ignores the death of its supervisor',
   'fd-leak-per-reload': 'every reload opens the configuration file and never closes it',
@@ -336,6 +340,9 @@ async function reloadOnce() {
 const LOG_FILE = path.join(STATE_DIR, 'kv.log');
 const INDEX_FILE = path.join(STATE_DIR, 'kv.index');
 const kv = new Map();
+const writtenSinceStart = new Set(); // keys written by this process (the index bugs tell them apart)
+let loadedClean = false; // this start trusted the index file
+let loadedByHash = null; // index-hash-only: the loaded keys' values by a 17-bit hash of the key
 let logFd = -1;
 let logSize = 0;
 const pending = []; // writes waiting for the next group commit
@@ -359,7 +366,12 @@ function openStore() {
     const index = JSON.parse(fs.readFileSync(INDEX_FILE, 'utf8'));
     if (index.logSize === log.length) {
       for (const [k, v] of Object.entries(index.entries)) kv.set(k, Buffer.from(v, 'base64'));
+      if (bug('index-hash-only')) {
+        loadedByHash = new Map();
+        for (const [k, v] of kv) loadedByHash.set(hash17(k), v);
+      }
       mode = 'clean';
+      loadedClean = true;
     }
   } catch {
     // no index, or a torn one: scan the log
@@ -391,6 +403,19 @@ function openStore() {
   probe('recovery', { mode, records: kv.size, truncatedBytes });
 }
 
+/** FNV-1a (32-bit) of the key, folded to 17 bits: the index-hash-only bug's table. */
+function hash17(key) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) & 0x1ffff;
+}
+
+/** The value a GET serves. */
+function kvGet(key) {
+  if (loadedByHash !== null && !writtenSinceStart.has(key)) return loadedByHash.get(hash17(key)); // THE BUG
+  return kv.get(key);
+}
+
 /** Append one write; resolves once it is on disk (group commit: one fsync per batch). */
 function appendDurable(key, value) {
   return new Promise((resolve, reject) => {
@@ -412,6 +437,7 @@ function flushSoon() {
         logSize += buf.length;
         for (const w of batch) {
           kv.set(w.key, w.value);
+          writtenSinceStart.add(w.key);
           w.resolve();
         }
       } catch (e) {
@@ -427,8 +453,10 @@ if (bug('ack-before-fsync')) setInterval(flushSoon, 10_000).unref(); // lazy: a 
 
 /** What the index file holds: the log size it covers and every key's value. */
 function indexImage() {
-  const index = { logSize, records: kv.size, entries: {} };
-  for (const [k, v] of kv) index.entries[k] = v.toString('base64');
+  // index-reload-forgets: after a start that loaded an index, only the keys written since are kept
+  const keep = bug('index-reload-forgets') && loadedClean ? writtenSinceStart : null;
+  const index = { logSize, records: keep?.size ?? kv.size, entries: {} };
+  for (const [k, v] of kv) if (keep === null || keep.has(k)) index.entries[k] = v.toString('base64');
   return index;
 }
 
@@ -588,7 +616,10 @@ function onHttp(req, res) {
   if (p === '/kv' && req.method === 'GET') return send(res, 200, JSON.stringify([...kv.keys()]), 'application/json');
   const m = /^\/kv\/([A-Za-z0-9._-]{1,128})$/.exec(p);
   if (m && req.method === 'PUT') return putKey(req, res, m[1]);
-  if (m && req.method === 'GET') return kv.has(m[1]) ? send(res, 200, kv.get(m[1])) : send(res, 404, 'not found\n');
+  if (m && req.method === 'GET') {
+    const value = kvGet(m[1]);
+    return value !== undefined ? send(res, 200, value) : send(res, 404, 'not found\n');
+  }
   return send(res, 404, 'not found\n');
 }
 
