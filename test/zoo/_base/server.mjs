@@ -22,6 +22,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
 
 // ---------------------------------------------------------------------------------------------
@@ -46,6 +47,8 @@ const BUGS = {
   'fifo-sync-read': 'GET /fifo reads the FIFO synchronously on the main thread',
   'reload-drops-in-flight': 'a reload destroys the API connections that have a request in flight',
   'reload-invalid-crash': 'an invalid configuration on reload throws out of the reload: the process dies',
+  'reload-tls-unchecked':
+    'a reload swaps in a configuration without loading the certificate and key it names first: they are installed after the swap, and a pair that does not load is only logged, so the new generation is served over the old certificate',
   'reload-weak-validation':
     'a reload checks only that the file is JSON: a file whose generation is missing, not an integer or not positive is swapped in (and served)',
   'second-stop-restarts': 'a second graceful stop request starts the stop sequence again (second persist)',
@@ -250,6 +253,24 @@ function parseConfig(text) {
   return c;
 }
 
+/** The certificate and key a configuration names (relative paths from its folder), or null (protocol section 6). */
+function readTls(c) {
+  if (c.tls === undefined) return null;
+  const at = (p) => path.resolve(path.dirname(CONFIG), String(p));
+  return { cert: fs.readFileSync(at(c.tls.cert)), key: fs.readFileSync(at(c.tls.key)) };
+}
+
+/** Reads the pair `c` names and checks that it loads together; throws a one-line error otherwise. */
+function loadTls(c) {
+  try {
+    const material = readTls(c);
+    if (material !== null) tls.createSecureContext(material);
+    return material;
+  } catch (e) {
+    throw new Error(`the TLS certificate and key cannot be served: ${e.message}`);
+  }
+}
+
 let reloading = null; // the running reload (a promise), or null
 let reloadAgain = false; // a request arrived during the running reload: merge them into one follow-up
 let reloadResult = null;
@@ -321,7 +342,10 @@ async function reloadOnce() {
         throw new Error(`invalid configuration: ${e.message}`);
       }
     }
+    // the certificate is part of the configuration: loaded and checked before the swap
+    const material = tlsServer !== null && !bug('reload-tls-unchecked') ? loadTls(next) : null;
     config = next;
+    if (tlsServer !== null) installTls(next, material);
     probe('reload-done', { generation: config.generation });
     result = { ok: true, generation: config.generation };
   } catch (e) {
@@ -824,6 +848,7 @@ function listen(name, server) {
   if (!Number.isInteger(port) || port <= 0) return Promise.resolve(null);
   const l = net.createServer((socket) => {
     if (lateRejecting) return void socket.resetAndDestroy();
+    if (server === tlsServer) return void server.emit('connection', socket); // tracked once secure
     trackConnection(socket, server === apiServer);
     server.emit('connection', socket);
   });
@@ -848,6 +873,20 @@ function listen(name, server) {
 }
 
 let lateRejecting = false;
+
+/** The HTTPS side: a TLS server whose secure connections the API server serves (set at start with a `tls` port). */
+let tlsServer = null;
+
+/** New handshakes get the pair; established connections keep theirs. */
+function installTls(c, material) {
+  if (c.tls === undefined) return;
+  try {
+    tlsServer.setSecureContext(material ?? readTls(c)); // reload-tls-unchecked: loaded only now
+    log(`TLS certificate ${c.tls.cert} installed for new connections`);
+  } catch (e) {
+    log(`TLS certificate not installed: ${e.message}`); // THE BUG's outcome: the swap already happened
+  }
+}
 
 function closeListeners() {
   if (bug('late-listener-close')) {
@@ -1098,6 +1137,16 @@ async function start() {
   ports.http = await listen('http', apiServer);
   const admin = stopping() ? null : await listen('admin', adminServer);
   if (admin !== null) ports.admin = admin;
+  const material = loadTls(config);
+  if (material !== null && !stopping() && env.SIGCERT_PORT_TLS) {
+    tlsServer = tls.createServer(material, (socket) => {
+      trackConnection(socket, true);
+      apiServer.emit('connection', socket);
+    });
+    tlsServer.on('tlsClientError', () => {}); // a failed handshake costs only its connection
+    const port = await listen('tls', tlsServer);
+    if (port !== null) ports.tls = port;
+  }
   if (stopping()) return; // a stop arrived while binding: exitSequence owns the process now
   if (WITH_WORKER) await startWorker();
   if (stopping()) return;
