@@ -242,6 +242,9 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
         kind,
         error: e instanceof Error ? e.message : String(e),
         ...(e instanceof SubjectFaultError && e.requirement ? { requirement: e.requirement } : {}),
+        // whose fault a launch inside the case was: the grader blames the subject for one that exited or
+        // never became ready, unless it lost a race for a port (grade/case.ts)
+        ...(e instanceof LaunchError ? { launchKind: e.kind, stderrTail: e.stderrTail } : {}),
       });
       // A refused connection often means the subject is on its way out, unasked: let an exit already
       // under way be recorded before teardown signals anything, so the grade can blame it (grade/case.ts).

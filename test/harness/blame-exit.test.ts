@@ -38,6 +38,24 @@ async function controlChannel(bug?: string) {
   return results;
 }
 
+/** One case, against the zoo base with `bug`. */
+async function runOne(grep: RegExp, bug: string) {
+  const base = loadManifest(path.join(root, 'test/zoo/base-control/manifest.json'));
+  const manifest: Manifest = { ...base, env: { ...base.env, ZOO_BUG: bug } };
+  const { results } = await runCases({ manifest, cases: await loadCases(manifest), outDir: out, grep, concurrency: 1 });
+  return results;
+}
+
+describe.skipIf(process.platform === 'win32')('a start the case asks for and the subject refuses is its fault', () => {
+  it('durable.graceful-stop: a relaunch that exits on its own stale lock fails DURABLE.ACK_AFTER_SYNC, not the harness', async () => {
+    const results = await runOne(/^durable\.graceful-stop$/, 'stale-store-lock');
+    expect(results.map((r) => r.outcome)).toEqual(['fail']);
+    const v = results[0]!.verdicts.find((x) => x.status === 'fail');
+    expect(v?.requirement).toBe('DURABLE.ACK_AFTER_SYNC');
+    expect(v?.actual).toMatch(/did not start for this case: .*exited before it was ready \(exit 1\)/);
+  });
+});
+
 describe.skipIf(process.platform === 'win32')('an unasked exit is the subject fault', () => {
   it('control.channel: the reload that ends the process fails CONTROL.EQUIVALENT, with the exit as evidence', async () => {
     const results = await controlChannel('control-reload-exits');

@@ -352,6 +352,27 @@ describe('blame the right party', () => {
     });
     expect(ours.outcome).toBe('harness-error');
   });
+  it('a launch the case asked for that exits or never gets ready fails the case; a port race or a harness launch fault does not', () => {
+    const launchErr = (launchKind: string, error: string, stderrTail: string | null = null) =>
+      gradeCase(c, {
+        events: [ev('harness', 'case-error', { kind: 'launch', launchKind, error, stderrTail })],
+        manifest: reference,
+      });
+    const exited = launchErr('exited', 'sigcert-reference exited with code 1 before it was ready', 'bad tls key');
+    expect([exited.outcome, exited.verdicts[0]?.requirement, exited.verdicts[0]?.status]).toEqual([
+      'non-strict',
+      'LATENCY.BLOCKING_IO',
+      'fail',
+    ]);
+    expect(exited.verdicts[0]?.actual).toContain('did not start for this case: sigcert-reference exited with code 1');
+    expect(launchErr('not-ready', 'not ready within 10000 ms').verdicts[0]?.status).toBe('fail');
+    // another process took the port between allocation and bind: nobody's fault, not the subject's
+    expect(launchErr('exited', 'exited with code 1', 'listen EADDRINUSE: 127.0.0.1:4000').outcome).toBe(
+      'harness-error',
+    );
+    expect(launchErr('harness', 'the notify socket could not be bound').outcome).toBe('harness-error');
+    expect(launchErr('not-found', 'command not found: x').outcome).toBe('harness-error');
+  });
   it('an error after the subject exited unasked is the subject failing the requirement the exit violates', () => {
     const err = () => ev('harness', 'case-error', { kind: 'harness', error: 'connect ECONNREFUSED 127.0.0.1:4000' });
     const exit = (code: number) => ev('process', 'exit', { pid: 1, code, signal: null }, 0);

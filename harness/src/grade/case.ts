@@ -14,7 +14,8 @@
  *      when a launch had exited with no stop asked of it before the error (the case then failed to reach
  *      it), a failure of the requirement that exit violates (SIG.MAP.DECLARED after a signal whose action
  *      does not end the process, CONTROL.EQUIVALENT after such a control request, else as for `subject`);
- *      else harness-error
+ *      else, when a launch the case asked for exited or never became ready (kind `launch`, not over a
+ *      port lost with EADDRINUSE), a failure as for `subject`; else harness-error
  *   6. the case's own grader, plus the always-on process checks (crash signal, orphans); a verdict on a
  *      requirement the case does not declare is a harness error (a bug of the case)
  */
@@ -52,6 +53,13 @@ function graded(outcome: Outcome, reason: string | undefined, verdicts: Verdict[
   return reason === undefined ? { outcome, verdicts, metrics } : { outcome, reason, verdicts, metrics };
 }
 
+/** A launch error inside a case that is the subject's: it exited or never became ready, not over a port race. */
+function subjectLaunchFault(error: HistoryEvent): boolean {
+  const kind = error.data.launchKind;
+  if (kind !== 'exited' && kind !== 'not-ready') return false;
+  return !/EADDRINUSE/.test(`${String(error.data.error)} ${String(error.data.stderrTail ?? '')}`);
+}
+
 export function gradeCase(c: CaseDef, input: GradeInput): Graded {
   const { events, manifest } = input;
   for (const kind of ['not-applicable', 'skipped'] as const) {
@@ -85,6 +93,21 @@ export function gradeCase(c: CaseDef, input: GradeInput): Graded {
         const v = verdict(id, false, 'the subject reaches each phase the case waits for', `the subject ${msg}`);
         const verdicts = [v, ...orphanVerdicts(events)];
         return graded(outcomeFromVerdicts(verdicts, requirementLevels()), `${id}: the subject ${msg}`, verdicts);
+      }
+    }
+    // A start the case asked for (a relaunch on the subject's own state, a configuration or fault of the
+    // case) that exited or never became ready: the preflight proved the subject starts, so this is its
+    // failure under the case's conditions. Not a port lost to another process (EADDRINUSE): that race is
+    // no one's fault here, and stays a harness error.
+    if (error.data.kind === 'launch' && subjectLaunchFault(error)) {
+      const id = c.stalls ?? c.requirements[0];
+      if (id) {
+        const actual = `the subject did not start for this case: ${msg}`;
+        const verdicts = [
+          verdict(id, false, 'the subject starts under the conditions of the case', actual),
+          ...orphanVerdicts(events),
+        ];
+        return graded(outcomeFromVerdicts(verdicts, requirementLevels()), `${id}: ${actual}`, verdicts);
       }
     }
     // the case could not go on because the subject had already gone, unasked: the subject's fault

@@ -33,8 +33,9 @@ export type LaunchErrorKind = 'not-found' | 'exited' | 'not-ready' | 'setup-fail
 
 /**
  * The subject could not be brought up. Never a requirement failure: at the preflight a run is then not
- * certified (exit 4; exit 3 for kind `harness`, exit 2 for `bad-manifest`); inside a case, the case is a
- * harness error.
+ * certified (exit 4; exit 3 for kind `harness`, exit 2 for `bad-manifest`); inside a case, an `exited` or
+ * `not-ready` launch fails the case's requirement (the subject did not start under the case's
+ * conditions, grade/case.ts), any other kind is a harness error.
  */
 export class LaunchError extends Error {
   override readonly name = 'LaunchError';

@@ -53,6 +53,8 @@ const BUGS = {
     'a reload checks only that the file is JSON: a file whose generation is missing, not an integer or not positive is swapped in (and served)',
   'second-stop-restarts': 'a second graceful stop request starts the stop sequence again (second persist)',
   'no-index-persist': 'the stop never writes the store index (no persist step)',
+  'stale-store-lock':
+    'the store takes a lock file when it opens and never releases it, not even at a clean stop; a start that finds the lock refuses the store and exits 1: no start after the first on the same state directory',
   'index-reload-forgets':
     'a start that loaded the store index keeps the loaded keys apart, and the next persist step writes an index of the keys written since that start only: after a second clean stop the keys of the first run are gone, and the next start trusts that index',
   'index-hash-only':
@@ -378,6 +380,11 @@ function recordLine(key, value) {
 }
 
 function openStore() {
+  if (bug('stale-store-lock')) {
+    const lock = path.join(STATE_DIR, 'kv.lock');
+    if (fs.existsSync(lock)) throw new Error(`the store is locked (${lock} exists)`);
+    fs.writeFileSync(lock, String(process.pid)); // never removed: THE BUG
+  }
   let log = Buffer.alloc(0);
   try {
     log = fs.readFileSync(LOG_FILE);
