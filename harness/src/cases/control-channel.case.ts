@@ -22,8 +22,15 @@ function nonLoopbackAddress(): string | null {
 export default defineCase({
   id: 'control.channel',
   title: 'The control channel: authenticated, loopback only, reload and stop with the same guarantees',
-  description: `A request with no token and one with a wrong token get 401 and change nothing; an authenticated reload loads generation 2; with a ${HOLD_MS} ms request held, an authenticated stop drains it (Connection: close) and exits gracefully.`,
-  requirements: ['CONTROL.AUTH', 'CONTROL.EQUIVALENT', 'CONTROL.LOOPBACK', 'BUS.APP_REQUESTS', 'PLATFORM.WINDOWS'],
+  description: `A request with no token and one with a wrong token get 401 and change nothing; an authenticated reload loads generation 2, after which GET /control/state says STARTED; with a ${HOLD_MS} ms request held, an authenticated stop drains it (Connection: close) and exits gracefully, and GET /control/state during that drain, when the channel still answers, says STOPPING or EXITING.`,
+  requirements: [
+    'CONTROL.AUTH',
+    'CONTROL.EQUIVALENT',
+    'CONTROL.LOOPBACK',
+    'BUS.APP_REQUESTS',
+    'BUS.STATES',
+    'PLATFORM.WINDOWS',
+  ],
   edgeCases: ['E36', 'E25'],
   applies: { capabilities: ['controlChannel'], needs: ['config', 'hold'] },
   timeout: 'short',
@@ -35,6 +42,14 @@ export default defineCase({
         method: 'POST',
         path: `/control/${p}`,
         headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        label,
+        history: ctx.history,
+        timeoutMs: ctx.ms(5000),
+      });
+    const state = (label: string) =>
+      request(admin, {
+        path: '/control/state',
+        headers: { authorization: `Bearer ${s.token}` },
         label,
         history: ctx.history,
         timeoutMs: ctx.ms(5000),
@@ -59,6 +74,7 @@ export default defineCase({
     recordResult(ctx, await http(ctx, s, { path: '/config', label: 'config-after-reload' }), {
       phase: 'config-after-reload',
     });
+    recordResult(ctx, await state('state-started'), { phase: 'state-started' });
     const other = nonLoopbackAddress();
     if (other) {
       const r = await connectProbe(admin, { history: ctx.history, timeoutMs: 1000, label: 'non-loopback' }).catch(
@@ -86,6 +102,8 @@ export default defineCase({
     }
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
     recordResult(ctx, await ctl('stop', s.token, 'stop'), { phase: 'stop' });
+    // the held request keeps the drain going: a channel still answering must say the stop began
+    recordResult(ctx, await state('state-stopping'), { phase: 'state-stopping' });
     recordResult(ctx, await held.done, { phase: 'held', expectBody: `held ${HOLD_MS}\n` });
     await noteClosedAfter(ctx, held.conn, 'held');
     await waitExit(ctx, s, stopBudget(ctx));
@@ -108,6 +126,21 @@ export default defineCase({
     const stop = get('stop');
     const held = get('held');
     const nl = notes(events, 'non-loopback')[0];
+    const reported = (r: Record<string, unknown> | undefined): string | null => {
+      try {
+        return r?.status === 200 ? String((JSON.parse(String(r.body)) as { state: unknown }).state) : null;
+      } catch {
+        return null;
+      }
+    };
+    const describeState = (r: Record<string, unknown> | undefined) =>
+      r === undefined
+        ? 'not asked'
+        : r.ok
+          ? `${String(r.status)} ${reported(r) ?? String(r.body).trim().slice(0, 60)}`
+          : `no answer (${String(r.error)})`;
+    const started = get('state-started');
+    const stopping = get('state-stopping');
     if (notes(events, 'auth-broken').length > 0) {
       return [
         verdict(
@@ -164,6 +197,13 @@ export default defineCase({
             expected: 'not reachable off loopback',
             actual: 'this machine has no non-loopback IPv4 address to try',
           },
+      verdict(
+        'BUS.STATES',
+        reported(started) === 'STARTED' &&
+          (stopping?.ok !== true || ['STOPPING', 'EXITING'].includes(reported(stopping) ?? '')),
+        'GET /control/state reports the current state: STARTED after the reload; STOPPING or EXITING once the stop was accepted (when the channel still answers during the drain)',
+        `after the reload: ${describeState(started)}; during the drain: ${describeState(stopping)}`,
+      ),
       verdict(
         'PLATFORM.WINDOWS',
         equivalent,

@@ -63,6 +63,8 @@ const BUGS = {
   'orphan-worker': 'the worker process is never stopped and ignores the death of its supervisor',
   'fd-leak-per-reload': 'every reload opens the configuration file and never closes it',
   'control-no-auth': 'the control channel does not check the bearer token',
+  'control-state-initial':
+    'GET /control/state answers the state the process started in (a copy taken when the channel was set up), not the current one: STARTING for ever',
   'reload-during-reload-dropped':
     'a reload requested while a reload runs is dropped (no follow-up reload): the newest configuration is never loaded',
   'stop-ignored-while-reloading': 'a stop requested while a reload runs is ignored: the subject keeps serving',
@@ -808,12 +810,15 @@ function authorised(req) {
   return TOKEN !== '' && got.length === want.length && timingSafeEqual(got, want);
 }
 
+/** control-state-initial: the state copied when the channel was set up (null: the current state is read). */
+const stateAtSetup = bug('control-state-initial') ? state : null;
+
 async function onControl(req, res) {
   trackRequest(req, res);
   if (!authorised(req)) return send(res, 401, 'unauthorised\n');
   const p = new URL(req.url ?? '/', 'http://zoo').pathname;
   const json = (status, obj) => send(res, status, JSON.stringify(obj), 'application/json');
-  if (req.method === 'GET' && p === '/control/state') return json(200, { state });
+  if (req.method === 'GET' && p === '/control/state') return json(200, { state: stateAtSetup ?? state });
   if (req.method !== 'POST') return send(res, 405, 'method not allowed\n');
   if (p === '/control/stop' || p === '/control/fast-stop') {
     res.once('finish', () => request(p === '/control/stop' ? 'stop' : 'fast-stop', 'control'));
