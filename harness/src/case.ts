@@ -51,6 +51,12 @@ export interface CaseDef {
    * a handler, a lost signal, a FIFO never opened); default: the first of `requirements`.
    */
   stalls?: RequirementId;
+  /**
+   * The requirement a subject violates when a start this case asks for (a relaunch on its own state
+   * directory, the case's configuration) exits before it is ready; default: `stalls`, else the first of
+   * `requirements`.
+   */
+  launchFault?: RequirementId;
   /** the (signal, action) pairs of the declared map this case delivers (generated cases say so) */
   sends?: [string, Action][];
   /** the (signal, repeat action) pairs of the repeat map this case delivers during a stop */

@@ -184,6 +184,8 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
   history.add('harness', 'attempt', { case: c.id, attempt, ...(rep !== undefined ? { repeat: rep } : {}) });
   const subjects: Subject[] = [];
   let launches = 0;
+  /** launch errors of launches run under a wrapper (`wrap`): the wrapper is the harness's, not the subject's */
+  const wrappedFailures = new WeakSet<LaunchError>();
   const ctx: CaseContext = {
     manifest: opts.manifest,
     history,
@@ -203,6 +205,9 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
         launchIndex: index,
         platform: opts.platform ?? (process.platform as Platform),
         readyTimeoutMs: o.readyTimeoutMs ?? Math.round(opts.manifest.readiness.timeoutMs * scale),
+      }).catch((e: unknown) => {
+        if (e instanceof LaunchError && o.wrap !== undefined) wrappedFailures.add(e);
+        throw e;
       });
       subjects.push(s);
       return s;
@@ -244,7 +249,14 @@ export async function runOnce(c: CaseDef, opts: RunnerOptions, attempt = 1, rep?
         ...(e instanceof SubjectFaultError && e.requirement ? { requirement: e.requirement } : {}),
         // whose fault a launch inside the case was: the grader blames the subject for one that exited or
         // never became ready, unless it lost a race for a port (grade/case.ts)
-        ...(e instanceof LaunchError ? { launchKind: e.kind, stderrTail: e.stderrTail } : {}),
+        ...(e instanceof LaunchError
+          ? {
+              launchKind: e.kind,
+              stderrTail: e.stderrTail,
+              addressInUse: e.addressInUse,
+              ...(wrappedFailures.has(e) ? { wrapped: true } : {}),
+            }
+          : {}),
       });
       // A refused connection often means the subject is on its way out, unasked: let an exit already
       // under way be recorded before teardown signals anything, so the grade can blame it (grade/case.ts).

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { History } from '../../harness/src/history.js';
 import {
+  ADDRESS_IN_USE,
   allocatePorts,
   canDeliver,
   DEFAULT_EXIT_CODES,
@@ -195,6 +196,35 @@ describe('loadManifest', () => {
 
   it('finds the schema from the repository root', () => {
     expect(existsSync(join(repoRoot(), 'spec', 'schema', 'manifest.schema.json'))).toBe(true);
+  });
+});
+
+describe('a launch that lost its port', () => {
+  it('is recognised in what Node, Python, Go, Rust, nginx and Windows print, and nothing else is', () => {
+    const taken = [
+      'Error: listen EADDRINUSE: address already in use 127.0.0.1:4000\n    at Server.setupListenHandle [as _listen2] (node:net:1817:16)\nNode.js v20.20.2',
+      'OSError: [Errno 98] Address already in use',
+      'OSError: [Errno 48] Address already in use',
+      'listen tcp 127.0.0.1:4000: bind: address already in use',
+      'Error: Os { code: 98, kind: AddrInUse, message: "Address already in use" } (os error 98)',
+      'nginx: [emerg] bind() to 127.0.0.1:4000 failed (98: Address in use)',
+      'error: listen tcp 127.0.0.1:4000: bind: Only one usage of each socket address is normally permitted (WSAEADDRINUSE 10048)',
+    ];
+    for (const text of taken) expect(ADDRESS_IN_USE.test(text), text).toBe(true);
+    const other = [
+      'Error: EACCES: permission denied, open state/kv.lock',
+      'the store is locked (kv.lock exists)',
+      'exit 1',
+    ];
+    for (const text of other) expect(ADDRESS_IN_USE.test(text), text).toBe(false);
+  });
+  it('is flagged on the LaunchError from the whole recent output, not only its last line', () => {
+    const e = new LaunchError('exited', 'x exited before it was ready (exit 1); last stderr line: Node.js v20.20.2', {
+      stderrTail: 'Node.js v20.20.2',
+      output: 'Error: listen EADDRINUSE: address already in use 127.0.0.1:4000\n\nNode.js v20.20.2',
+    });
+    expect(e.addressInUse).toBe(true);
+    expect(new LaunchError('exited', 'x exited (exit 1)', { stderrTail: 'Node.js v20.20.2' }).addressInUse).toBe(false);
   });
 });
 

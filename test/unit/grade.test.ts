@@ -352,26 +352,43 @@ describe('blame the right party', () => {
     });
     expect(ours.outcome).toBe('harness-error');
   });
-  it('a launch the case asked for that exits or never gets ready fails the case; a port race or a harness launch fault does not', () => {
-    const launchErr = (launchKind: string, error: string, stderrTail: string | null = null) =>
+  it('a launch the case asked for that exits fails the case; a port lost, a wrapper, a slow start do not', () => {
+    const launchErr = (launchKind: string, error: string, extra: Record<string, unknown> = {}) =>
       gradeCase(c, {
-        events: [ev('harness', 'case-error', { kind: 'launch', launchKind, error, stderrTail })],
+        events: [ev('harness', 'case-error', { kind: 'launch', launchKind, error, stderrTail: null, ...extra })],
         manifest: reference,
       });
-    const exited = launchErr('exited', 'sigcert-reference exited with code 1 before it was ready', 'bad tls key');
+    const exited = launchErr('exited', 'sigcert-reference exited before it was ready (exit 1)', {
+      addressInUse: false,
+    });
     expect([exited.outcome, exited.verdicts[0]?.requirement, exited.verdicts[0]?.status]).toEqual([
       'non-strict',
       'LATENCY.BLOCKING_IO',
       'fail',
     ]);
-    expect(exited.verdicts[0]?.actual).toContain('did not start for this case: sigcert-reference exited with code 1');
-    expect(launchErr('not-ready', 'not ready within 10000 ms').verdicts[0]?.status).toBe('fail');
-    // another process took the port between allocation and bind: nobody's fault, not the subject's
-    expect(launchErr('exited', 'exited with code 1', 'listen EADDRINUSE: 127.0.0.1:4000').outcome).toBe(
-      'harness-error',
-    );
-    expect(launchErr('harness', 'the notify socket could not be bound').outcome).toBe('harness-error');
+    expect(exited.verdicts[0]?.actual).toContain('did not start for this case: sigcert-reference exited');
+    // another process (or its own previous launch's TIME_WAIT) held the port: not the subject's fault
+    expect(launchErr('exited', 'exited (exit 1)', { addressInUse: true }).outcome).toBe('harness-error');
+    // the harness's wrapper (unshare for proc.pid1) may be what failed
+    expect(launchErr('exited', 'exited (exit 1)', { wrapped: true }).outcome).toBe('harness-error');
+    // slow to get ready: the run itself may load the machine
+    expect(launchErr('not-ready', 'not ready after 10000 ms').outcome).toBe('harness-error');
+    expect(launchErr('harness', 'cannot open the notify socket').outcome).toBe('harness-error');
     expect(launchErr('not-found', 'command not found: x').outcome).toBe('harness-error');
+  });
+  it('a launch fault is graded under the case its launchFault names', () => {
+    const named = defineCase({ ...c, id: 'fake.launch-fault', launchFault: 'STOP.EXIT_ZERO' });
+    const g = gradeCase(named, {
+      events: [ev('harness', 'case-error', { kind: 'launch', launchKind: 'exited', error: 'exited (exit 1)' })],
+      manifest: reference,
+    });
+    expect([g.outcome, g.verdicts[0]?.requirement]).toEqual(['fail', 'STOP.EXIT_ZERO']);
+  });
+  it('every case names a stalls and launchFault requirement it judges', async () => {
+    for (const k of await loadCases(reference)) {
+      const judged = [...k.requirements, ...(k.alsoJudges ?? [])];
+      for (const id of [k.stalls, k.launchFault]) if (id !== undefined) expect(judged, k.id).toContain(id);
+    }
   });
   it('an error after the subject exited unasked is the subject failing the requirement the exit violates', () => {
     const err = () => ev('harness', 'case-error', { kind: 'harness', error: 'connect ECONNREFUSED 127.0.0.1:4000' });

@@ -32,6 +32,8 @@ export default defineCase({
   title: 'A fast stop during concurrent writes: acknowledged writes survive, the next start needs no scan',
   description: `${WRITERS} writers put ${PER_WRITER} keys each, one after another, until a put is refused; after ${ACKED_BEFORE_STOP} acknowledgements the declared fast-stop signal arrives while they write (with capabilities.slowStore, under SIGCERT_FAULT=slow-store: writes are queued at the stop on every run). Started again on the same state directory, every acknowledged key must be there and recovery must be reported clean.`,
   requirements: ['DURABLE.INDEX_ON_STOP', 'DURABLE.ACK_AFTER_SYNC'],
+  // a start on the state directory that fails leaves every acknowledged write unreadable
+  launchFault: 'DURABLE.ACK_AFTER_SYNC',
   // a subject that dies in the fast stop (an unhandled error of a request it cut) never persists: that
   // is the persist step skipped on the fast-stop path, not only a stale index
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],

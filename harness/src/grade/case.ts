@@ -14,8 +14,9 @@
  *      when a launch had exited with no stop asked of it before the error (the case then failed to reach
  *      it), a failure of the requirement that exit violates (SIG.MAP.DECLARED after a signal whose action
  *      does not end the process, CONTROL.EQUIVALENT after such a control request, else as for `subject`);
- *      else, when a launch the case asked for exited or never became ready (kind `launch`, not over a
- *      port lost with EADDRINUSE), a failure as for `subject`; else harness-error
+ *      else, when a launch the case asked for exited before it was ready (kind `launch`; not over a port
+ *      in use, not under the harness's wrapper), a failure of the case's `launchFault` requirement (else
+ *      as for `subject`); else harness-error
  *   6. the case's own grader, plus the always-on process checks (crash signal, orphans); a verdict on a
  *      requirement the case does not declare is a harness error (a bug of the case)
  */
@@ -53,11 +54,14 @@ function graded(outcome: Outcome, reason: string | undefined, verdicts: Verdict[
   return reason === undefined ? { outcome, verdicts, metrics } : { outcome, reason, verdicts, metrics };
 }
 
-/** A launch error inside a case that is the subject's: it exited or never became ready, not over a port race. */
+/**
+ * A launch error inside a case that is the subject's: it exited before it was ready. Not when it lost a
+ * port (its output says an address was in use: another process, or the TIME_WAIT of its own previous
+ * launch on the same port), not when it ran under the harness's wrapper (which may be what failed), and
+ * not a launch that was only slow to get ready (the machine may be loaded by the run itself).
+ */
 function subjectLaunchFault(error: HistoryEvent): boolean {
-  const kind = error.data.launchKind;
-  if (kind !== 'exited' && kind !== 'not-ready') return false;
-  return !/EADDRINUSE/.test(`${String(error.data.error)} ${String(error.data.stderrTail ?? '')}`);
+  return error.data.launchKind === 'exited' && error.data.addressInUse !== true && error.data.wrapped !== true;
 }
 
 export function gradeCase(c: CaseDef, input: GradeInput): Graded {
@@ -100,7 +104,7 @@ export function gradeCase(c: CaseDef, input: GradeInput): Graded {
     // failure under the case's conditions. Not a port lost to another process (EADDRINUSE): that race is
     // no one's fault here, and stays a harness error.
     if (error.data.kind === 'launch' && subjectLaunchFault(error)) {
-      const id = c.stalls ?? c.requirements[0];
+      const id = c.launchFault ?? c.stalls ?? c.requirements[0];
       if (id) {
         const actual = `the subject did not start for this case: ${msg}`;
         const verdicts = [

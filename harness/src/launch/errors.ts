@@ -29,13 +29,22 @@ export class ManifestError extends Error {
  * `harness`: the harness's own part of the launch failed (its slow upstream, its notify socket); every
  * other kind is the subject's or its manifest's (a `setup-failed` is the manifest's setup command).
  */
+/**
+ * How runtimes say a port is taken: Node and libuv (`EADDRINUSE`), the C library's strerror (Linux, Go,
+ * Rust, Java, nginx, Caddy: "address already in use"), Python's `OSError(98, ...)` / errno 48 (macOS),
+ * Rust's `os error 98`, Windows (`WSAEADDRINUSE`, 10048).
+ */
+export const ADDRESS_IN_USE =
+  /EADDRINUSE|address already in use|address in use|errno 98\b|\[errno 48\]|os error (?:48|98)\b|WSAEADDRINUSE|\b10048\b/i;
+
 export type LaunchErrorKind = 'not-found' | 'exited' | 'not-ready' | 'setup-failed' | 'bad-manifest' | 'harness';
 
 /**
  * The subject could not be brought up. Never a requirement failure: at the preflight a run is then not
- * certified (exit 4; exit 3 for kind `harness`, exit 2 for `bad-manifest`); inside a case, an `exited` or
- * `not-ready` launch fails the case's requirement (the subject did not start under the case's
- * conditions, grade/case.ts), any other kind is a harness error.
+ * certified (exit 4; exit 3 for kind `harness`, exit 2 for `bad-manifest`); inside a case, an `exited`
+ * launch fails the case's requirement (the subject did not start under the case's conditions,
+ * grade/case.ts) unless its address was in use or a harness wrapper ran it; anything else is a harness
+ * error.
  */
 export class LaunchError extends Error {
   override readonly name = 'LaunchError';
@@ -46,16 +55,22 @@ export class LaunchError extends Error {
   readonly exit: ExitInfo | null;
   /** last non-empty line the subject wrote to stderr, if any */
   readonly stderrTail: string | null;
+  /**
+   * The subject's last output (stderr and stdout, 8 KiB each) or the message says an address was in use
+   * (`ADDRESS_IN_USE`): it lost a race for a port, no one's fault but the harness's luck.
+   */
+  readonly addressInUse: boolean;
   constructor(
     kind: LaunchErrorKind,
     message: string,
-    extra: { runId?: string | null; exit?: ExitInfo | null; stderrTail?: string | null } = {},
+    extra: { runId?: string | null; exit?: ExitInfo | null; stderrTail?: string | null; output?: string } = {},
   ) {
     super(oneLine(message, 500));
     this.kind = kind;
     this.runId = extra.runId ?? null;
     this.exit = extra.exit ?? null;
     this.stderrTail = extra.stderrTail ?? null;
+    this.addressInUse = ADDRESS_IN_USE.test(`${message}\n${extra.stderrTail ?? ''}\n${extra.output ?? ''}`);
   }
 }
 

@@ -1,5 +1,6 @@
 /** The launcher: manifests in, running subjects out, nothing left behind. */
 export {
+  ADDRESS_IN_USE,
   describeExit,
   LaunchError,
   type LaunchErrorKind,

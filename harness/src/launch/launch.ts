@@ -111,7 +111,7 @@ export async function launchRetryingPortRace<T>(start: () => Promise<T>): Promis
     try {
       return await start();
     } catch (e) {
-      const portRace = e instanceof LaunchError && /EADDRINUSE/.test(`${e.message} ${e.stderrTail ?? ''}`);
+      const portRace = e instanceof LaunchError && e.addressInUse;
       if (!portRace || attempt >= 2) throw e;
     }
   }

@@ -115,6 +115,12 @@ export class BoundedLog {
     return lastNonEmptyLine(recent.toString('utf8'));
   }
 
+  /** The last `bytes` bytes written so far, as text (for a search such as the port-race check). */
+  recentText(bytes = 8 * 1024): string {
+    const recent = this.tailBytes > 0 ? Buffer.concat(this.tail).subarray(-bytes) : this.headEnd.subarray(-bytes);
+    return recent.toString('utf8');
+  }
+
   /** Write the tail (after the omission line when bytes were dropped) and close. Idempotent. */
   finish(): LogTruncation | null {
     if (this.fd === null) return null;

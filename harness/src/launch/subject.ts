@@ -412,7 +412,7 @@ export class Subject {
       throw new LaunchError(
         'exited',
         `${this.manifest.name} exited before it was ready (${describeExit(exit)}); ${tail === null ? 'stderr empty' : `last stderr line: ${tail}`}`,
-        { runId: this.runId, exit, stderrTail: tail },
+        { runId: this.runId, exit, stderrTail: tail, output: this.recentOutput() },
       );
     }
     if (outcome === 'timeout') {
@@ -422,10 +422,16 @@ export class Subject {
         {
           runId: this.runId,
           stderrTail: this.logs.stderr.lastLine(),
+          output: this.recentOutput(),
         },
       );
     }
     this.record('harness', 'ready', { kind: r.kind, ms: Number(nowNs() - started) / 1e6 });
+  }
+
+  /** The subject's last output, stderr then stdout (8 KiB each): what a failed launch is searched for. */
+  private recentOutput(): string {
+    return `${this.logs.stderr.recentText()}\n${this.logs.stdout.recentText()}`;
   }
 
   /** Signal the group for teardown, only while the child is not reaped. */
