@@ -148,6 +148,26 @@ describe('verifiers', () => {
     expect(lost([...concurrent, read('b')])).toEqual([]);
     expect(lost([...concurrent, read('x')])).toEqual(['b', 'a']);
     expect(durableSet([...concurrent, read('x')]).corrupt).toEqual(['k']);
+    // a later write that was refused (a definite no) cannot have replaced the acknowledged value
+    const refused = [
+      ev('client', 'kv-invoke', { key: 'k', value: 'v9' }),
+      ev('client', 'kv-fail', { key: 'k', value: 'v9', status: 503 }),
+    ];
+    expect(lost([...put('v1'), ...refused, read('v9')])).toEqual(['v1']);
+  });
+
+  it('durable set: an outcome ends the invoke with its op id, not an older one of the same key and value', () => {
+    const events = [
+      ev('client', 'kv-invoke', { op: 1, key: 'k', value: 'same' }), // still in flight at the read
+      ev('client', 'kv-invoke', { op: 2, key: 'k', value: 'v2' }),
+      ev('client', 'kv-ok', { op: 2, key: 'k', value: 'v2' }),
+      ev('client', 'kv-invoke', { op: 3, key: 'k', value: 'same' }),
+      ev('client', 'kv-ok', { op: 3, key: 'k', value: 'same' }),
+      ev('client', 'kv-read', { found: { k: 'v2' } }),
+    ];
+    // op 3 was invoked after v2 was acknowledged: reading v2 loses it (paired by key and value, its ok
+    // would end op 1, invoked before v2 was acknowledged, and v2 would pass for a later write)
+    expect(durableSet(events).lost).toEqual([{ key: 'k', value: 'same' }]);
   });
 
   it('index on stop: every start named must report recovery clean', () => {

@@ -8,8 +8,12 @@ import { request } from './http.js';
 
 export type OpResult = 'ok' | 'fail' | 'info';
 
+/** Operation ids: an outcome names the invoke it ends (`op`), so two writes of one key and value stay apart. */
+let nextOp = 0;
+
 export async function durablePut(port: number, key: string, value: string, history: History): Promise<OpResult> {
-  history.add('client', 'kv-invoke', { key, value });
+  const op = ++nextOp;
+  history.add('client', 'kv-invoke', { op, key, value });
   const r = await request(port, {
     method: 'PUT',
     path: `/kv/${key}`,
@@ -19,7 +23,7 @@ export async function durablePut(port: number, key: string, value: string, histo
   });
   const type: OpResult =
     r.ok && r.status === 201 ? 'ok' : r.error === 'refused' || (r.ok && r.status !== 201) ? 'fail' : 'info';
-  history.add('client', `kv-${type}`, { key, value, status: r.status, error: r.error });
+  history.add('client', `kv-${type}`, { op, key, value, status: r.status, error: r.error });
   return type;
 }
 

@@ -21,22 +21,33 @@ export interface DurableCheck {
  *
  * A key may be written more than once (across restarts). An acknowledged write is lost unless the
  * read-back holds its value or the value of another write of the same key that may have been ordered
- * after it: one not acknowledged before it was invoked (a concurrent write, or a later one, whether
- * acknowledged or cut: a cut write may still have landed). A read-back holding the value of a write
- * acknowledged before it was invoked, or nothing, is a lost write.
+ * after it: one not acknowledged before it was invoked (a concurrent write, or a later one) and not
+ * refused (`kv-fail`: a definite no); a write cut in flight (`kv-info`) may still have landed. A
+ * read-back holding the value of a write acknowledged before it was invoked, or nothing, is a lost
+ * write. Outcomes are paired with their invoke by `op` (histories without it: the oldest open invoke of
+ * the same key and value).
  */
 export function durableSet(events: readonly HistoryEvent[]): DurableCheck {
-  /** every write, with the history positions of its invoke and, once acknowledged, of its `kv-ok` */
-  const writes: { key: string; value: string; invokedAt: number; okAt?: number }[] = [];
+  /** every write: the history positions of its invoke and, once acknowledged, of its `kv-ok`; refused */
+  const writes: { op: unknown; key: string; value: string; invokedAt: number; okAt?: number; refused?: true }[] = [];
+  const outcomes = new Set(['kv-ok', 'kv-fail', 'kv-info']);
+  const settled = new Set<(typeof writes)[number]>();
   events.forEach((e, at) => {
-    if (e.source !== 'client' || (e.kind !== 'kv-invoke' && e.kind !== 'kv-ok')) return;
+    if (e.source !== 'client' || (e.kind !== 'kv-invoke' && !outcomes.has(e.kind))) return;
     const key = String(e.data.key);
     const value = String(e.data.value);
-    if (e.kind === 'kv-invoke') writes.push({ key, value, invokedAt: at });
-    else {
-      const w = writes.find((x) => x.key === key && x.value === value && x.okAt === undefined);
-      if (w) w.okAt = at;
+    const op = e.data.op;
+    if (e.kind === 'kv-invoke') {
+      writes.push({ op, key, value, invokedAt: at });
+      return;
     }
+    const w = writes.find((x) =>
+      op !== undefined ? x.op === op : x.key === key && x.value === value && !settled.has(x),
+    );
+    if (!w || settled.has(w)) return;
+    settled.add(w);
+    if (e.kind === 'kv-ok') w.okAt = at;
+    if (e.kind === 'kv-fail') w.refused = true;
   });
   const byKey = new Map<string, typeof writes>();
   for (const w of writes) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
@@ -48,7 +59,8 @@ export function durableSet(events: readonly HistoryEvent[]): DurableCheck {
     .filter((a) => {
       const got = found[a.key];
       if (got === a.value) return false;
-      const later = (w: (typeof writes)[number]) => w !== a && !(w.okAt !== undefined && w.okAt < a.invokedAt);
+      const later = (w: (typeof writes)[number]) =>
+        w !== a && w.refused !== true && !(w.okAt !== undefined && w.okAt < a.invokedAt);
       return !(byKey.get(a.key) ?? []).some((w) => later(w) && w.value === got);
     })
     .map(({ key, value }) => ({ key, value }));
