@@ -102,8 +102,21 @@ export default defineCase({
     }
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
     recordResult(ctx, await ctl('stop', s.token, 'stop'), { phase: 'stop' });
-    // the held request keeps the drain going: a channel still answering must say the stop began
-    recordResult(ctx, await state('state-stopping'), { phase: 'state-stopping' });
+    // The held request keeps the drain going: a channel still answering must say the stop began. The
+    // 202 may leave before the state changes; with a probe, ask once it reported STOPPING, without one,
+    // ask again (for a second at most) while the answer is still STARTED.
+    if (ctx.manifest.capabilities.probe) {
+      await s
+        .waitProbe((e) => e.ev === 'state' && e.state === 'STOPPING', ctx.ms(1000), 'state STOPPING')
+        .catch(() => undefined);
+    }
+    let during = await state('state-stopping');
+    const until = Date.now() + ctx.ms(1000);
+    while (during.ok && /"STARTED"/.test(during.body.toString()) && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 50)); // bounded poll of the state
+      during = await state('state-stopping');
+    }
+    recordResult(ctx, during, { phase: 'state-stopping' });
     recordResult(ctx, await held.done, { phase: 'held', expectBody: `held ${HOLD_MS}\n` });
     await noteClosedAfter(ctx, held.conn, 'held');
     await waitExit(ctx, s, stopBudget(ctx));
