@@ -3,7 +3,7 @@
  * cases that failed in the last run (`--last-failed`), the report of a subject that never started, and
  * the live progress line.
  */
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseDef, whyNotApplicable } from './case.js';
 import { UsageError } from './cli-program.js';
@@ -32,6 +32,26 @@ export function checkOutputFile(flag: string, file: string | undefined): void {
 }
 
 /** Like checkOutputFile for a folder we will create or fill. */
+/**
+ * Before a run into an `--out` that holds an earlier one: remove the earlier run's case folders (each
+ * holds a `history.json`: every attempt, repeat and case the new selection may not run) and its
+ * `preflight` folder, so that the report, `sigcert analyze` and the evidence are this run's only.
+ * Nothing else in the folder is touched. Returns how many folders went.
+ */
+export function clearEarlierRun(outDir: string): number {
+  if (!existsSync(outDir)) return 0;
+  let removed = 0;
+  for (const entry of readdirSync(outDir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(outDir, entry.name);
+    if (entry.name === 'preflight' || existsSync(path.join(dir, 'history.json'))) {
+      rmSync(dir, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
 export function checkOutputDir(flag: string, dir: string | undefined): void {
   if (dir === undefined) return;
   const abs = path.resolve(dir);

@@ -30,6 +30,7 @@ import {
 import {
   checkOutputDir,
   checkOutputFile,
+  clearEarlierRun,
   colorWanted,
   lastFailedIds,
   notStartedOf,
@@ -192,6 +193,7 @@ async function cmdRun(o: RunOptions): Promise<number> {
     ...(lastFailedFrom ? { lastFailed: lastFailedFrom } : {}),
   };
   const outDir = path.resolve(o.out ?? path.join('.sigcert', 'runs', new Date().toISOString().replace(/[:.]/g, '-')));
+  clearEarlierRun(outDir);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 

@@ -2,12 +2,18 @@
  * Pieces of `sigcert run`: the output-path check, colours (NO_COLOR / FORCE_COLOR), the live status line
  * listing every running case, and the command-line value checks.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commanderMessage, duration, intAtLeast, shardSpec } from '../../harness/src/cli-program.js';
-import { checkOutputDir, checkOutputFile, colorWanted, ProgressBoard } from '../../harness/src/cli-support.js';
+import {
+  checkOutputDir,
+  checkOutputFile,
+  clearEarlierRun,
+  colorWanted,
+  ProgressBoard,
+} from '../../harness/src/cli-support.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -23,6 +29,28 @@ describe('output paths', () => {
     expect(() => checkOutputFile('--html', '')).toThrow(/--html: empty path/);
     expect(() => checkOutputDir('--out', file)).toThrow(/is a file, not a folder/);
     expect(() => checkOutputDir('--out', path.join(dir, 'runs'))).not.toThrow();
+  });
+});
+
+describe('an --out used again', () => {
+  it("loses the earlier run's case folders and preflight, and nothing else", () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'sigcert-out-'));
+    for (const folder of ['stop.idle', 'stop.idle.a2', 'durable.sigkill.r1', 'preflight', 'notes', 'keep.me']) {
+      mkdirSync(path.join(out, folder, 'launch-0'), { recursive: true });
+    }
+    for (const folder of ['stop.idle', 'stop.idle.a2', 'durable.sigkill.r1']) {
+      writeFileSync(path.join(out, folder, 'history.json'), '{}');
+    }
+    writeFileSync(path.join(out, 'keep.me', 'notes.txt'), 'mine');
+    writeFileSync(path.join(out, 'report.json'), '{}');
+    expect(clearEarlierRun(out)).toBe(4);
+    for (const gone of ['stop.idle', 'stop.idle.a2', 'durable.sigkill.r1', 'preflight']) {
+      expect(existsSync(path.join(out, gone)), gone).toBe(false);
+    }
+    expect(readFileSync(path.join(out, 'keep.me', 'notes.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(path.join(out, 'notes'))).toBe(true);
+    expect(existsSync(path.join(out, 'report.json'))).toBe(true);
+    expect(clearEarlierRun(path.join(out, 'never-made'))).toBe(0);
   });
 });
 
