@@ -10,6 +10,9 @@
 //  - stop: readiness fails, optional pre-drain delay, listeners closed, idle keep-alives ended with
 //    FIN, `Connection: close` from the stop on, drain bounded by the deadline, workers stopped, persist,
 //    pidfile removed, exit 0 / 3 (deadline) / 4 (fast stop) / 5 (persist failed) [11];
+//  - HTTPS on port `tls` when the configuration names a certificate [6]: the same endpoints; a reload
+//    loads and checks the pair it names before the swap, new handshakes get it, open connections keep
+//    theirs;
 //  - reload: serialised, coalescing, validate then swap [6];
 //  - log lines (one per request served, one per action) in SIGCERT_LOG_FILE when handed over [2], else
 //    on stderr; reopen-logs closes the file and opens it again by path;
