@@ -6,6 +6,8 @@
 import { type CaseContext, SubjectFaultError, signalFor } from './case.js';
 import { HttpConnection, type HttpResult, type RequestOptions, request } from './clients/http.js';
 import { connectProbe } from './clients/probe-connect.js';
+import { connectTls, type TlsConn } from './clients/tls.js';
+import type { RequirementId } from './grade/requirement-ids.js';
 import { type Subject, WaitTimeoutError } from './launch/index.js';
 import type { Action, Manifest, Platform } from './types.js';
 
@@ -305,5 +307,31 @@ export async function pollUntil<T>(
     if (seen !== null && seen !== undefined) return seen;
     if (Date.now() >= deadline) return null;
     await new Promise((r) => setTimeout(r, intervalMs)); // the poll interval of a bounded look
+  }
+}
+
+/**
+ * A TLS handshake on the subject's tls port that the case needs to go on (with a certificate the case
+ * wrote into the configuration), and optionally a first GET on it. A handshake or a GET the subject fails
+ * is its fault, graded under `requirement` (SubjectFaultError), not a harness error.
+ */
+export async function tlsHandshake(
+  port: number,
+  requirement: RequirementId,
+  what: string,
+  get?: string,
+): Promise<{ conn: TlsConn; status: string | null }> {
+  let conn: TlsConn;
+  try {
+    conn = await connectTls(port);
+  } catch (e) {
+    throw new SubjectFaultError(`failed the TLS handshake ${what}: ${(e as Error).message}`, requirement);
+  }
+  if (get === undefined) return { conn, status: null };
+  try {
+    return { conn, status: await conn.get(get) };
+  } catch (e) {
+    conn.socket.destroy();
+    throw new SubjectFaultError(`did not answer GET ${get} over TLS ${what}: ${(e as Error).message}`, requirement);
   }
 }

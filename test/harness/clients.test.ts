@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SubjectFaultError } from '../../harness/src/case.js';
 import { durablePut } from '../../harness/src/clients/durable.js';
 import { openFifoWriter, writeFifoLine } from '../../harness/src/clients/fifo.js';
 import { HttpConnection, request } from '../../harness/src/clients/http.js';
 import { connectProbe } from '../../harness/src/clients/probe-connect.js';
 import { connectTls, makeCert, openSslAvailable } from '../../harness/src/clients/tls.js';
 import { History } from '../../harness/src/history.js';
+import { tlsHandshake } from '../../harness/src/workload.js';
 
 const OK = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok';
 
@@ -247,6 +249,25 @@ describe.skipIf(!openSslAvailable())('tls client', () => {
     } finally {
       c.socket.destroy();
     }
+  });
+
+  it("tlsHandshake: a handshake or a first GET the subject fails is the subject's fault, under the requirement given", async () => {
+    const closes = await serve((s) => s.once('data', () => s.end()));
+    const err = await tlsHandshake(closes, 'RELOAD.TLS_NEW_HANDSHAKES', 'before the reload').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SubjectFaultError);
+    expect(err).toMatchObject({ requirement: 'RELOAD.TLS_NEW_HANDSHAKES' });
+    expect((err as Error).message).toMatch(
+      new RegExp(`^failed the TLS handshake before the reload: TLS connect to ${closes}:`),
+    );
+    const silent = await tlsServer((s) => onRequest(s, () => s.end()));
+    const noAnswer = await tlsHandshake(silent, 'RELOAD.TLS_NEW_HANDSHAKES', 'at start', '/live').catch(
+      (e: unknown) => e,
+    );
+    expect((noAnswer as Error).message).toMatch(/^did not answer GET \/live over TLS at start: GET \/live:/);
+    const good = await tlsServer((s) => onRequest(s, () => s.write(OK)));
+    const { conn, status } = await tlsHandshake(good, 'RELOAD.TLS_NEW_HANDSHAKES', 'at start', '/live');
+    conn.socket.destroy();
+    expect([conn.cn, status]).toEqual(['hostile', 'HTTP/1.1 200 OK']);
   });
 
   it('a server that never answers a GET: it rejects at its deadline', async () => {

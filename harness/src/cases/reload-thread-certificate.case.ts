@@ -1,15 +1,16 @@
 import { defineCase } from '../case.js';
 import { request } from '../clients/http.js';
-import { connectTls, makeCert, openSslAvailable } from '../clients/tls.js';
+import { makeCert, openSslAvailable } from '../clients/tls.js';
 import { notes, unknown, verdict } from '../grade/index.js';
 import { nowNs } from '../history.js';
 import type { Subject } from '../launch/index.js';
+import { tlsHandshake } from '../workload.js';
 
 /** The certificate a new handshake gets (the connection is closed again). */
-async function newHandshakeCn(port: number): Promise<string> {
-  const c = await connectTls(port);
-  c.socket.destroy();
-  return c.cn;
+async function newHandshakeCn(port: number, what: string): Promise<string> {
+  const { conn } = await tlsHandshake(port, 'RELOAD.TLS_NEW_HANDSHAKES', what);
+  conn.socket.destroy();
+  return conn.cn;
 }
 
 /** `POST /cert` with the pair's paths; the status, or 0 when no answer came. */
@@ -56,15 +57,19 @@ export default defineCase({
     const b = makeCert(ctx.runDir, 'gen-b');
     const s = await ctx.launch({ config: { generation: 1, tls: a } });
     const tlsPort = s.ports.tls!;
-    const old = await connectTls(tlsPort);
-    const before = await old.get('/live');
+    const { conn: old, status: before } = await tlsHandshake(
+      tlsPort,
+      'RELOAD.TLS_NEW_HANDSHAKES',
+      'before any certificate change (gen-a)',
+      '/live',
+    );
     // a server that closes its connections after each response leaves no old connection to judge
     const beforeCloses = old.serverCloses;
 
     // An invalid pair: rejected by the thread, no reload asked for, the pair in use stays.
     const tBad = nowNs();
     const bad = await postCert(s, { cert: a.cert, key: b.key }, 'cert-mismatched', ctx.ms(10_000));
-    const cnAfterBad = await newHandshakeCn(tlsPort);
+    const cnAfterBad = await newHandshakeCn(tlsPort, 'after a mismatched pair was refused');
 
     const t = nowNs();
     const good = await postCert(s, b, 'cert-gen-b', ctx.ms(10_000));
@@ -87,7 +92,7 @@ export default defineCase({
       ctx.note('wait-failed', { error: (e as Error).message });
     }
     const oldAfter = await old.get('/live').catch((e: Error) => `error ${e.message}`);
-    const newCn = await newHandshakeCn(tlsPort);
+    const newCn = await newHandshakeCn(tlsPort, 'after the thread installed gen-b');
     const between = s.probeEvents.filter(
       (e) => e.ev === 'request' && e.action === 'reload' && BigInt(e.t) >= tBad && BigInt(e.t) < t,
     ).length;

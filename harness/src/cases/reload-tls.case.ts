@@ -1,7 +1,7 @@
 import { defineCase, signalFor } from '../case.js';
-import { connectTls, makeCert, openSslAvailable } from '../clients/tls.js';
+import { makeCert, openSslAvailable } from '../clients/tls.js';
 import { notes, unknown, verdict } from '../grade/index.js';
-import { waitAck } from '../workload.js';
+import { tlsHandshake, waitAck } from '../workload.js';
 
 /**
  * Spec: "a reloaded certificate serves new handshakes only; existing connections keep theirs"
@@ -30,8 +30,12 @@ export default defineCase({
     const a = makeCert(ctx.runDir, 'gen-a');
     const b = makeCert(ctx.runDir, 'gen-b');
     const s = await ctx.launch({ config: { generation: 1, tls: a } });
-    const old = await connectTls(s.ports.tls!);
-    const before = await old.get('/live');
+    const { conn: old, status: before } = await tlsHandshake(
+      s.ports.tls!,
+      'RELOAD.TLS_NEW_HANDSHAKES',
+      'before the reload (certificate gen-a)',
+      '/live',
+    );
     // a server that closes its connections after each response leaves no old connection to judge
     const beforeCloses = old.serverCloses;
     s.writeConfig({ generation: 2, tls: b });
@@ -40,7 +44,7 @@ export default defineCase({
     await waitAck(ctx, s, sig, t, 2000);
     await s.waitProbe((e) => e.ev === 'reload-done' && e.generation === 2, ctx.ms(3000), 'reload to generation 2');
     const oldAfter = await old.get('/live').catch((e: Error) => `error ${e.message}`);
-    const fresh = await connectTls(s.ports.tls!);
+    const { conn: fresh } = await tlsHandshake(s.ports.tls!, 'RELOAD.TLS_NEW_HANDSHAKES', 'after the reload (gen-b)');
     ctx.note('tls', {
       oldCn: old.cn,
       before,
