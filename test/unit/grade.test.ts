@@ -581,6 +581,27 @@ describe('a reload through sd_notify', () => {
   });
 });
 
+describe('a fast stop path whose held request ended before the stop was asked for', () => {
+  it('judges the fast stop by its exit; an answer after the request still fails it', async () => {
+    const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');
+    const path = { kind: 'control' as const, via: 'control', graceful: false };
+    const exit4 = () => ev('process', 'exit', { code: reference.exitCodes.fastStop, signal: null }, 0);
+    const equivalent = (events: HistoryEvent[]) =>
+      stopPathVerdicts(events, reference, path).find((v) => v.requirement === 'CONTROL.EQUIVALENT');
+    // the loaded machine sent the fast stop after the held request had been answered: not in flight
+    const answered = held('held', { headersNs: (clock + 1n).toString(), doneNs: (clock + 2n).toString() });
+    const early = equivalent([answered, ev('case', 'control-sent', { action: 'fast-stop' }), exit4()]);
+    expect(early?.status).toBe('pass');
+    expect(early?.actual).toContain('answered before the stop was asked for');
+    // completed after the fast stop was asked for: the fast stop waited for it (headers sent before the
+    // stop do not make the response complete: gunicorn sends them first)
+    const headers = (clock + 1n).toString();
+    const sentAt = ev('case', 'control-sent', { action: 'fast-stop' });
+    const late = held('held', { headersNs: headers, doneNs: (BigInt(sentAt.ns) + 5n).toString() });
+    expect(equivalent([sentAt, late, exit4()])?.status).toBe('fail');
+  });
+});
+
 describe('a repeat path whose stop ended before the repeat', () => {
   it('does not judge the repeat action (unknown), and never fails it', async () => {
     const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');

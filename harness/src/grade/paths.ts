@@ -80,12 +80,29 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
   const gracefulOk = exitMatches(x, m.exitCodes.graceful) && (!hasProbe || stoppingCount(events) >= 1);
   const fastSpec = m.exitCodes.fastStop;
   const fastSignal = p.kind === 'control' ? undefined : p.via;
-  const fastOk = exitMatches(x, fastSpec, fastSignal) && held?.ok !== true;
+  // a held request whose whole response arrived before the stop was even asked for (a loaded machine sent
+  // the stop late) was never in flight at the stop: it says nothing about a fast stop, which is then
+  // judged by its exit alone (headers alone prove nothing: a server may send them before the body)
+  const asked = requestedAt(events, p);
+  const answeredBefore =
+    held?.ok === true &&
+    asked !== undefined &&
+    held.doneNs !== undefined &&
+    BigInt(String(held.doneNs)) < BigInt(asked);
+  const fastOk = exitMatches(x, fastSpec, fastSignal) && (held?.ok !== true || answeredBefore);
   const what = p.graceful
     ? `a graceful stop: ${describeSpec(m.exitCodes.graceful)}, not death by the signal${hasProbe ? ', through STOPPING' : ''}`
     : `a fast stop: ${describeSpec(fastSpec)} without answering the request in flight`;
   const actual = `${describeExit(x)}${hasProbe ? `, ${stoppingCount(events)} STOPPING transition(s)` : ''}${
-    held ? `; the held request ${held.ok === true ? 'was answered' : `was cut (${String(held.error)})`}` : ''
+    held
+      ? `; the held request ${
+          held.ok !== true
+            ? `was cut (${String(held.error)})`
+            : answeredBefore
+              ? 'was answered before the stop was asked for (not in flight at the stop: not judged)'
+              : 'was answered'
+        }`
+      : ''
   }`;
   const ok = p.graceful ? gracefulOk : fastOk;
   // a repeat path whose stop ended before the repeat could be sent (nothing held it open) cannot show
