@@ -35,6 +35,7 @@ const WINDOWS_REASON = 'POSIX signals cannot be delivered on Windows';
 const CONTROL_PATH = [
   'control.channel',
   'durable.graceful-stop',
+  'durable.index-reused',
   'durable.sigkill',
   'durable.torn-tail',
   'map.fast-stop.control',
