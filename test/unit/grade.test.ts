@@ -602,6 +602,26 @@ describe('a fast stop path whose held request ended before the stop was asked fo
   });
 });
 
+describe('the action a stop is announced with', () => {
+  it('fails the path when the probe reports the other kind of stop than the one asked for', async () => {
+    const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');
+    const path = { kind: 'signal' as const, via: 'SIGTERM', graceful: true };
+    const verdictFor = (action: string) => {
+      const events = [
+        stopSent(),
+        ev('probe', 'probe', { ev: 'request', action, source: 'signal' }, 0),
+        ev('probe', 'probe', { ev: 'state', state: 'STOPPING' }, 0),
+        ev('process', 'exit', { code: 0, signal: null }, 0),
+      ];
+      return stopPathVerdicts(events, reference, path).find((v) => v.requirement === 'SIG.MAP.DECLARED');
+    };
+    expect(verdictFor('stop')?.status).toBe('pass');
+    const wrong = verdictFor('fast-stop');
+    expect(wrong?.status).toBe('fail');
+    expect(wrong?.actual).toContain('announced on the probe as fast-stop (asked: stop)');
+  });
+});
+
 describe('a repeat path whose stop ended before the repeat', () => {
   it('does not judge the repeat action (unknown), and never fails it', async () => {
     const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');

@@ -90,10 +90,22 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     held.doneNs !== undefined &&
     BigInt(String(held.doneNs)) < BigInt(asked);
   const fastOk = exitMatches(x, fastSpec, fastSignal) && (held?.ok !== true || answeredBefore);
+  // with a probe, the stop is announced (probe `request`) as the action asked for: a graceful stop is not
+  // reported as a fast one or the reverse (found by mutation testing of the reference's bus)
+  const wanted = p.graceful ? 'stop' : 'fast-stop';
+  const announced =
+    hasProbe && p.kind !== 'repeat' && asked !== undefined
+      ? probe(events, 'request').find(
+          (e) => BigInt(e.ns) >= BigInt(asked) && (e.data.action === 'stop' || e.data.action === 'fast-stop'),
+        )
+      : undefined;
+  const misannounced = announced !== undefined && announced.data.action !== wanted;
   const what = p.graceful
     ? `a graceful stop: ${describeSpec(m.exitCodes.graceful)}, not death by the signal${hasProbe ? ', through STOPPING' : ''}`
     : `a fast stop: ${describeSpec(fastSpec)} without answering the request in flight`;
   const actual = `${describeExit(x)}${hasProbe ? `, ${stoppingCount(events)} STOPPING transition(s)` : ''}${
+    misannounced ? `, announced on the probe as ${String(announced?.data.action)} (asked: ${wanted})` : ''
+  }${
     held
       ? `; the held request ${
           held.ok !== true
@@ -104,7 +116,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
         }`
       : ''
   }`;
-  const ok = p.graceful ? gracefulOk : fastOk;
+  const ok = (p.graceful ? gracefulOk : fastOk) && !misannounced;
   // a repeat path whose stop ended before the repeat could be sent (nothing held it open) cannot show
   // what the repeat does: its action is not judged, the rest of the path is
   const repeatSends = p.kind === 'repeat' ? sent(events, 0, p.via).length : 0;

@@ -70,6 +70,8 @@ const BUGS = {
     'GET /control/state answers the state the process started in (a copy taken when the channel was set up), not the current one: STARTING for ever',
   'reload-during-reload-dropped':
     'a reload requested while a reload runs is dropped (no follow-up reload): the newest configuration is never loaded',
+  'stop-misannounced':
+    'the probe announces a stop request as the other kind (a graceful stop as fast-stop, a fast stop as stop); the stop carried out is the one asked for',
   'stop-ignored-while-reloading': 'a stop requested while a reload runs is ignored: the subject keeps serving',
   'handlers-after-bind':
     'the signal handlers are installed after the listeners are bound, at the end of a post-bind initialisation (ZOO_POSTBIND_MS), before readiness',
@@ -987,7 +989,9 @@ function requestStop(fast, source) {
     }
     return Promise.resolve(); // a repeated graceful stop is idempotent
   }
-  probe('request', { action: fast ? 'fast-stop' : 'stop', source });
+  // stop-misannounced: the first stop is reported as the other kind (the stop itself is the one asked)
+  const announced = bug('stop-misannounced') ? !fast : fast;
+  probe('request', { action: announced ? 'fast-stop' : 'stop', source });
   stopMode = fast ? 'fast' : 'graceful';
   stopVia = source === 'signal' ? signalInHand : source;
   stopRuns = 1;
