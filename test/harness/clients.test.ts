@@ -15,7 +15,7 @@ import { durablePut } from '../../harness/src/clients/durable.js';
 import { openFifoWriter, writeFifoLine } from '../../harness/src/clients/fifo.js';
 import { HttpConnection, request } from '../../harness/src/clients/http.js';
 import { connectProbe } from '../../harness/src/clients/probe-connect.js';
-import { connectTls, makeCert, openSslAvailable } from '../../harness/src/clients/tls.js';
+import { connectTls, makeCert, openSslAvailable, tlsNotApplicable } from '../../harness/src/clients/tls.js';
 import { History } from '../../harness/src/history.js';
 import { tlsHandshake } from '../../harness/src/workload.js';
 
@@ -190,6 +190,11 @@ describe.skipIf(!openSslAvailable())('tls client', () => {
     serve(onConn, (l) =>
       tls.createServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, l as (s: tls.TLSSocket) => void),
     );
+
+  it('tlsNotApplicable: a manifest without a tls port is not applicable; with one (and openssl) it is', () => {
+    expect(tlsNotApplicable({ ports: ['http', 'admin'] })).toBe('the manifest declares no tls port');
+    expect(tlsNotApplicable({ ports: ['http', 'tls'] })).toBeNull();
+  });
 
   it('a server that never answers the handshake: connect rejects at its deadline', async () => {
     const port = await serve(() => undefined); // plain TCP: accepts, reads the ClientHello, says nothing

@@ -1,6 +1,6 @@
 import { defineCase } from '../case.js';
 import { request } from '../clients/http.js';
-import { makeCert, openSslAvailable } from '../clients/tls.js';
+import { makeCert, tlsNotApplicable } from '../clients/tls.js';
 import { notes, unknown, verdict } from '../grade/index.js';
 import { nowNs } from '../history.js';
 import type { Subject } from '../launch/index.js';
@@ -47,10 +47,7 @@ export default defineCase({
     capabilities: ['threadReload', 'tls', 'probe'],
     needs: ['cert', 'live'],
   },
-  notApplicable: (m) => {
-    if (!m.ports.includes('tls')) return 'the manifest declares no tls port';
-    return openSslAvailable() ? null : 'openssl is not installed (needed to make test certificates)';
-  },
+  notApplicable: tlsNotApplicable,
   timeout: 'short',
   async run(ctx) {
     const a = makeCert(ctx.runDir, 'gen-a');

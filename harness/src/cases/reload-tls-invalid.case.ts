@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { type CaseContext, defineCase, signalFor } from '../case.js';
-import { connectTls, makeCert, openSslAvailable } from '../clients/tls.js';
+import { connectTls, makeCert, tlsNotApplicable } from '../clients/tls.js';
 import { describeExit, exitOf, notes, verdict } from '../grade/index.js';
 import type { Subject } from '../launch/index.js';
 import { http, waitAck } from '../workload.js';
@@ -32,10 +32,7 @@ export default defineCase({
     capabilities: ['tls', 'probe'],
     needs: ['config', 'live'],
   },
-  notApplicable: (m) => {
-    if (!m.ports.includes('tls')) return 'the manifest declares no tls port';
-    return openSslAvailable() ? null : 'openssl is not installed (needed to make test certificates)';
-  },
+  notApplicable: tlsNotApplicable,
   timeout: 'normal',
   async run(ctx) {
     const a = makeCert(ctx.runDir, 'gen-a');

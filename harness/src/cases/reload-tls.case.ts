@@ -1,5 +1,5 @@
 import { defineCase, signalFor } from '../case.js';
-import { makeCert, openSslAvailable } from '../clients/tls.js';
+import { makeCert, tlsNotApplicable } from '../clients/tls.js';
 import { notes, unknown, verdict } from '../grade/index.js';
 import { tlsHandshake, waitAck } from '../workload.js';
 
@@ -21,10 +21,7 @@ export default defineCase({
     capabilities: ['tls', 'probe'],
     needs: ['live'],
   },
-  notApplicable: (m) => {
-    if (!m.ports.includes('tls')) return 'the manifest declares no tls port';
-    return openSslAvailable() ? null : 'openssl is not installed (needed to make test certificates)';
-  },
+  notApplicable: tlsNotApplicable,
   timeout: 'short',
   async run(ctx) {
     const a = makeCert(ctx.runDir, 'gen-a');

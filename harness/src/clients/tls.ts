@@ -6,6 +6,15 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import tls from 'node:tls';
 
+/**
+ * Why a certificate case cannot run against `m`: no `tls` port declared, or no openssl to make its test
+ * certificates; null when it can.
+ */
+export function tlsNotApplicable(m: { ports: readonly string[] }): string | null {
+  if (!m.ports.includes('tls')) return 'the manifest declares no tls port';
+  return openSslAvailable() ? null : 'openssl is not installed (needed to make test certificates)';
+}
+
 export function openSslAvailable(): boolean {
   try {
     execFileSync('openssl', ['version'], { stdio: 'ignore' });
