@@ -19,6 +19,7 @@ import {
   verdict,
   verifyConnectionClose,
   verifyDrain,
+  verifyDrainReport,
   verifyIndexOnStop,
   verifyPersist,
 } from '../../harness/src/grade/index.js';
@@ -619,6 +620,109 @@ describe('the action a stop is announced with', () => {
     const wrong = verdictFor('fast-stop');
     expect(wrong?.status).toBe('fail');
     expect(wrong?.actual).toContain('announced on the probe as fast-stop (asked: stop)');
+  });
+});
+
+describe("the probe's account of the drain (STOP.OBSERVABLE)", () => {
+  const p = (name: string, data: Record<string, unknown> = {}) => ev('probe', 'probe', { ev: name, ...data }, 0);
+  const exit = (code: number) => ev('process', 'exit', { code, signal: null }, 0);
+  const cutHeld = () => ev('case', 'result', { label: 'held', ok: false, error: 'early-eof', body: '' });
+  /** a stop: the send, the stop-accepting, the held request's end, `drained`, EXITING, the exit */
+  const stop = (
+    drained: Record<string, unknown> | null,
+    code: number,
+    cut: boolean,
+    extra = (): HistoryEvent[] => [],
+  ) => {
+    const send = stopSent();
+    const events = [send, p('stop-accepting'), cut ? cutHeld() : held('held', {})];
+    if (drained) events.push(p('drained', drained));
+    events.push(...extra(), p('state', { state: 'EXITING', from: 'STOPPING' }), exit(code));
+    return verifyDrainReport(events, reference, { at: send.ns, held: ['held'] });
+  };
+  const { graceful, deadline, fastStop } = reference.exitCodes;
+
+  it('passes a truthful event on each kind of stop end', () => {
+    expect(stop({ forced: false, aborted: 0 }, graceful as number, false).status).toBe('pass');
+    expect(stop({ forced: true, aborted: 1 }, deadline as number, true).status).toBe('pass');
+    expect(stop({ forced: true, aborted: 3 }, fastStop as number, true).status).toBe('pass');
+    // an escalation after the drain had completed: the drain was not cut, the exit is the fast stop's
+    expect(stop({ forced: false, aborted: 0 }, fastStop as number, false).status).toBe('pass');
+  });
+
+  it('fails a completed drain reported while requests were cut, at the deadline, or with a count', () => {
+    const cut = stop({ forced: false, aborted: 0 }, fastStop as number, true);
+    expect(cut.status).toBe('fail');
+    expect(cut.actual).toContain('`forced: false` although the harness saw 1 held request(s) cut (held)');
+    expect(stop({ forced: false, aborted: 2 }, graceful as number, false).status).toBe('fail');
+  });
+
+  it('fails a forced drain on a graceful stop that cut nothing, and a count below the requests cut', () => {
+    expect(stop({ forced: true, aborted: 0 }, graceful as number, false).actual).toContain('cut no held request');
+    // the event is true, the exit is wrong: STOP.DEADLINE_EXIT_CODE's to judge, not this requirement's
+    expect(stop({ forced: true, aborted: 1 }, graceful as number, true).status).toBe('pass');
+    expect(stop({ forced: true, aborted: 0 }, fastStop as number, true).actual).toContain('`aborted: 0`');
+    expect(stop({ forced: 'yes', aborted: 1 }, fastStop as number, true).actual).toContain('not a boolean');
+  });
+
+  it('fails a missing, a repeated and a misplaced event', () => {
+    expect(stop(null, graceful as number, false).actual).toContain('no `drained` event');
+    const twice = stop({ forced: true, aborted: 1 }, fastStop as number, true, () => [
+      p('drained', { forced: false, aborted: 0 }),
+    ]);
+    expect(twice.actual).toContain('2 `drained` events');
+    const send = stopSent();
+    const early = [send, p('drained', { forced: false, aborted: 0 }), p('stop-accepting'), held('held', {}), exit(0)];
+    expect(verifyDrainReport(early, reference, { at: send.ns, held: ['held'] }).actual).toContain(
+      'before `stop-accepting`',
+    );
+    const late = [
+      send,
+      p('stop-accepting'),
+      p('state', { state: 'EXITING' }),
+      p('drained', { forced: false, aborted: 0 }),
+    ];
+    expect(verifyDrainReport([...late, exit(0)], reference, { at: send.ns, held: [] }).actual).toContain(
+      'after the EXITING transition',
+    );
+  });
+
+  it('a contradiction between the event and the exit fails, naming both', () => {
+    expect(stop({ forced: false, aborted: 0 }, deadline as number, false).actual).toContain(
+      'deadline status (exit 3): the event or the exit is wrong',
+    );
+  });
+
+  it('a fast stop may report a forced drain with nothing held cut; a graceful one may not', () => {
+    const send = stopSent();
+    const events = [send, p('stop-accepting'), p('drained', { forced: true, aborted: 0 }), exit(0)];
+    expect(verifyDrainReport(events, reference, { at: send.ns, held: [], fast: true }).status).toBe('pass');
+    expect(verifyDrainReport(events, reference, { at: send.ns, held: [] }).status).toBe('fail');
+  });
+
+  it("the client's own timeout is not a cut, and no event is not judged after a death by signal or a crash", () => {
+    const send = stopSent();
+    const timedOut = ev('case', 'result', { label: 'held', ok: false, error: 'timeout', body: '' });
+    const events = [send, p('stop-accepting'), timedOut, p('drained', { forced: false, aborted: 0 }), exit(0)];
+    expect(verifyDrainReport(events, reference, { at: send.ns, held: ['held'] }).status).toBe('pass');
+    const killed = [send, ev('process', 'exit', { code: null, signal: 'SIGQUIT' }, 0)];
+    expect(verifyDrainReport(killed, reference, { at: send.ns, held: [] }).status).toBe('unknown');
+    expect(verifyDrainReport([send, exit(1)], reference, { at: send.ns, held: [] }).status).toBe('unknown');
+    expect(verifyDrainReport([send, exit(0)], reference, { at: send.ns, held: [] }).status).toBe('fail');
+  });
+
+  it('a drained event read after the exit (no stamp of its own) still counts, up to the teardown', () => {
+    const send = stopSent();
+    const events = [send, p('stop-accepting'), exit(0), p('drained', { forced: false, aborted: 0 })];
+    expect(verifyDrainReport(events, reference, { at: send.ns, held: [] }).status).toBe('pass');
+    const teardown = ev('harness', 'teardown-begin');
+    const late = [...events.slice(0, 3), teardown, p('drained', { forced: false, aborted: 0 })];
+    expect(verifyDrainReport(late, reference, { at: send.ns, held: [] }).actual).toContain('no `drained` event');
+  });
+
+  it('a black box cannot show it: not observable without a probe', () => {
+    const v = verifyDrainReport([stopSent(), exit(0)], blackBox, { at: '1', held: [] });
+    expect([v.status, v.needs]).toEqual(['unknown', ['probe']]);
   });
 });
 

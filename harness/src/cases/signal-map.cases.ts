@@ -9,7 +9,8 @@
  * Every stop path (each stop and fast-stop signal, each repeat entry, the control channel) is checked
  * against every guarantee that applies to it (grade/paths.ts): exit status, drain and Connection: close
  * (graceful paths, with /hold), the in-flight request cut (fast paths), persist (probe), pidfile removed
- * (pidfile), listener closed, and no orphans (every case). The deadline path is `stop.deadline`.
+ * (pidfile), listener closed, the probe's `drained` report (STOP.OBSERVABLE, probe), and no orphans
+ * (every case). The deadline path is `stop.deadline`.
  *
  * Every other declared action is carried out with the subject still serving; reopen-logs (each declared
  * signal, and the control channel's request) is also checked on the log file the harness hands over
@@ -61,6 +62,7 @@ const STOP_GUARANTEES: RequirementId[] = [
   'SIG.QUIT.FAST',
   'SIG.INT.SECOND_FAST',
   'STOP.READINESS_FIRST',
+  'STOP.OBSERVABLE',
 ];
 
 async function controlRequest(ctx: Parameters<CaseDef['run']>[0], s: Subject, action: Action): Promise<void> {
@@ -98,7 +100,7 @@ function stopPathCase(m: Manifest, kind: PathKind, via: string, action: 'stop' |
           : `send ${via}`
     }. Judged: the declared action (${graceful ? 'graceful stop' : 'fast stop'}), exit status, ${
       graceful ? 'drain and Connection: close, ' : 'the held request not waited for, '
-    }persist, pidfile, listener and orphans.`,
+    }persist, pidfile, listener, the probe's drain report and orphans.`,
     requirements: [
       ...(control ? (['CONTROL.EQUIVALENT'] as const) : (['SIG.MAP.DECLARED'] as const)),
       ...(kind === 'repeat' ? ([graceful ? 'REPEAT.IDEMPOTENT' : 'REPEAT.ESCALATION'] as const) : []),

@@ -2,7 +2,17 @@ import { readFileSync, statSync } from 'node:fs';
 import type { CaseContext } from '../case.js';
 import { defineCase } from '../case.js';
 import { HttpConnection } from '../clients/http.js';
-import { describeExit, exitOf, ms, results, sent, verdict, verifyDeadlineExit, verifyPersist } from '../grade/index.js';
+import {
+  describeExit,
+  exitOf,
+  ms,
+  results,
+  sent,
+  verdict,
+  verifyDeadlineExit,
+  verifyDrainReport,
+  verifyPersist,
+} from '../grade/index.js';
 import { subjectLogPath } from '../launch/handover.js';
 import type { Subject } from '../launch/index.js';
 import { type InFlight, recordResult, sendAction, startHeld, waitExit } from '../workload.js';
@@ -80,6 +90,7 @@ export default defineCase({
     'Deadline expiry forces the stop, logs how many connections it closed, exits with the documented code, and persist still runs',
   description: `Launch with a ${GRACE_MS} ms grace period (SIGCERT_GRACE_MS), hold a request far longer and, when the subject serves two at once, one more that ends during the drain, each on its own connection (a subject without the conformance endpoints: its own grace period, the long request only), stop. The subject must exit within the grace period plus slack, with the declared deadline code, after persisting; when it writes the handed-over log file (SIGCERT_LOG_FILE), a line written after the stop must state how many it closed.`,
   requirements: ['STOP.DEADLINE', 'STOP.DEADLINE_EXIT_CODE', 'STOP.PERSIST_ALL_PATHS'],
+  alsoJudges: ['STOP.OBSERVABLE'],
   edgeCases: ['E11', 'E12', 'E34'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
   timeout: 'short',
@@ -127,6 +138,7 @@ export default defineCase({
       ...verifyDeadlineExit(events, manifest),
     ];
     out.push(...verifyPersist(events, manifest, 'deadline'));
+    out.push(verifyDrainReport(events, manifest, { at: send?.ns, held: ['too-long', 'ends-in-drain'] }));
     return out;
   },
 });

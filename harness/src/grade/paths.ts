@@ -11,7 +11,7 @@ import { exitOf, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed, verifyReadinessFirstNotify } from './listener.js';
 import { verifyLogReopen } from './logs.js';
 import { verifyPidfileRemoved } from './pidfile.js';
-import { verifyConnectionClose, verifyDrain, verifyPersist } from './stop.js';
+import { verifyConnectionClose, verifyDrain, verifyDrainReport, verifyPersist } from './stop.js';
 import { type RequirementId, unknown, unobservable, verdict } from './verdict.js';
 
 /** How a stop was requested: a signal of the map, a repeat-map delivery during a stop, the control channel. */
@@ -48,6 +48,7 @@ export const PATH_GUARANTEES: ReadonlyArray<{ column: string; requirements: read
   { column: 'persist', requirements: ['STOP.PERSIST_ALL_PATHS'] },
   { column: 'pidfile removed', requirements: ['PIDFILE.REMOVED'] },
   { column: 'listener closed', requirements: ['STOP.LISTENER_CLOSED'] },
+  { column: 'drain reported', requirements: ['STOP.OBSERVABLE'] },
   { column: 'no orphans', requirements: ['PROC.NO_ORPHANS'] },
 ];
 
@@ -130,7 +131,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     out.push(...verifyPersist(events, m, name));
     out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
     out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
-    out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
+    out.push(verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful }));
     return out;
   }
   // a fast repeat after a stop with nothing held open and no probe: a graceful exit may be a stop that had
@@ -143,7 +144,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     out.push(...verifyPersist(events, m, name));
     out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
     out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
-    out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
+    out.push(verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful }));
     return out;
   }
   if (p.kind === 'control')
@@ -193,6 +194,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
   if (m.capabilities.pidfile) out.push(verifyPidfileRemoved(events, `${name} path`, 'pidfile-after'));
   out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
   out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
+  out.push(verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful }));
   if (p.kind === 'signal' && p.via === 'SIGHUP') {
     out.push(
       verdict(

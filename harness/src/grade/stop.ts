@@ -1,11 +1,12 @@
 /**
  * The stop guarantees, one verifier each: in-flight requests drained (STOP.DRAIN.IN_FLIGHT), state
  * persisted on every stop path (STOP.PERSIST_ALL_PATHS), Connection: close after the stop
- * (STOP.CONNECTION_CLOSE), and the exit of a graceful stop.
+ * (STOP.CONNECTION_CLOSE), the exit of a graceful stop, and the probe's account of the drain
+ * (STOP.OBSERVABLE).
  */
 import type { HistoryEvent, Manifest, Verdict } from '../types.js';
-import { verifyExitZero } from './exit.js';
-import { hasProbe, notes, probe, results, sent, sentFor } from './facts.js';
+import { describeExit, exitMatches, verifyExitZero } from './exit.js';
+import { exitOf, hasProbe, notes, probe, results, sent, sentFor, teardownAt } from './facts.js';
 import { unknown, unobservable, verdict } from './verdict.js';
 
 /** What a drained request must have delivered: its exact body (or the body trimmed, for line protocols). */
@@ -154,4 +155,92 @@ export function verifyConnectionClose(events: readonly HistoryEvent[], m: Manife
     'responses written after the stop carry Connection: close, and every connection busy at the stop is closed after its response',
     `${late.length} response(s) written after the stop to keep-alive requests, ${lateBad.length} without Connection: close${lateBad.length ? ` (${lateBad.map((r) => `${r.label}: ${r.connection ?? '(none)'}`).join(', ')})` : ''}; ${conns.length} busy connection(s), ${open.length} left open after the response`,
   );
+}
+
+/** What a stop's `drained` event is judged against (STOP.OBSERVABLE). */
+export interface DrainReport {
+  /** when the stop was asked for (ns stamp of the send or the control request) */
+  at: string | undefined;
+  /** labels of the `result` notes the case held in flight at the stop */
+  held: string[];
+  /** a fast stop was asked for (a fast path, or a repeat that escalates): a drain cut with nothing held is possible */
+  fast?: boolean;
+}
+
+/**
+ * STOP.OBSERVABLE: a subject with a probe writes one `drained` event per stop, after `stop-accepting` and
+ * before EXITING, and what it says agrees with what the harness saw happen to the requests it held:
+ * `forced: false` (the drain completed) never while a held request was cut (by the subject: the client's
+ * own timeout is not counted), and with `aborted: 0`; `forced: true` (the drain was cut short) with
+ * `aborted` counting at least the held requests cut. Where only the event and the exit status disagree
+ * (`forced: false` with the deadline status; `forced: true` on a graceful stop that cut nothing and ended
+ * with the graceful status) one of the two is wrong and the verdict says so; a true event next to a wrong
+ * exit otherwise passes here (the exit is STOP.EXIT_ZERO's and STOP.DEADLINE_EXIT_CODE's). Not judged: a
+ * missing event when the subject died by a signal or ended outside every stop status (a crash), the order
+ * against a `stop-accepting` or EXITING that was never written, an `aborted` above what the harness held
+ * (other connections may have been open), and when a repeat's escalation came.
+ */
+export function verifyDrainReport(events: readonly HistoryEvent[], m: Manifest, o: DrainReport): Verdict {
+  const detail =
+    'one `drained` event after `stop-accepting` and before EXITING; `forced` exactly when the drain was cut short (deadline, fast stop), `aborted` counting the requests it closed unanswered';
+  if (!hasProbe(m)) return unobservable('STOP.OBSERVABLE', detail, ['probe']);
+  const x = exitOf(events);
+  if (o.at === undefined || x === null) {
+    return unknown('STOP.OBSERVABLE', detail, x === null ? 'the subject did not exit on its own' : 'no stop was sent');
+  }
+  const from = BigInt(o.at);
+  // up to the harness's teardown, not the exit: a probe line without its own `t` is stamped when read,
+  // which may be after the exit was seen
+  const to = teardownAt(events);
+  const within = (e: HistoryEvent) => BigInt(e.ns) >= from && (to === null || BigInt(e.ns) <= to);
+  const drained = probe(events, 'drained').filter(within);
+  const accepting = probe(events, 'stop-accepting').filter(within)[0];
+  const exiting = probe(events, 'state').filter((e) => within(e) && e.data.state === 'EXITING')[0];
+  // cut by the subject: the harness's own client timeout is not the subject's doing
+  const cut = results(events).filter((r) => o.held.includes(String(r.label)) && r.ok !== true && r.error !== 'timeout');
+  const { graceful: g, deadline: dl, fastStop: fs } = m.exitCodes;
+  const graceful = exitMatches(x, g) && !exitMatches(x, dl);
+  const deadline = exitMatches(x, dl) && !exitMatches(x, g);
+  if (drained.length === 0 && (x.signal !== null || ![g, dl, fs].some((c) => exitMatches(x, c)))) {
+    // death by the re-raised signal may come before the event could be written, and an exit outside
+    // every stop status is a crash, judged by the exit's own requirements: neither says what a drain report would
+    return unknown('STOP.OBSERVABLE', detail, `${describeExit(x)} with no \`drained\` event`);
+  }
+  const problems: string[] = [];
+  if (drained.length === 0) problems.push('no `drained` event');
+  if (drained.length > 1) problems.push(`${drained.length} \`drained\` events`);
+  const d = drained[0];
+  if (d) {
+    const forced = d.data.forced;
+    const aborted = d.data.aborted;
+    if (typeof forced !== 'boolean') problems.push(`\`forced\` is ${JSON.stringify(forced)}, not a boolean`);
+    if (typeof aborted !== 'number' || !Number.isInteger(aborted) || aborted < 0)
+      problems.push(`\`aborted\` is ${JSON.stringify(aborted)}, not a count`);
+    if (accepting && BigInt(d.ns) < BigInt(accepting.ns)) problems.push('`drained` came before `stop-accepting`');
+    if (exiting && BigInt(d.ns) > BigInt(exiting.ns)) problems.push('`drained` came after the EXITING transition');
+    if (forced === false) {
+      if (typeof aborted === 'number' && aborted > 0) problems.push(`\`forced: false\` with \`aborted: ${aborted}\``);
+      if (cut.length > 0)
+        problems.push(
+          `\`forced: false\` although the harness saw ${cut.length} held request(s) cut (${cut.map((r) => r.label).join(', ')})`,
+        );
+      else if (deadline)
+        problems.push(
+          `\`forced: false\` with the deadline status (${describeExit(x)}): the event or the exit is wrong`,
+        );
+    }
+    if (forced === true) {
+      if (graceful && cut.length === 0 && o.fast !== true)
+        problems.push(
+          `\`forced: true\` on a graceful stop that cut no held request and ended with ${describeExit(x)}: the event or the exit is wrong`,
+        );
+      if (typeof aborted === 'number' && aborted < cut.length)
+        problems.push(`\`aborted: ${aborted}\` although the harness saw ${cut.length} held request(s) cut`);
+    }
+  }
+  const said = d ? `drained ${JSON.stringify({ forced: d.data.forced, aborted: d.data.aborted })}` : 'no drained';
+  const actual = `${describeExit(x)}; ${said}${drained.length > 1 ? ` (${drained.length} events)` : ''}; ${
+    cut.length
+  } of ${o.held.length} held request(s) cut${problems.length ? `: ${problems.join('; ')}` : ''}`;
+  return verdict('STOP.OBSERVABLE', problems.length === 0, detail, actual);
 }
