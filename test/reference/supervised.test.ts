@@ -241,6 +241,23 @@ describe.runIf(POSIX)('supervised mode: signals and crashes', () => {
     expect(s.events.at(-1)?.ev).toBe('exiting');
   });
 
+  it("a second SIGINT that cuts the workers' drain is reported as a forced drain, never a completed one", async () => {
+    const { s } = await startSupervised();
+    const held = await RawConnection.open(s.ports.http);
+    held.send('GET', '/hold?ms=5000');
+    expect((await held.head()).status).toBe(200);
+    s.kill('SIGINT');
+    await s.waitFor((e) => e.ev === 'state' && e.state === 'STOPPING');
+    s.kill('SIGINT');
+    await held.ended;
+    expect(await s.waitExit()).toEqual({ code: 4, signal: null });
+    // the workers ended their drain because the fast stop cut it: the supervisor must not say it completed
+    const drained = s.all('drained');
+    expect(drained).toHaveLength(1);
+    expect(drained[0]).toMatchObject({ forced: true });
+    expect(Number(drained[0]?.aborted)).toBeGreaterThanOrEqual(1);
+  });
+
   it('a worker that dies unexpectedly is replaced; the service goes on', async () => {
     const { s, runId } = await startSupervised();
     const [victim] = generation(s, 1).workers as number[];

@@ -62,6 +62,8 @@ interface WorkerRec {
   phase: Phase;
   /** Said hello: it has a message listener and was sent `init`. */
   greeted: boolean;
+  /** told to leave in its `init` (a stop came first): it exits having opened and served nothing */
+  leftAtInit: boolean;
   ports: Record<string, number>;
   version: string | undefined;
   exitInfo: ExitInfo | undefined;
@@ -72,7 +74,15 @@ interface WorkerRec {
   /** The last `state` sent (`sendState` skips a repeat: each send costs the supervisor ~0.1-0.4 ms). */
   lastState: string | undefined;
   /** Told to stop on its own (`state {drain: true}`): its `stopped-accepting` and `retired`, or its exit. */
-  selfStop: { accepting: Settled<Record<string, unknown> | undefined>; drained: Settled<undefined> } | undefined;
+  selfStop:
+    | { accepting: Settled<Record<string, unknown> | undefined>; drained: Settled<DrainOutcome | undefined> }
+    | undefined;
+}
+
+/** How a worker's drain ended (`retired`, or the acknowledgement of `drain`). */
+export interface DrainOutcome {
+  forced: boolean;
+  aborted: number;
 }
 
 /** A promise with its resolve function. */
@@ -267,13 +277,29 @@ export class WorkerPool {
     return { idle, inFlight };
   }
 
-  /** The stop: resolves once every worker has no request in flight (each exits right after). */
-  async drain(): Promise<void> {
-    await Promise.all(
+  /**
+   * The stop: resolves once every worker has no request in flight (each exits right after), with how
+   * their drains ended: `forced` when a worker's drain was cut (a fast stop or the deadline reached it
+   * first) or it exited without saying, `aborted` the requests they closed unanswered.
+   */
+  async drain(): Promise<DrainOutcome> {
+    const outcomes = await Promise.all(
       [...this.live].map((r) =>
-        r.selfStop === undefined ? this.ask(r, { cmd: 'drain' }) : r.selfStop.drained.promise,
+        r.selfStop !== undefined
+          ? r.selfStop.drained.promise
+          : // a worker still starting, or told to leave at its init, has served nothing: nothing to drain
+            !r.greeted || r.leftAtInit
+            ? { forced: false, aborted: 0 }
+            : this.ask(r, { cmd: 'drain' }),
       ),
     );
+    let forced = false;
+    let aborted = 0;
+    for (const o of outcomes) {
+      forced ||= o === undefined || o.forced === true;
+      aborted += Number(o?.aborted ?? 0);
+    }
+    return { forced, aborted };
   }
 
   /** `p`, or undefined once `timeoutMs` passed (no deadline: `p`). */
@@ -372,6 +398,7 @@ export class WorkerPool {
       generation: gen,
       phase: 'starting',
       greeted: false,
+      leftAtInit: false,
       ports: {},
       version: undefined,
       exitInfo: undefined,
@@ -415,7 +442,10 @@ export class WorkerPool {
         // Told to leave before it could hear anything (a stop, or its generation was abandoned or
         // retired): `stopping` in its init makes it exit at once, having opened nothing.
         const stopping = this.opts.stopping() || rec.phase === 'leaving';
-        if (stopping) rec.phase = 'leaving';
+        if (stopping) {
+          rec.phase = 'leaving';
+          rec.leftAtInit = true;
+        }
         const ready = this.opts.ready();
         rec.lastState = `${ready} ${stopping} false`;
         this.send(rec, {
@@ -468,7 +498,7 @@ export class WorkerPool {
         rec.selfStop?.accepting.resolve({ idle: msg.idle, inFlight: msg.inFlight });
         return;
       case 'retired':
-        rec.selfStop?.drained.resolve(undefined);
+        rec.selfStop?.drained.resolve({ forced: msg.forced, aborted: msg.aborted });
         this.opts.trace?.(`worker ${rec.pid} retired`);
         this.opts.log.info(
           `worker ${rec.pid} (generation ${rec.generation.number}) drained${msg.forced ? ` at the deadline, ${msg.aborted} aborted` : ''}`,

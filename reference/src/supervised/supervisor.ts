@@ -207,10 +207,14 @@ export async function runSupervisor({ probe, signals, settings }: SupervisorDeps
   bus.subscribe(
     'stop',
     'drain',
-    async () => {
-      await pool.drain();
+    async (ctx) => {
+      const { forced, aborted } = await pool.drain();
       await durable.whenIdle();
-      announceDrained(false, 0);
+      // a fast stop or the deadline cut the drain: the workers ended theirs because the abort step
+      // destroyed what they held, and that step reports it with their counts (probe `drained`,
+      // STOP.OBSERVABLE); said here, the drain would pass for complete
+      if (ctx.signal.aborted) return;
+      announceDrained(forced, aborted);
     },
     { order: 40 },
   );

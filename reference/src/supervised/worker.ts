@@ -281,9 +281,15 @@ export async function runWorker(): Promise<void> {
     if (msg !== undefined) await link.send(msg);
     process.exit(0);
   };
+  /** What a fast stop or the deadline cut (`abort`), so that a drain it ended does not report itself complete. */
+  let cut: { aborted: number } | undefined;
+  /** How this worker's drain ended, for `retired` and the `drain` acknowledgement. */
+  const drainOutcome = () => ({ forced: cut !== undefined, aborted: cut?.aborted ?? 0 });
   const abortAll = () => {
     listeners.stopAccepting();
+    cut = { aborted: 0 };
     const aborted = tracker.destroyAll();
+    cut.aborted = aborted;
     cpu.terminateAll();
     fifo?.cancelAll();
     return aborted;
@@ -315,7 +321,7 @@ export async function runWorker(): Promise<void> {
     stopAcceptingNow();
     const idle = tracker.closeIdle();
     void link.send({ type: 'stopped-accepting', idle, inFlight: tracker.requestsInFlight });
-    void tracker.whenIdle().then(() => exitAfter({ type: 'retired', forced: false, aborted: 0 }));
+    void tracker.whenIdle().then(() => exitAfter({ type: 'retired', ...drainOutcome() }));
   };
 
   link.serve((msg) => {
@@ -343,7 +349,7 @@ export async function runWorker(): Promise<void> {
         return;
       }
       case 'drain':
-        void tracker.whenIdle().then(() => exitAfter({ type: 'ack', id: msg.id, data: {} }));
+        void tracker.whenIdle().then(() => exitAfter({ type: 'ack', id: msg.id, data: drainOutcome() }));
         return;
       case 'abort': {
         const aborted = abortAll();
