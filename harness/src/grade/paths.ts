@@ -101,6 +101,8 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
         )
       : undefined;
   const misannounced = announced !== undefined && announced.data.action !== wanted;
+  // the probe's account of the drain (STOP.OBSERVABLE), judged on every path, the early returns too
+  const drainReport = verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful });
   const what = p.graceful
     ? `a graceful stop: ${describeSpec(m.exitCodes.graceful)}, not death by the signal${hasProbe ? ', through STOPPING' : ''}`
     : `a fast stop: ${describeSpec(fastSpec)} without answering the request in flight`;
@@ -131,7 +133,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     out.push(...verifyPersist(events, m, name));
     out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
     out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
-    out.push(verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful }));
+    out.push(drainReport);
     return out;
   }
   // a fast repeat after a stop with nothing held open and no probe: a graceful exit may be a stop that had
@@ -144,7 +146,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     out.push(...verifyPersist(events, m, name));
     out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
     out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
-    out.push(verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful }));
+    out.push(drainReport);
     return out;
   }
   if (p.kind === 'control')
@@ -194,7 +196,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
   if (m.capabilities.pidfile) out.push(verifyPidfileRemoved(events, `${name} path`, 'pidfile-after'));
   out.push(verifyListenerClosed(events, m, requestedAt(events, p)));
   out.push(...verifyReadinessFirstNotify(events, m, requestedAt(events, p)));
-  out.push(verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful }));
+  out.push(drainReport);
   if (p.kind === 'signal' && p.via === 'SIGHUP') {
     out.push(
       verdict(
