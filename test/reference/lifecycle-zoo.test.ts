@@ -4,7 +4,8 @@
  * declared signals and watched through its probe. Each situation is held by something the test
  * releases, never by a timer, except EXITING, which the base holds only for its bounded exit reserve
  * (a hanging stop subscriber): a request there must be acknowledged before `exiting`, or the attempt is
- * repeated. `restart` is not graded: the base declares no restart capability.
+ * repeated. The base restarts in STARTED (ZOO_RESTART=1, SIGUSR2); restart in the other states is judged
+ * by the harness's lifecycle cells (test/zoo).
  *
  * The reference bus is checked against the same cells in-process: test/unit/lifecycle.test.ts.
  */
@@ -40,7 +41,7 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The declared signal of each request (the zoo base maps no signal to restart). */
+/** The declared signal of each request. */
 function signalOf(request: BusRequest): NodeJS.Signals {
   const sig = Object.entries(manifest.signals).find(([, a]) => a === request)?.[0];
   if (sig === undefined) throw new Error(`the zoo base maps no signal to ${request}`);
@@ -218,25 +219,21 @@ describe('zoo base: STARTED', () => {
     });
   }
 
-  it('restart: not graded (no restart capability); a control-channel restart is refused and changes nothing', async () => {
-    expect(table.requests.find((r) => r.name === 'restart')?.capability).toBe('restart');
-    expect(manifest.capabilities.restart).not.toBe(true);
+  it(`restart: ${table.table.STARTED.restart.prose}`, async () => {
+    expect(manifest.capabilities.restart).toBe(true);
     const s = await start();
-    const before = s.probeEvents.length;
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        s.url('/control/restart', 'admin'),
-        { method: 'POST', agent: false, headers: { authorization: `Bearer ${s.token}` } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-    expect(status).toBe(501);
-    expect(s.probeEvents.slice(before).filter((e) => e.ev === 'state' || e.ev === 'request')).toEqual([]);
+    const version = (r: Awaited<ReturnType<typeof get>>) =>
+      'body' in r ? (JSON.parse(r.body) as { version?: string }).version : r.error;
+    const before = version(await get(s, '/version'));
+    s.writeConfig({ generation: 1, codeVersion: 'zoo-next' });
+    const ack = await send(s, 'restart');
+    const done = await at(s, (e) => e.ev === 'restart-done' && stamp(e) >= ack, 'restart-done');
+    expect(done.version).toBe('zoo-next');
+    expect(eventsSince(s, ack, 'restart-begin')).toHaveLength(1);
+    // carried out in place of a state change: the bus stays STARTED
+    expect(eventsSince(s, ack, 'state')).toEqual([]);
+    // a new connection is the new generation's
+    expect([before, version(await get(s, '/version'))]).toEqual(['zoo-1', 'zoo-next']);
     expect(await finish(s)).toBe(0);
   });
 });

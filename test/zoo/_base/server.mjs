@@ -101,6 +101,18 @@ const BUGS = {
     'the stop closes the log file first (as a stop subscriber that releases files too early would): every line of the stop, the deadline count among them, goes to stderr',
   'pidfile-after-ready':
     'as Caddy 2.6 does: readiness is announced first and the pidfile written ZOO_PIDFILE_LATE_MS (200) later, unless a stop came first; the stop removes a pidfile it wrote by name, without checking that it still names this process',
+  // restart bugs (ZOO_RESTART=1)
+  'restart-keepalive-no-close':
+    "after a restart the old generation's keep-alive connections are left alone: its responses do not say Connection: close and its idle connections are not ended (its deadline closes them)",
+  'restart-linger-cuts':
+    "the old generation's linger ends each connection that was idle at the restart when its timer fires, even with a request in flight on it",
+  'restart-generations-kept':
+    "an old generation's worker process is never stopped after its drain (the exit stops them all)",
+  'restart-drops-in-flight': "a restart destroys the old generation's connections that have a request in flight",
+  'restart-done-early':
+    'restart-done is reported before the new generation takes the listeners: new connections are served by the old code for ZOO_RESTART_LAG_MS (500) more',
+  'restart-pidfile-rewritten':
+    "a restart writes the new generation's worker pid into the pidfile, as if it were the server",
 };
 const BUG = process.env.ZOO_BUG || 'none';
 if (!Object.hasOwn(BUGS, BUG)) {
@@ -193,6 +205,9 @@ const SIGNALS = {
   SIGPIPE: 'ignore', // Node ignores SIGPIPE from the start; no listener, so it has no effect at all
 };
 const SIGNALS_REPEAT = { SIGINT: 'fast-stop' };
+/** Restart with new code (protocol section 12), with ZOO_RESTART=1 and SIGUSR2 in the manifest's map. */
+const WITH_RESTART = env.ZOO_RESTART === '1';
+if (WITH_RESTART) SIGNALS.SIGUSR2 = 'restart';
 
 probe('hello', { protocol: '1', bug: BUG });
 function installHandlers() {
@@ -238,6 +253,8 @@ function request(action, source) {
       return requestStop(true, source);
     case 'reload':
       return requestReload(source);
+    case 'restart':
+      return requestRestart(source);
     case 'reopen-logs':
       if (state === 'EXITING') return Promise.resolve(); // too late: ignored (spec 3.3)
       probe('request', { action, source });
@@ -531,12 +548,13 @@ let draining = false; // from the drain start on: end connections as soon as the
 let drainWaiter = null;
 
 function trackConnection(socket, api) {
-  const c = { active: 0, api };
+  const c = { active: 0, api, gen: api ? generation : null }; // served by the code generation that accepted it
   conns.set(socket, c);
   socket.on('error', () => {}); // a client that resets costs only its connection (IO.EPIPE)
   socket.once('close', () => {
     conns.delete(socket);
     checkDrained();
+    c.gen?.checkRetired?.();
   });
 }
 
@@ -547,6 +565,7 @@ function trackRequest(req, res) {
   inFlight++;
   responses.add(res);
   if (stopHeaders && !bug('keepalive-reuse') && !bug('close-header-missing')) res.setHeader('Connection', 'close');
+  else if (c.gen?.retiring && !bug('restart-keepalive-no-close')) res.setHeader('Connection', 'close');
   res.once('finish', () => log(`${req.method} ${req.url} ${res.statusCode}`)); // one line per request served
   res.once('close', () => {
     c.active--;
@@ -562,6 +581,8 @@ function trackRequest(req, res) {
     )
       endConnection(socket);
     else if (draining && c.active === 0 && bug('busy-conn-kept-open')) keptOpen.add(socket);
+    // a response of a retiring generation: its connection is not reused either
+    else if (c.gen?.retiring && c.active === 0 && !bug('restart-keepalive-no-close')) endConnection(socket);
     checkDrained();
   });
 }
@@ -651,8 +672,10 @@ function onHttp(req, res) {
   if (req.method === 'GET' && p === '/download') return download(res, url);
   if (req.method === 'GET' && p === '/config')
     return send(res, 200, JSON.stringify({ generation: config.generation }), 'application/json');
-  if (req.method === 'GET' && p === '/version')
-    return send(res, 200, JSON.stringify({ version: VERSION }), 'application/json');
+  if (req.method === 'GET' && p === '/version') {
+    const version = (conns.get(req.socket)?.gen ?? generation).version;
+    return send(res, 200, JSON.stringify({ version }), 'application/json');
+  }
   if (p === '/kv' && req.method === 'GET') return send(res, 200, JSON.stringify([...kv.keys()]), 'application/json');
   const m = /^\/kv\/([A-Za-z0-9._-]{1,128})$/.exec(p);
   if (m && req.method === 'PUT') return putKey(req, res, m[1]);
@@ -843,7 +866,12 @@ async function onControl(req, res) {
     await request('reopen-logs', 'control');
     return json(200, { reopened: true });
   }
-  if (p === '/control/restart') return json(501, { error: 'restart is not supported' });
+  if (p === '/control/restart') {
+    if (!WITH_RESTART) return json(501, { error: 'restart is not supported' });
+    if (stopping()) return json(409, { error: 'stopping' });
+    res.once('finish', () => request('restart', 'control'));
+    return json(202, { accepted: true });
+  }
   return send(res, 404, 'not found\n');
 }
 
@@ -924,43 +952,170 @@ function closeListeners() {
 // ---------------------------------------------------------------------------------------------
 // Worker process (ZOO_WORKER=1)
 
-let workerProc = null;
+/** Live worker processes: the serving generation's, and a retiring generation's while it drains. */
+const workerProcs = new Set();
 
-/** Start the worker; resolves once its IPC channel is up (it said hello). */
+/** Start a worker; resolves with it once its IPC channel is up (it said hello). */
 function startWorker() {
   const script = new URL('./worker.mjs', import.meta.url).pathname;
   const w = spawn(process.execPath, [script], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...env, ZOO_WORKER_MODE: bug('orphan-worker') ? 'stubborn' : 'normal' },
   });
-  workerProc = w;
-  w.once('exit', () => {
-    if (workerProc === w) workerProc = null;
-  });
+  workerProcs.add(w);
+  w.once('exit', () => workerProcs.delete(w));
   return new Promise((resolve, reject) => {
-    w.once('message', () => resolve());
+    w.once('message', () => resolve(w));
     w.once('exit', (code, sig) => reject(new Error(`the worker exited at start (${sig ?? code})`)));
   });
 }
 
-async function stopWorker(budgetMs) {
-  if (!workerProc || bug('orphan-worker')) return;
-  const w = workerProc;
-  const gone = new Promise((resolve) => w.once('exit', resolve));
+/** Stop the given workers (all by default) within the budget; SIGKILL (our own children) after it. */
+async function stopWorker(budgetMs, which = [...workerProcs]) {
+  if (bug('orphan-worker')) return;
+  await Promise.all(
+    which.map(async (w) => {
+      if (!workerProcs.has(w)) return;
+      const gone = new Promise((resolve) => w.once('exit', resolve));
+      try {
+        w.send('stop');
+      } catch {
+        // its channel is gone: it is exiting already
+      }
+      let timer;
+      await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, budgetMs)))]);
+      clearTimeout(timer);
+      if (workerProcs.has(w)) {
+        w.kill('SIGKILL'); // our own child, still not reaped: its pid is ours
+        // and wait until it is gone (bounded): a worker still dying when we exit would outlive us
+        await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 500)))]);
+        clearTimeout(timer);
+      }
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart with new code (ZOO_RESTART=1; protocol section 12). A generation is the code serving the
+// connections it accepted: the version the configuration's codeVersion named when it started, and its
+// own worker process. A restart starts the new generation (reads codeVersion, starts its worker), hands
+// it the listeners (every connection accepted from then on is the new one's), reports restart-done,
+// and retires the old one like a stopping server: Connection: close on its responses, each idle
+// keep-alive connection ended with FIN after a short linger (time for one last request), each busy one
+// after its response, everything left closed at its deadline; then its worker is stopped. The next
+// restart waits until the old generation is gone (at most two generations, RESTART.BOUNDED_GENERATIONS);
+// restarts asked for meanwhile coalesce into one.
+
+/** The serving generation ({ n, version, worker, retiring, checkRetired }); set at start. */
+let generation = null;
+let restarting = null; // the running restart (a promise), old generation's drain included
+let restartAgain = false;
+let restartAfterStart = false; // a restart requested during STARTING: carried out once STARTED
+const RETIRE_LINGER_MS = Math.min(500, Math.floor(GRACE_MS / 4));
+
+function codeVersionOf(c) {
+  return typeof c?.codeVersion === 'string' && c.codeVersion !== '' ? c.codeVersion : VERSION;
+}
+
+function requestRestart(source) {
+  if (!WITH_RESTART || stopping()) return Promise.resolve(); // a stop dominates
+  probe('request', { action: 'restart', source });
+  if (state === 'STARTING') {
+    restartAfterStart = true;
+    return Promise.resolve();
+  }
+  // during a reload: deferred until the reload ends
+  return (reloading ?? Promise.resolve()).then(() => runRestart());
+}
+
+function runRestart() {
+  if (stopping()) return Promise.resolve();
+  if (restarting) {
+    restartAgain = true; // merged into one follow-up restart, after the old generation is gone
+    return restarting;
+  }
+  restarting = (async () => {
+    do {
+      restartAgain = false;
+      await restartOnce();
+    } while (restartAgain && !stopping());
+    restarting = null;
+  })();
+  return restarting;
+}
+
+async function restartOnce() {
+  const old = generation;
+  const n = old.n + 1;
+  probe('restart-begin', { generation: n });
+  let version;
+  let worker = null;
   try {
-    w.send('stop');
-  } catch {
-    // its channel is gone: it is exiting already
+    version = codeVersionOf(parseConfig(await fsp.readFile(CONFIG, 'utf8')));
+    if (WITH_WORKER) worker = await startWorker();
+  } catch (e) {
+    log(`restart failed, generation ${old.n} keeps serving: ${e.message}`);
+    probe('restart-failed', { generation: n, error: e.message });
+    return;
   }
-  let timer;
-  await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, budgetMs)))]);
-  clearTimeout(timer);
-  if (workerProc === w) {
-    w.kill('SIGKILL'); // our own child, still not reaped: its pid is ours
-    // and wait until it is gone (bounded): a worker still dying when we exit would outlive us
-    await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 500)))]);
-    clearTimeout(timer);
+  if (stopping()) return; // the stop owns every worker now
+  const next = { n, version, worker, retiring: false, checkRetired: null };
+  if (bug('restart-done-early')) {
+    probe('restart-done', { generation: n, version, previous: old.n });
+    await new Promise((r) => setTimeout(r, intEnv('ZOO_RESTART_LAG_MS', 500)));
+    if (stopping()) return;
   }
+  generation = next;
+  if (bug('restart-pidfile-rewritten') && worker !== null && pidfileWritten) {
+    fs.writeFileSync(PIDFILE, `${worker.pid}\n`);
+  }
+  const retired = retire(old);
+  if (!bug('restart-done-early')) probe('restart-done', { generation: n, version, previous: old.n });
+  log(`restart: generation ${n} (${version}) serves; generation ${old.n} drains`);
+  await retired;
+}
+
+/** Drain a generation that no longer accepts connections; resolves once it is gone. */
+async function retire(gen) {
+  gen.retiring = true;
+  const mine = () => [...conns].filter(([, c]) => c.gen === gen);
+  let closedAtDeadline = 0;
+  if (!bug('restart-keepalive-no-close')) {
+    for (const res of responses) {
+      const c = conns.get(res.req?.socket);
+      if (c?.gen === gen && !res.headersSent) res.setHeader('Connection', 'close');
+    }
+  }
+  for (const [socket, c] of mine()) {
+    if (c.active > 0 && bug('restart-drops-in-flight')) {
+      socket.destroy();
+    } else if (c.active === 0 && !bug('restart-keepalive-no-close')) {
+      // idle: one last request may come in the linger; one in flight then keeps the connection open
+      const t = setTimeout(() => {
+        if (c.active === 0 || bug('restart-linger-cuts')) endConnection(socket);
+      }, RETIRE_LINGER_MS);
+      socket.once('close', () => clearTimeout(t));
+    }
+  }
+  let deadline;
+  await new Promise((resolve) => {
+    gen.checkRetired = () => {
+      if (mine().length === 0) resolve();
+    };
+    deadline = setTimeout(
+      () => {
+        closedAtDeadline = mine().length;
+        for (const [socket] of mine()) socket.destroy();
+        resolve();
+      },
+      Math.max(0, GRACE_MS - EXIT_RESERVE_MS),
+    );
+    gen.checkRetired();
+  });
+  clearTimeout(deadline);
+  if (closedAtDeadline > 0) log(`restart: generation ${gen.n}'s deadline closed ${closedAtDeadline} connection(s)`);
+  if (gen.worker !== null && !bug('restart-generations-kept')) await stopWorker(EXIT_RESERVE_MS, [gen.worker]);
+  log(`restart: generation ${gen.n} is gone`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1154,6 +1309,7 @@ async function start() {
     });
   }
   config = parseConfig(fs.readFileSync(CONFIG, 'utf8'));
+  generation = { n: 1, version: codeVersionOf(config), worker: null, retiring: false, checkRetired: null };
   const ports = {};
   ports.http = await listen('http', apiServer);
   const admin = stopping() ? null : await listen('admin', adminServer);
@@ -1169,7 +1325,7 @@ async function start() {
     if (port !== null) ports.tls = port;
   }
   if (stopping()) return; // a stop arrived while binding: exitSequence owns the process now
-  if (WITH_WORKER) await startWorker();
+  if (WITH_WORKER) generation.worker = await startWorker();
   if (stopping()) return;
   if (bug('handlers-after-bind')) {
     await new Promise((resolve) => setTimeout(resolve, intEnv('ZOO_POSTBIND_MS', 500))); // the post-bind initialisation
@@ -1193,6 +1349,10 @@ async function start() {
   const recorded = reloadAfterStart;
   reloadAfterStart = null;
   if (recorded !== null) void runReload().then(recorded.resolve);
+  if (restartAfterStart) {
+    restartAfterStart = false;
+    void (reloading ?? Promise.resolve()).then(() => runRestart());
+  }
 }
 
 const starting = start();
