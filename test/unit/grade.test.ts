@@ -773,3 +773,106 @@ describe('a repeat path whose stop ended before the repeat', () => {
     expect(fast.find((v) => v.requirement === 'REPEAT.ESCALATION')?.status).toBe('pass');
   });
 });
+
+describe('verdicts sharpened by the zoo (each one a bug the zoo showed passing or blamed elsewhere)', () => {
+  const cases = loadCases(reference);
+  const caseById = async (id: string) => {
+    const c = (await cases).find((x) => x.id === id);
+    expect(c, id).toBeDefined();
+    return c!;
+  };
+  const statusOf = (vs: { requirement: string; status: string }[], id: string) =>
+    vs.filter((v) => v.requirement === id).map((v) => v.status);
+  const probeEv = (name: string, data: Record<string, unknown> = {}, launch = 0) =>
+    ev('probe', 'event', { ev: name, ...data }, launch);
+  const exitEv = (code: number, launch = 0) => ev('process', 'exit', { code, signal: null }, launch);
+
+  it('repeat.stop-stop: a second SIGTERM that turns the stop fast fails REPEAT.ESCALATION (term-escalates)', async () => {
+    const c = await caseById('repeat.stop-stop');
+    const first = [stopSent(), probeEv('signal', { sig: 'SIGTERM' }), probeEv('state', { state: 'STOPPING' })];
+    const escalated = [
+      ...first,
+      stopSent(),
+      probeEv('request', { action: 'fast-stop', source: 'signal' }),
+      held('held', { ok: false, error: 'early-eof', body: '' }),
+      exitEv(4),
+    ];
+    expect(statusOf(c.grade({ events: escalated, manifest: reference }), 'REPEAT.ESCALATION')).toEqual(['fail']);
+    const idempotent = [...first, stopSent(), held('held', {}), probeEv('persisted'), exitEv(0)];
+    expect(statusOf(c.grade({ events: idempotent, manifest: reference }), 'REPEAT.ESCALATION')).toEqual(['pass']);
+    // exited before the second signal: nothing to judge
+    expect(statusOf(c.grade({ events: [...first, exitEv(0)], manifest: reference }), 'REPEAT.ESCALATION')).toEqual([
+      'unknown',
+    ]);
+  });
+
+  it('signals.harmless: a reload started by SIGWINCH fails SIG.HARMLESS, not only a stop (sigwinch-reloads)', async () => {
+    const c = await caseById('signals.harmless');
+    const base = [
+      probeEv('state', { state: 'STARTED' }),
+      ev('case', 'harmless-sent', {}),
+      ev('harness', 'signal-sent', { sig: 'SIGWINCH' }, 0),
+    ];
+    const after = [held('held', {}), ev('case', 'result', { label: 'after', ok: true, status: 200 })];
+    const alive = ev('case', 'alive', { alive: true });
+    const reloaded = [
+      ...base,
+      probeEv('reload-begin'),
+      probeEv('state', { state: 'RELOADING' }),
+      probeEv('state', { state: 'STARTED' }),
+      ...after,
+      alive,
+    ];
+    expect(statusOf(c.grade({ events: reloaded, manifest: reference }), 'SIG.HARMLESS')).toEqual(['fail']);
+    expect(statusOf(c.grade({ events: [...base, ...after, alive], manifest: reference }), 'SIG.HARMLESS')).toEqual([
+      'pass',
+    ]);
+  });
+
+  it('proc.group-delivery: an outcome that differs from the main-only delivery fails PROC.GROUP_DELIVERY (worker-group-crash)', async () => {
+    const c = await caseById('proc.group-delivery');
+    const launchOf = (launch: number, label: string, cut: boolean) => [
+      ev('harness', 'signal-sent', { sig: 'SIGTERM', group: launch === 0 }, launch),
+      probeEv('state', { state: 'STOPPING' }, launch),
+      ev('case', 'result', {
+        label,
+        ok: !cut,
+        ...(cut ? { error: 'early-eof', body: '' } : { status: 200, body: 'held 700\n' }),
+        expectBody: 'held 700\n',
+      }),
+      probeEv('persisted', {}, launch),
+      exitEv(cut ? 4 : 0, launch),
+    ];
+    const differs = [...launchOf(0, 'held', true), ...launchOf(1, 'held-main', false)];
+    expect(statusOf(c.grade({ events: differs, manifest: reference }), 'PROC.GROUP_DELIVERY')).toEqual(['fail']);
+    // the same broken stop either way: the stop's requirements fail, not the group delivery
+    const same = [...launchOf(0, 'held', true), ...launchOf(1, 'held-main', true)];
+    const vs = c.grade({ events: same, manifest: reference });
+    expect(statusOf(vs, 'PROC.GROUP_DELIVERY')).toEqual(['pass']);
+    expect(statusOf(vs, 'STOP.DRAIN.IN_FLIGHT')).toEqual(['fail']);
+  });
+
+  it('stop.predrain-delay: no answer after the stop is the missing delay, not readiness (predrain-skipped)', async () => {
+    const c = await caseById('stop.predrain-delay');
+    const r = (label: string, extra: Record<string, unknown>) => ev('case', 'result', { label, ...extra });
+    const before = r('ready-before', { ok: true, status: 200 });
+    const refused = [
+      before,
+      stopSent(),
+      probeEv('signal', { sig: 'SIGTERM' }),
+      probeEv('stop-accepting'),
+      r('ready-during', { ok: false, error: 'refused' }),
+      r('live-during', { ok: false, error: 'refused' }),
+      exitEv(0),
+    ];
+    const vs = c.grade({ events: refused, manifest: reference });
+    expect(statusOf(vs, 'STOP.PREDRAIN_DELAY')).toEqual(['fail']);
+    expect(statusOf(vs, 'STOP.READINESS_FIRST')).toEqual(['unknown']);
+    expect(statusOf(vs, 'STOP.CONNECTION_CLOSE')).toEqual(['unknown']);
+    // an answer that says ready after the stop still fails readiness
+    const stillReady = refused.map((e) =>
+      e.data.label === 'ready-during' ? r('ready-during', { ok: true, status: 200, connection: 'close' }) : e,
+    );
+    expect(statusOf(c.grade({ events: stillReady, manifest: reference }), 'STOP.READINESS_FIRST')).toEqual(['fail']);
+  });
+});

@@ -1,11 +1,15 @@
 import { defineCase } from '../case.js';
 import {
+  describeExit,
+  describeSpec,
+  exitMatches,
   exitOf,
   gracefulExitVerdicts,
   notes,
   probe,
   type RequirementId,
   results,
+  sent,
   unknown,
   verdict,
   verifyDrain,
@@ -34,7 +38,7 @@ export default defineCase({
   id: 'repeat.stop-stop',
   title: 'The stop signal twice: idempotent, one persist, in-flight work still completes',
   description: `Hold a ${HOLD_MS} ms request, send the stop signal, wait for its acknowledgement, send it again. One stop sequence, exactly one persist, the held request completes, graceful exit.`,
-  requirements: ['REPEAT.IDEMPOTENT', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
+  requirements: ['REPEAT.IDEMPOTENT', 'REPEAT.ESCALATION', 'STOP.DRAIN.IN_FLIGHT', 'STOP.EXIT_ZERO'],
   alsoJudges: ['STOP.PERSIST_ALL_PATHS'],
   edgeCases: ['E13'],
   applies: { platforms: ['linux', 'darwin'], actions: ['stop'], needs: ['hold'] },
@@ -69,7 +73,34 @@ export default defineCase({
       : exitOf(events) !== null && exitOf(events)?.signal === null;
     // with a probe: a second signal the subject never acknowledged (it exited first) proves nothing
     const judged = !manifest.capabilities.probe || acks >= 2 || exitOf(events)?.signal != null;
+    // REPEAT.ESCALATION: the second plain stop signal must not turn the stop fast. Evidence that it did,
+    // from the second send on: a fast-stop request announced on the probe, or the held request cut and the
+    // declared fast-stop exit where it differs from the graceful one (found by the zoo's term-escalates: a
+    // cut request was charged to the drain alone). The exit alone is not enough: a server whose every stop
+    // ends with the code it declares for a fast stop (node-lightship: 1) fails STOP.EXIT_ZERO, not this;
+    // a request cut with no such evidence is the drain's (verifyDrain).
+    const sig = idempotentStop(manifest);
+    const second = sent(events, 0, sig)[1];
+    const x = exitOf(events);
+    const fastSpec = manifest.exitCodes.fastStop;
+    const cut = r !== undefined && r.ok !== true && r.error !== 'timeout';
+    const fastExit = cut && x !== null && exitMatches(x, fastSpec, sig) && !exitMatches(x, manifest.exitCodes.graceful);
+    const announced = second
+      ? probe(events, 'request').filter((e) => BigInt(e.ns) >= BigInt(second.ns) && e.data.action === 'fast-stop')
+      : [];
     out.push(
+      second === undefined
+        ? unknown(
+            'REPEAT.ESCALATION',
+            'the second stop signal does not turn the stop into a fast one',
+            `the subject exited (${describeExit(x)}) before the second signal could be sent`,
+          )
+        : verdict(
+            'REPEAT.ESCALATION',
+            !fastExit && announced.length === 0,
+            `the second ${String(sig)} does not turn the stop into a fast one: no fast-stop request announced, no fast-stop exit (${describeSpec(fastSpec)})`,
+            `${describeExit(x)}, the held request ${cut ? `cut (${String(r?.error)})` : 'not cut'}${manifest.capabilities.probe ? `; ${announced.length} fast-stop request(s) announced after the second signal` : ''}`,
+          ),
       (judged ? verdict : (r: RequirementId, _ok: boolean, e: string, a: string) => unknown(r, e, a))(
         'REPEAT.IDEMPOTENT',
         idempotent,

@@ -21,6 +21,7 @@ export default defineCase({
   async run(ctx) {
     const s = await ctx.launch();
     const held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held' });
+    ctx.note('harmless-sent', {});
     for (const sig of HARMLESS) if (ctx.manifest.signals[sig] === undefined) s.signal(sig);
     recordResult(ctx, await held.done, { expectBody: `held ${HOLD_MS}\n` });
     const path = hasEndpoint(ctx.manifest, 'live') ? '/live' : ctx.manifest.readiness.path;
@@ -30,23 +31,26 @@ export default defineCase({
   grade({ events }) {
     const [held, after] = results(events);
     const teardown = events.find((e) => e.source === 'harness' && e.kind === 'teardown-begin');
-    const states = probe(events, 'state').filter(
-      (e) =>
-        (e.data.state === 'STOPPING' || e.data.state === 'EXITING') &&
-        (!teardown || BigInt(e.ns) < BigInt(teardown.ns)),
-    );
+    const sent = events.find((e) => e.source === 'case' && e.kind === 'harmless-sent');
+    // from the first send to the teardown: no state change at all (a reload's RELOADING included), and no
+    // reload or restart begins (found by the zoo's sigwinch-reloads: only a stop was looked for)
+    const within = (e: { ns: string | bigint }) =>
+      (!sent || BigInt(e.ns) >= BigInt(sent.ns)) && (!teardown || BigInt(e.ns) < BigInt(teardown.ns));
+    const states = probe(events, 'state').filter(within);
+    const actions = [...probe(events, 'reload-begin'), ...probe(events, 'restart-begin')].filter(within);
     const ok =
       held?.ok === true &&
       held.body === held.expectBody &&
       after?.ok === true &&
       notes(events, 'alive')[0]?.alive === true &&
-      states.length === 0;
+      states.length === 0 &&
+      actions.length === 0;
     return [
       verdict(
         'SIG.HARMLESS',
         ok,
-        'the held request completes, the subject keeps serving, no stop begins',
-        `held: ${held?.ok ? 'completed' : `failed (${held?.error})`}; after: ${after?.ok ? `served ${after.status}` : `failed (${after?.error})`}; ${states.length} stop transition(s)`,
+        'the held request completes, the subject keeps serving, its state does not change, and no stop, reload or restart begins',
+        `held: ${held?.ok ? 'completed' : `failed (${held?.error})`}; after: ${after?.ok ? `served ${after.status}` : `failed (${after?.error})`}; ${states.length} state transition(s)${states.length ? ` (${states.map((e) => String(e.data.state)).join(', ')})` : ''}; ${actions.length} reload/restart(s) begun`,
       ),
     ];
   },
