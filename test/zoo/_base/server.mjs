@@ -101,6 +101,30 @@ const BUGS = {
     'the stop closes the log file first (as a stop subscriber that releases files too early would): every line of the stop, the deadline count among them, goes to stderr',
   'pidfile-after-ready':
     'as Caddy 2.6 does: readiness is announced first and the pidfile written ZOO_PIDFILE_LATE_MS (200) later, unless a stop came first; the stop removes a pidfile it wrote by name, without checking that it still names this process',
+  'sigwinch-reloads': 'SIGWINCH (a terminal resize, which no map gives an action) starts a reload',
+  'second-int-ignored': 'a SIGINT during a graceful stop is ignored: the repeat map (SIGINT: fast-stop) is never read',
+  'term-escalates': 'a repeated SIGTERM during a graceful stop turns it into a fast stop',
+  'quit-graceful': 'SIGQUIT starts a graceful stop (exit 0, the drain waits) although the map says fast-stop',
+  'ready-during-stop': 'GET /ready keeps answering 200 until the listeners close (it fails only from the drain on)',
+  'predrain-skipped': 'the pre-drain delay is never taken: the listeners close as soon as the stop is requested',
+  'no-drain-deadline': 'the drain has no deadline: a stop waits for every request in flight, however long it takes',
+  'idle-rst': 'the drain resets idle keep-alive connections (RST) instead of ending them with FIN',
+  'reload-rebinds':
+    'a reload closes the service listener and binds it again ZOO_REBIND_MS (300) later: connection attempts in between are refused',
+  'reload-tls-kept':
+    'a reload checks the certificate and key the configuration names but never installs them: new handshakes keep the old pair',
+  'epipe-crash': 'a connection error (a client that reset its connection mid-response) ends the whole process (exit 1)',
+  'worker-group-crash':
+    'the worker does not ignore the signals a process-group delivery brings, and the supervisor treats a worker killed by a signal as a crash: it turns the stop into a fast stop',
+  'starting-reload-dropped':
+    'a reload requested during STARTING after the configuration was read is dropped (never carried out after STARTED)',
+  'slow-ack': 'every signal handler waits ZOO_ACK_DELAY_MS (150) before it acknowledges and acts',
+  'reload-debounced':
+    'a reload signal within ZOO_DEBOUNCE_MS (1000) of the previous reload is dropped without acknowledgement ("signal storm" protection)',
+  'exit-by-library':
+    "the log library's flush hook ends the process itself (process.exit with the bus's status) once it has flushed, before the bus announces its exit",
+  'control-reload-noop':
+    'POST /control/reload answers 200 with the current generation without asking the bus: an application-level reload does nothing',
   // restart bugs (ZOO_RESTART=1)
   'restart-keepalive-no-close':
     "after a restart the old generation's keep-alive connections are left alone: its responses do not say Connection: close and its idle connections are not ended (its deadline closes them)",
@@ -211,9 +235,13 @@ if (WITH_RESTART) SIGNALS.SIGUSR2 = 'restart';
 
 probe('hello', { protocol: '1', bug: BUG });
 function installHandlers() {
+  const ackDelay = intEnv('ZOO_ACK_DELAY_MS', 150);
   for (const [sig, action] of Object.entries(SIGNALS)) {
-    if (action !== 'ignore') process.on(sig, onSignal);
+    if (action === 'ignore') continue;
+    if (bug('slow-ack')) process.on(sig, (s) => setTimeout(() => onSignal(s), ackDelay));
+    else process.on(sig, onSignal);
   }
+  if (bug('sigwinch-reloads')) process.on('SIGWINCH', () => request('reload', 'signal'));
   probe('handlers', { signals: Object.keys(SIGNALS) });
 }
 if (!bug('handlers-after-bind')) installHandlers();
@@ -232,9 +260,20 @@ let dropInFlight = false; // bug exit-on-term: the stop SIGTERM requested skips 
 
 let signalInHand = null; // the signal whose handler is running (for stopVia)
 
+let lastReloadEnd = 0; // reload-debounced: when the last reload ended (Date.now())
+
 function onSignal(sig) {
+  if (
+    bug('reload-debounced') &&
+    SIGNALS[sig] === 'reload' &&
+    Date.now() - lastReloadEnd < intEnv('ZOO_DEBOUNCE_MS', 1000)
+  )
+    return; // dropped before it is even acknowledged
   probe('signal', { sig }); // stamped at handler entry
-  const action = stopping() && SIGNALS_REPEAT[sig] ? SIGNALS_REPEAT[sig] : SIGNALS[sig];
+  const repeatMap = bug('second-int-ignored') ? {} : SIGNALS_REPEAT;
+  let action = stopping() && repeatMap[sig] ? repeatMap[sig] : SIGNALS[sig];
+  if (bug('term-escalates') && stopping() && sig === 'SIGTERM') action = 'fast-stop';
+  if (bug('quit-graceful') && action === 'fast-stop' && sig === 'SIGQUIT') action = 'stop';
   if (bug('exit-on-term') && sig === 'SIGTERM' && action === 'stop') dropInFlight = true;
   signalInHand = sig;
   try {
@@ -311,6 +350,7 @@ function requestReload(source) {
     // before the configuration is read (end of the slow initialisation) that read covers the request;
     // after it, the reload is recorded and carried out once STARTED (spec 3.3)
     if (config === null) return Promise.resolve({ ok: true, generation: null });
+    if (bug('starting-reload-dropped')) return Promise.resolve({ ok: true, generation: null }); // THE BUG
     reloadAfterStart ??= deferred();
     return reloadAfterStart.promise;
   }
@@ -342,6 +382,7 @@ async function runReloads() {
     reloadResult = await reloadOnce();
   } while (reloadAgain && !stopping());
   reloading = null;
+  lastReloadEnd = Date.now();
 }
 
 async function reloadOnce() {
@@ -373,7 +414,8 @@ async function reloadOnce() {
     // the certificate is part of the configuration: loaded and checked before the swap
     const material = tlsServer !== null && !bug('reload-tls-unchecked') ? loadTls(next) : null;
     config = next;
-    if (tlsServer !== null) installTls(next, material);
+    if (tlsServer !== null && !bug('reload-tls-kept')) installTls(next, material);
+    if (bug('reload-rebinds')) rebindApi();
     probe('reload-done', { generation: config.generation });
     result = { ok: true, generation: config.generation };
   } catch (e) {
@@ -550,7 +592,13 @@ let drainWaiter = null;
 function trackConnection(socket, api) {
   const c = { active: 0, api, gen: api ? generation : null }; // served by the code generation that accepted it
   conns.set(socket, c);
-  socket.on('error', () => {}); // a client that resets costs only its connection (IO.EPIPE)
+  socket.on('error', (e) => {
+    // a client that resets costs only its connection (IO.EPIPE)
+    if (bug('epipe-crash')) {
+      log(`connection error, giving up: ${e.code ?? e.message}`);
+      process.exit(1);
+    }
+  });
   socket.once('close', () => {
     conns.delete(socket);
     checkDrained();
@@ -663,7 +711,13 @@ function onHttp(req, res) {
   const url = new URL(req.url ?? '/', 'http://zoo');
   const p = url.pathname;
   if (req.method === 'GET' && p === '/ready')
-    return send(res, state === 'STARTED' || state === 'RELOADING' ? 200 : 503, `${state}\n`);
+    return send(
+      res,
+      state === 'STARTED' || state === 'RELOADING' || (bug('ready-during-stop') && state === 'STOPPING' && !draining)
+        ? 200
+        : 503,
+      `${state}\n`,
+    );
   if (req.method === 'GET' && p === '/live') return send(res, 200, 'live\n');
   if (req.method === 'GET' && p === '/hold') return hold(res, url);
   if (req.method === 'GET' && p === '/cpu') return cpu(res, url);
@@ -859,6 +913,7 @@ async function onControl(req, res) {
       res.once('finish', () => process.exit(1));
       return json(200, { generation: config.generation });
     }
+    if (bug('control-reload-noop')) return json(200, { generation: config.generation }); // the bus is never asked
     const r = await request('reload', 'control');
     return r.ok ? json(200, { generation: config.generation }) : json(409, { error: r.error });
   }
@@ -890,6 +945,21 @@ const listeners = [];
 /** A service listener in its SIGCERT_BIND_HOLD_MS hold: a stop during STARTING waits for it. */
 let binding = null;
 
+/** The service listener and its port (reload-rebinds closes and binds it again). */
+let apiListener = null;
+
+function rebindApi() {
+  if (apiListener === null) return;
+  const { l, port } = apiListener;
+  l.close();
+  setTimeout(
+    () => {
+      if (!stopping() && !l.listening) l.listen({ port, host: HOST, exclusive: true });
+    },
+    intEnv('ZOO_REBIND_MS', 300),
+  );
+}
+
 function listen(name, server) {
   const port = Number(env[`SIGCERT_PORT_${name.toUpperCase()}`]);
   if (!Number.isInteger(port) || port <= 0) return Promise.resolve(null);
@@ -900,6 +970,7 @@ function listen(name, server) {
     server.emit('connection', socket);
   });
   listeners.push(l);
+  if (server === apiServer) apiListener = { l, port };
   return new Promise((resolve, reject) => {
     l.once('error', reject);
     l.listen({ port, host: HOST, exclusive: true }, async () => {
@@ -960,10 +1031,20 @@ function startWorker() {
   const script = new URL('./worker.mjs', import.meta.url).pathname;
   const w = spawn(process.execPath, [script], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...env, ZOO_WORKER_MODE: bug('orphan-worker') ? 'stubborn' : 'normal' },
+    env: {
+      ...env,
+      ZOO_WORKER_MODE: bug('orphan-worker') ? 'stubborn' : bug('worker-group-crash') ? 'fragile' : 'normal',
+    },
   });
   workerProcs.add(w);
-  w.once('exit', () => workerProcs.delete(w));
+  w.once('exit', (_code, sig) => {
+    workerProcs.delete(w);
+    // THE BUG's second half: a worker killed by a signal is taken for a crash, whatever the state
+    if (bug('worker-group-crash') && sig !== null && state !== 'EXITING') {
+      log(`the worker died by ${sig}: treated as a crash`);
+      request('fast-stop', 'app');
+    }
+  });
   return new Promise((resolve, reject) => {
     w.once('message', () => resolve(w));
     w.once('exit', (code, sig) => reject(new Error(`the worker exited at start (${sig ?? code})`)));
@@ -1177,6 +1258,7 @@ function requestStop(fast, source) {
 }
 
 function armDeadline() {
+  if (bug('no-drain-deadline')) return; // THE BUG: nothing bounds the drain
   clearTimeout(deadlineTimer);
   deadlineTimer = setTimeout(
     () => {
@@ -1192,7 +1274,7 @@ async function runStop() {
     escalate = resolve;
   });
   // stop headers and failing readiness are already in force; keep serving during the pre-drain delay
-  if (PREDRAIN_MS > 0 && stopMode === 'graceful') {
+  if (PREDRAIN_MS > 0 && stopMode === 'graceful' && !bug('predrain-skipped')) {
     let t;
     await Promise.race([interrupted, new Promise((r) => (t = setTimeout(r, PREDRAIN_MS)))]);
     clearTimeout(t);
@@ -1204,7 +1286,10 @@ async function runStop() {
     aborted = destroyAll();
   } else {
     if (!bug('idle-keepalive-hang')) {
-      for (const [socket, c] of conns) if (c.active === 0) endConnection(socket);
+      for (const [socket, c] of conns) {
+        if (c.active === 0 && bug('idle-rst')) socket.resetAndDestroy();
+        else if (c.active === 0) endConnection(socket);
+      }
     }
     await Promise.race([whenDrained(), interrupted]);
     if (stopMode === 'fast' || deadlineHit) aborted = destroyAll();
@@ -1238,6 +1323,10 @@ async function exitSequence(code) {
     }
   }
   if (!(bug('pidfile-one-path') && !onTheOnePath())) removePidfile();
+  if (bug('exit-by-library')) {
+    log('log flushed; exiting'); // THE BUG: a library owns the exit, the bus never announces it
+    process.exit(status);
+  }
   probe('exiting', { code: status });
   process.exit(status);
 }

@@ -5,7 +5,10 @@
 // readiness always leaves a worker that can notice.
 // ZOO_WORKER_MODE=stubborn (bug orphan-worker) ignores both: it outlives its supervisor.
 const stubborn = process.env.ZOO_WORKER_MODE === 'stubborn';
-for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']) process.on(sig, () => {});
+// ZOO_WORKER_MODE=fragile (bug worker-group-crash) keeps the default actions: a group delivery kills it.
+const fragile = process.env.ZOO_WORKER_MODE === 'fragile';
+if (!fragile)
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']) process.on(sig, () => {});
 if (!process.connected && !stubborn) process.exit(0); // the supervisor died while we started
 process.on('message', (m) => {
   if (m === 'stop' && !stubborn) process.exit(0);
