@@ -19,7 +19,22 @@ export default defineCase({
   async run(ctx) {
     const s = await ctx.launch();
     const during = await s.descendants();
-    ctx.note('during', { count: during.length, zombies: during.filter((p) => p.state === 'Z').length });
+    // Zombies are children of the subject (or of its processes) that exited and were never waited for.
+    // descendants() lists live processes only, so this counted nothing before (found by the zoo's
+    // zombie-helper). A child between its exit and its parent's wait is one for a moment: only a zombie
+    // still there 300 ms later (the same pid) counts.
+    const first = await s.zombies();
+    let zombies = first;
+    if (first.length > 0) {
+      await new Promise((res) => setTimeout(res, 300)); // the persistence window of the measurement
+      const again = await s.zombies();
+      zombies = again.filter((z) => first.some((f) => f.pid === z.pid));
+    }
+    ctx.note('during', {
+      count: during.length,
+      zombies: zombies.length,
+      zombieParents: [...new Set(zombies.map((z) => z.ppid))],
+    });
     s.signal(signalFor(ctx.manifest, 'stop')!);
     await waitExit(ctx, s, stopBudget(ctx));
     const left = s.exited ? await s.descendants() : [];

@@ -237,6 +237,43 @@ async function darwinScan(marker: string): Promise<ProcInfo[]> {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The zombies among the children of `parents`: processes that exited and that their parent has not
+ * waited for (PROC.REAP). The scans above leave zombies out (they are dead); a zombie's environment and
+ * command line are gone, so it is found by its parent. Empty where unsupported.
+ */
+export async function findZombieChildren(parents: readonly number[]): Promise<ProcInfo[]> {
+  const wanted = new Set(parents);
+  if (process.platform === 'linux') {
+    const names = (await readdir('/proc')).filter((n) => /^\d+$/.test(n));
+    const found = await Promise.all(
+      names.map(async (name): Promise<ProcInfo | null> => {
+        const pid = Number(name);
+        try {
+          const st = parseStat((await readFile(`/proc/${pid}/stat`)).toString('utf8'));
+          if (st === null || st.state !== 'Z' || !wanted.has(st.ppid)) return null;
+          return { pid, ppid: st.ppid, pgid: st.pgid, state: 'Z', cmdline: '' };
+        } catch {
+          return null; // reaped meanwhile
+        }
+      }),
+    );
+    return found.filter((e): e is ProcInfo => e !== null);
+  }
+  if (process.platform === 'darwin') {
+    const { stdout } = await execFileP('ps', ['-A', '-o', 'pid=,ppid=,pgid=,state=']);
+    const out: ProcInfo[] = [];
+    for (const line of stdout.split('\n')) {
+      const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)/.exec(line);
+      if (m && (m[4] ?? '').startsWith('Z') && wanted.has(Number(m[2]))) {
+        out.push({ pid: Number(m[1]), ppid: Number(m[2]), pgid: Number(m[3]), state: 'Z', cmdline: '' });
+      }
+    }
+    return out;
+  }
+  return [];
+}
+
 /** Every live (non-zombie) process carrying `SIGCERT_RUN_ID=<runId>`. Empty where unsupported. */
 export async function findMarkedProcesses(runId: string, session?: LaunchSession): Promise<ProcInfo[]> {
   const marker = markerOf(runId);

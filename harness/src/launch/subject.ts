@@ -33,7 +33,7 @@ import { type Prepared, writeAtomic } from './handover.js';
 import type { BoundedLog } from './logs.js';
 import { LOOPBACK } from './ports.js';
 import { LineSplitter, type ProbeEvent, parseProbeLine } from './probe.js';
-import type { ProcInfo } from './processes.js';
+import { findZombieChildren, type ProcInfo } from './processes.js';
 import { httpOk, pollReady, tcpConnects } from './readiness.js';
 import { register, unregister } from './registry.js';
 import { fdAndThreadCounts, type Settled, type SettleOptions, settle } from './settle.js';
@@ -353,6 +353,15 @@ export class Subject {
    */
   descendants(): Promise<ProcInfo[]> {
     return this.tracker.list();
+  }
+
+  /**
+   * Zombie children of the subject and of its live descendants (exited, not waited for). A child
+   * caught between its exit and its parent's wait shows here too: callers look twice.
+   */
+  async zombies(): Promise<ProcInfo[]> {
+    const parents = [this.pid, ...(await this.tracker.list()).map((p) => p.pid)];
+    return findZombieChildren(parents);
   }
 
   /**
