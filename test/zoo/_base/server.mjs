@@ -125,6 +125,8 @@ const BUGS = {
     "the log library's flush hook ends the process itself (process.exit with the bus's status) once it has flushed, before the bus announces its exit",
   'control-reload-noop':
     'POST /control/reload answers 200 with the current generation without asking the bus: an application-level reload does nothing',
+  'zombie-helper':
+    'a helper process started at startup forks a child that exits at once and never waits for it: a zombie for as long as the server runs (Linux)',
   // restart bugs (ZOO_RESTART=1)
   'restart-keepalive-no-close':
     "after a restart the old generation's keep-alive connections are left alone: its responses do not say Connection: close and its idle connections are not ended (its deadline closes them)",
@@ -1077,6 +1079,44 @@ async function stopWorker(budgetMs, which = [...workerProcs]) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The zombie-helper bug: a helper whose child exits and is never waited for
+
+let zombieHelper = null;
+
+/** Starts the helper; resolves once its child is a zombie (bounded: 3 s), so readiness comes after. */
+async function startZombieHelper() {
+  // sh forks `true` in the background and execs node, which waits only for children it spawned itself:
+  // the exited `true` stays a zombie. The helper leaves with its parent (it polls its ppid), so only the
+  // zombie is wrong with it.
+  // (process.ppid is read once in Node: the parent is read from /proc/self/stat each time, and compared
+  // with this process's pid, handed over: the helper's node may boot after a SIGKILL of this process)
+  const watch = [
+    'const f = require("fs");',
+    'const pp = () => f.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")[1];',
+    'const p = process.argv[1];',
+    'setInterval(() => { if (pp() !== p) process.exit(0); }, 100);',
+  ].join(' ');
+  zombieHelper = spawn('/bin/sh', ['-c', `true & exec "$0" -e '${watch}' ${process.pid}`, process.execPath], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    try {
+      const kids = fs.readFileSync(`/proc/${zombieHelper.pid}/task/${zombieHelper.pid}/children`, 'utf8').trim();
+      const zombie = kids !== '' && fs.readFileSync(`/proc/${kids.split(' ')[0]}/stat`, 'utf8').includes(') Z ');
+      if (zombie) return;
+    } catch {
+      // not there yet
+    }
+    await new Promise((r) => setTimeout(r, 10)); // bounded poll of /proc (the fixture's own helper)
+  }
+}
+
+function stopZombieHelper() {
+  if (zombieHelper !== null && zombieHelper.exitCode === null) zombieHelper.kill('SIGKILL'); // our own child
+}
+
+// ---------------------------------------------------------------------------------------------
 // Restart with new code (ZOO_RESTART=1; protocol section 12). A generation is the code serving the
 // connections it accepted: the version the configuration's codeVersion named when it started, and its
 // own worker process. A restart starts the new generation (reads codeVersion, starts its worker), hands
@@ -1311,6 +1351,7 @@ async function exitSequence(code) {
   setState('EXITING');
   const exitBy = Date.now() + Math.max(EXIT_RESERVE_MS, 100);
   await stopWorker(Math.max(50, exitBy - Date.now() - 50));
+  stopZombieHelper();
   await runStopSubscribers(Math.max(20, exitBy - Date.now() - 50));
   let status = code;
   if (!bug('no-index-persist') && !(bug('persist-one-path') && !onTheOnePath()) && logFd >= 0) {
@@ -1415,6 +1456,7 @@ async function start() {
   }
   if (stopping()) return; // a stop arrived while binding: exitSequence owns the process now
   if (WITH_WORKER) generation.worker = await startWorker();
+  if (bug('zombie-helper')) await startZombieHelper();
   if (stopping()) return;
   if (bug('handlers-after-bind')) {
     await new Promise((resolve) => setTimeout(resolve, intEnv('ZOO_POSTBIND_MS', 500))); // the post-bind initialisation
