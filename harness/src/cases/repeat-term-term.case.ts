@@ -86,14 +86,21 @@ export default defineCase({
     const cut = r !== undefined && r.ok !== true && r.error !== 'timeout';
     const fastExit = cut && x !== null && exitMatches(x, fastSpec, sig) && !exitMatches(x, manifest.exitCodes.graceful);
     const announced = second
-      ? probe(events, 'request').filter((e) => BigInt(e.ns) >= BigInt(second.ns) && e.data.action === 'fast-stop')
+      ? probe(events, 'request').filter(
+          (e) => BigInt(e.ns) >= BigInt(second.ns) && e.data.action === 'fast-stop' && e.data.source === 'signal',
+        )
       : [];
+    // without a probe, a cut request with an exit that is not the distinct fast-stop one can be a broken
+    // drain as well as an escalation (nginx, gunicorn: both exits 0): not decided here
+    const undecided = !manifest.capabilities.probe && cut && !fastExit;
     out.push(
-      second === undefined
+      second === undefined || undecided
         ? unknown(
             'REPEAT.ESCALATION',
             'the second stop signal does not turn the stop into a fast one',
-            `the subject exited (${describeExit(x)}) before the second signal could be sent`,
+            second === undefined
+              ? `the subject exited (${describeExit(x)}) before the second signal could be sent`
+              : `the held request was cut (${String(r?.error)}) and the exit (${describeExit(x)}) is not a distinct fast-stop one: without a probe, an escalation cannot be told from a broken drain (STOP.DRAIN.IN_FLIGHT judges the request)`,
           )
         : verdict(
             'REPEAT.ESCALATION',

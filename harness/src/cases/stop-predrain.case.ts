@@ -59,7 +59,8 @@ export default defineCase({
     // A request refused or reset before any answer says nothing about readiness or the header: the
     // listener was already closed, which is the missing delay's failure (STOP.PREDRAIN_DELAY), not theirs
     // (found by the zoo's predrain-skipped, charged three requirements for one missing delay).
-    const answered = (r: Record<string, unknown> | undefined) => r?.status !== undefined;
+    // (a request that connected and then timed out is a hung server, not a closed listener: judged)
+    const answered = (r: Record<string, unknown> | undefined) => r?.status !== undefined || r?.error === 'timeout';
     const readinessDetail = '/ready is 200 before the stop and 503 right after it, while /live stays 200';
     const readinessActual = `/ready before: ${before?.status ?? before?.error}; /ready after stop: ${readyDuring?.status ?? readyDuring?.error}; /live after stop: ${liveDuring?.status ?? liveDuring?.error}`;
     const out = [

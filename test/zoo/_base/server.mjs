@@ -1173,6 +1173,7 @@ async function restartOnce() {
   let worker = null;
   try {
     version = codeVersionOf(parseConfig(await fsp.readFile(CONFIG, 'utf8')));
+    if (stopping()) return; // a stop came while the configuration was read: no new worker for it to miss
     if (WITH_WORKER) worker = await startWorker();
   } catch (e) {
     log(`restart failed, generation ${old.n} keeps serving: ${e.message}`);
