@@ -1039,6 +1039,8 @@ function startWorker() {
     },
   });
   workerProcs.add(w);
+  // a send to a worker whose channel is closing fails asynchronously: an 'error' event, not a crash
+  w.on('error', (e) => log(`worker ${w.pid}: ${e.message}`));
   w.once('exit', (_code, sig) => {
     workerProcs.delete(w);
     // THE BUG's second half: a worker killed by a signal is taken for a crash, whatever the state
@@ -1061,7 +1063,7 @@ async function stopWorker(budgetMs, which = [...workerProcs]) {
       if (!workerProcs.has(w)) return;
       const gone = new Promise((resolve) => w.once('exit', resolve));
       try {
-        w.send('stop');
+        w.send('stop', () => {}); // a failed send (the channel closing) goes to the callback
       } catch {
         // its channel is gone: it is exiting already
       }
