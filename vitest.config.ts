@@ -11,6 +11,8 @@ export default defineConfig({
     reporters: ['default'],
     pool: 'forks',
     teardownTimeout: 30_000,
+    // one private TMPDIR for the run, removed at its end: no scratch folder outlives the suite
+    globalSetup: ['test/setup/private-tmpdir.ts'],
     projects: [
       {
         test: {
