@@ -687,6 +687,42 @@ describe("the probe's account of the drain (STOP.OBSERVABLE)", () => {
     );
   });
 
+  it('fails a completed drain reported before a held request answered in full could have ended (its send plus its hold)', () => {
+    // each `ev` is 1 ms after the one before: the request asks for a 300 ms hold
+    const sentHeld = ev('client', 'http-sent', { conn: 1, label: 'held', method: 'GET', path: '/hold?ms=300' });
+    const send = stopSent();
+    const early = [sentHeld, send, p('stop-accepting'), p('drained', { forced: false, aborted: 0 })];
+    for (let i = 0; i < 150; i++) early.push(ev('harness', 'tick'));
+    early.push(held('held', {}), p('state', { state: 'EXITING', from: 'STOPPING' }), exit(0));
+    const v = verifyDrainReport(early, reference, { at: send.ns, held: ['held'] });
+    expect(v.status).toBe('fail');
+    expect(v.actual).toMatch(/`drained` came 29\d ms before the held request held could have been answered/);
+    // the same report after the hold (within the timer's slack of 20 ms) is the drain's end: it passes
+    const sentAgain = ev('client', 'http-sent', { conn: 1, label: 'held', method: 'GET', path: '/hold?ms=300' });
+    const send2 = stopSent();
+    const onTime = [sentAgain, send2, p('stop-accepting')];
+    for (let i = 0; i < 285; i++) onTime.push(ev('harness', 'tick'));
+    onTime.push(
+      held('held', {}),
+      p('drained', { forced: false, aborted: 0 }),
+      p('state', { state: 'EXITING' }),
+      exit(0),
+    );
+    expect(verifyDrainReport(onTime, reference, { at: send2.ns, held: ['held'] }).status).toBe('pass');
+    // a held request that was cut ends when it is cut: no earliest end to compare with
+    const sentCut = ev('client', 'http-sent', { conn: 1, label: 'held', method: 'GET', path: '/hold?ms=300' });
+    const send3 = stopSent();
+    const cutEarly = [
+      sentCut,
+      send3,
+      p('stop-accepting'),
+      p('drained', { forced: true, aborted: 1 }),
+      cutHeld(),
+      exit(4),
+    ];
+    expect(verifyDrainReport(cutEarly, reference, { at: send3.ns, held: ['held'], fast: true }).status).toBe('pass');
+  });
+
   it('a contradiction between the event and the exit fails, naming both', () => {
     expect(stop({ forced: false, aborted: 0 }, deadline as number, false).actual).toContain(
       'deadline status (exit 3): the event or the exit is wrong',

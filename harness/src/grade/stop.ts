@@ -157,6 +157,29 @@ export function verifyConnectionClose(events: readonly HistoryEvent[], m: Manife
   );
 }
 
+/**
+ * Slack of a subject's hold timer against the harness's send stamp when a `drained` event is compared
+ * with the earliest end of a held request (both are monotonic clocks; timers may fire a millisecond early).
+ */
+const HOLD_TIMER_SLACK_NS = 20_000_000n;
+
+/**
+ * The held requests answered in full, each with the earliest moment its answer could have ended: it was
+ * sent (the harness's stamp, taken before the write) asking to be held `ms` (`GET /hold?ms=`), so the
+ * subject was still answering it until at least the send plus the hold.
+ */
+function answeredHolds(events: readonly HistoryEvent[], held: readonly string[]): { label: string; endNs: bigint }[] {
+  const out: { label: string; endNs: bigint }[] = [];
+  for (const label of held) {
+    if (!results(events).some((r) => r.label === label && r.ok === true)) continue;
+    const send = events.find((e) => e.source === 'client' && e.kind === 'http-sent' && e.data.label === label);
+    const hold = /^\/hold\?ms=(\d+)/.exec(String(send?.data.path ?? ''));
+    if (send === undefined || hold === null) continue;
+    out.push({ label, endNs: BigInt(send.ns) + BigInt(hold[1]!) * 1_000_000n });
+  }
+  return out;
+}
+
 /** What a stop's `drained` event is judged against (STOP.OBSERVABLE). */
 export interface DrainReport {
   /** when the stop was asked for (ns stamp of the send or the control request) */
@@ -174,7 +197,9 @@ export interface DrainReport {
  * own timeout is not counted), and with `aborted: 0`; `forced: true` (the drain was cut short) with
  * `aborted` counting at least the held requests cut. Where only the event and the exit status disagree
  * (`forced: false` with the deadline status; `forced: true` on a graceful stop that cut nothing and ended
- * with the graceful status) one of the two is wrong and the verdict says so; a true event next to a wrong
+ * with the graceful status) one of the two is wrong and the verdict says so. The event reports the end of
+ * the drain, so it never comes before a held request that was answered in full could have been answered
+ * (its send plus the hold it asked for: a report written at the drain's start). A true event next to a wrong
  * exit otherwise passes here (the exit is STOP.EXIT_ZERO's and STOP.DEADLINE_EXIT_CODE's). Not judged: a
  * missing event when the subject died by a signal or ended outside every stop status (a crash), the order
  * against a `stop-accepting` or EXITING that was never written, an `aborted` above what the harness held
@@ -182,7 +207,7 @@ export interface DrainReport {
  */
 export function verifyDrainReport(events: readonly HistoryEvent[], m: Manifest, o: DrainReport): Verdict {
   const detail =
-    'one `drained` event after `stop-accepting` and before EXITING; `forced` exactly when the drain was cut short (deadline, fast stop), `aborted` counting the requests it closed unanswered';
+    'one `drained` event after `stop-accepting` and before EXITING, once the drain has ended; `forced` exactly when the drain was cut short (deadline, fast stop), `aborted` counting the requests it closed unanswered';
   if (!hasProbe(m)) return unobservable('STOP.OBSERVABLE', detail, ['probe']);
   const x = exitOf(events);
   if (o.at === undefined || x === null) {
@@ -218,6 +243,12 @@ export function verifyDrainReport(events: readonly HistoryEvent[], m: Manifest, 
       problems.push(`\`aborted\` is ${JSON.stringify(aborted)}, not a count`);
     if (accepting && BigInt(d.ns) < BigInt(accepting.ns)) problems.push('`drained` came before `stop-accepting`');
     if (exiting && BigInt(d.ns) > BigInt(exiting.ns)) problems.push('`drained` came after the EXITING transition');
+    for (const a of answeredHolds(events, o.held)) {
+      if (BigInt(d.ns) + HOLD_TIMER_SLACK_NS < a.endNs)
+        problems.push(
+          `\`drained\` came ${Number((a.endNs - BigInt(d.ns)) / 1_000_000n)} ms before the held request ${a.label} could have been answered (its send plus its hold): the drain was reported over while it still ran`,
+        );
+    }
     if (forced === false) {
       if (typeof aborted === 'number' && aborted > 0) problems.push(`\`forced: false\` with \`aborted: ${aborted}\``);
       if (cut.length > 0)

@@ -95,6 +95,8 @@ const BUGS = {
     'at the drain deadline the requests still in flight are closed, but the log line does not say how many',
   'drained-unforced':
     'the probe reports every drain as completed (drained {forced: false, aborted: 0}), also when the deadline or a fast stop cut requests; the stop itself is right',
+  'drained-early':
+    'the probe reports the drain complete (drained {forced: false, aborted: 0}) as soon as it starts, while the requests in flight are still being answered; the drain itself and its end are right',
   'pidfile-not-checked':
     'the pidfile is removed at the end of the stop without checking that it still names this process',
   'log-closed-at-stop':
@@ -1325,6 +1327,8 @@ async function runStop() {
   closeListeners();
   draining = true;
   let aborted = 0;
+  // THE BUG: the report comes at the start of the drain, not its end
+  if (bug('drained-early') && stopMode === 'graceful') probe('drained', { forced: false, aborted: 0 });
   if (stopMode === 'fast' || dropInFlight) {
     aborted = destroyAll();
   } else {
@@ -1341,7 +1345,8 @@ async function runStop() {
   const forced = stopMode === 'fast' || deadlineHit || aborted > 0;
   if (deadlineHit && bug('deadline-count-unlogged')) log('drain deadline: closed the requests still in flight');
   else if (deadlineHit) log(`drain deadline: closed ${aborted} request(s) still in flight`);
-  probe('drained', bug('drained-unforced') ? { forced: false, aborted: 0 } : { forced, aborted });
+  if (!(bug('drained-early') && stopMode === 'graceful'))
+    probe('drained', bug('drained-unforced') ? { forced: false, aborted: 0 } : { forced, aborted });
   const code = deadlineHit ? 3 : stopMode === 'fast' ? 4 : 0;
   return exitSequence(code);
 }
