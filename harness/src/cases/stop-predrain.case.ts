@@ -1,7 +1,15 @@
 import type { CaseContext } from '../case.js';
 import { defineCase } from '../case.js';
 import { HttpConnection } from '../clients/http.js';
-import { notes, probe, type RequirementId, unknown, verdict } from '../grade/index.js';
+import {
+  notes,
+  probe,
+  type RequirementId,
+  unknown,
+  verdict,
+  verifyDrainReport,
+  verifyExitZero,
+} from '../grade/index.js';
 import type { Subject } from '../launch/index.js';
 import { http, noteClosedAfter, recordResult, sendAction, stopBudget, waitExit } from '../workload.js';
 
@@ -14,8 +22,11 @@ const DELAY_MS = 600;
 export default defineCase({
   id: 'stop.predrain-delay',
   title: 'A pre-drain delay keeps serving new connections while readiness fails',
-  description: `Launch with SIGCERT_PREDRAIN_MS=${DELAY_MS}, stop, then at once ask /ready (must be 503) and /live (must be 200) on new keep-alive connections: both responses must say Connection: close and the subject must then close both connections; after the delay, new connections are refused.`,
+  description: `Launch with SIGCERT_PREDRAIN_MS=${DELAY_MS}, stop, then at once ask /ready (must be 503) and /live (must be 200) on new keep-alive connections: both responses must say Connection: close and the subject must then close both connections; after the delay, new connections are refused. The stop is graceful and holds nothing: it must end with exit 0 and, with a probe, report a drain that was not cut.`,
   requirements: ['STOP.PREDRAIN_DELAY', 'STOP.READINESS_FIRST', 'STOP.CONNECTION_CLOSE'],
+  // the drain after a delay is a path of its own (the delay ends it, not the stop request): a drain step
+  // that waited for nothing ran to the deadline here (exit 3), found by mutation of the supervised pool
+  alsoJudges: ['STOP.EXIT_ZERO', 'STOP.OBSERVABLE'],
   edgeCases: ['E05', 'E06'],
   applies: {
     platforms: ['linux', 'darwin'],
@@ -115,6 +126,11 @@ export default defineCase({
           .join('; '),
       ),
     );
+    out.push(verifyExitZero(events));
+    const asked = events.find(
+      (e) => (e.source === 'harness' && e.kind === 'signal-sent') || (e.source === 'case' && e.kind === 'control-sent'),
+    );
+    out.push(verifyDrainReport(events, manifest, { at: asked?.ns, held: [] }));
     return out;
   },
 });

@@ -109,6 +109,8 @@ const BUGS = {
   'quit-graceful': 'SIGQUIT starts a graceful stop (exit 0, the drain waits) although the map says fast-stop',
   'ready-during-stop': 'GET /ready keeps answering 200 until the listeners close (it fails only from the drain on)',
   'predrain-skipped': 'the pre-drain delay is never taken: the listeners close as soon as the stop is requested',
+  'predrain-drain-stuck':
+    'after a pre-drain delay the drain waits for a signal from the request handling that never comes: with nothing in flight it runs to the deadline and exits 3 (without a delay the stop is right)',
   'no-drain-deadline': 'the drain has no deadline: a stop waits for every request in flight, however long it takes',
   'idle-rst': 'the drain resets idle keep-alive connections (RST) instead of ending them with FIN',
   'reload-rebinds':
@@ -1338,7 +1340,9 @@ async function runStop() {
         else if (c.active === 0) endConnection(socket);
       }
     }
-    await Promise.race([whenDrained(), interrupted]);
+    // THE BUG: after a delay the drain waits for nothing that will come (the deadline ends it)
+    const stuck = bug('predrain-drain-stuck') && PREDRAIN_MS > 0 && stopMode === 'graceful';
+    await Promise.race([stuck ? new Promise(() => {}) : whenDrained(), interrupted]);
     if (stopMode === 'fast' || deadlineHit) aborted = destroyAll();
   }
   clearTimeout(deadlineTimer);
