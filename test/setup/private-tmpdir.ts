@@ -12,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 export default function setup(): () => void {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'sigcert-test-'));
+  // a short name: Unix socket paths made under it (the harness's sd_notify socket) must stay within
+  // sun_path's 104 bytes under macOS's long per-user TMPDIR
+  const root = mkdtempSync(path.join(os.tmpdir(), 'sct-'));
   const saved = { TMPDIR: process.env.TMPDIR, TMP: process.env.TMP, TEMP: process.env.TEMP };
   process.env.TMPDIR = root;
   process.env.TMP = root;
