@@ -689,28 +689,34 @@ describe("the probe's account of the drain (STOP.OBSERVABLE)", () => {
 
   it('fails a completed drain reported before a held request answered in full could have ended (its send plus its hold)', () => {
     // each `ev` is 1 ms after the one before: the request asks for a 300 ms hold
-    const sentHeld = ev('client', 'http-sent', { conn: 1, label: 'held', method: 'GET', path: '/hold?ms=300' });
+    const sendHold = () => ev('client', 'http-sent', { conn: 1, label: 'held', method: 'GET', path: '/hold?ms=300' });
+    /** the held request's result, stamped now, paired with its send by the send's stamp */
+    const answered = (sentHold: HistoryEvent, extra: Record<string, unknown> = {}) => {
+      const r = held('held', { body: 'held 300\n', sentNs: sentHold.ns, ...extra });
+      r.data.doneNs ??= r.ns;
+      return r;
+    };
+    const ticks = (n: number) => Array.from({ length: n }, () => ev('harness', 'tick'));
+    const sentHeld = sendHold();
     const send = stopSent();
-    const early = [sentHeld, send, p('stop-accepting'), p('drained', { forced: false, aborted: 0 })];
-    for (let i = 0; i < 150; i++) early.push(ev('harness', 'tick'));
-    early.push(held('held', {}), p('state', { state: 'EXITING', from: 'STOPPING' }), exit(0));
+    const early = [sentHeld, send, p('stop-accepting'), p('drained', { forced: false, aborted: 0 }), ...ticks(300)];
+    early.push(answered(sentHeld), p('state', { state: 'EXITING', from: 'STOPPING' }), exit(0));
     const v = verifyDrainReport(early, reference, { at: send.ns, held: ['held'] });
     expect(v.status).toBe('fail');
     expect(v.actual).toMatch(/`drained` came 29\d ms before the held request held could have been answered/);
-    // the same report after the hold (within the timer's slack of 20 ms) is the drain's end: it passes
-    const sentAgain = ev('client', 'http-sent', { conn: 1, label: 'held', method: 'GET', path: '/hold?ms=300' });
+    // the same report after the hold (within the timer's slack) is the drain's end: it passes
+    const sentAgain = sendHold();
     const send2 = stopSent();
-    const onTime = [sentAgain, send2, p('stop-accepting')];
-    for (let i = 0; i < 285; i++) onTime.push(ev('harness', 'tick'));
+    const onTime = [sentAgain, send2, p('stop-accepting'), ...ticks(260)];
     onTime.push(
-      held('held', {}),
+      answered(sentAgain),
       p('drained', { forced: false, aborted: 0 }),
       p('state', { state: 'EXITING' }),
       exit(0),
     );
     expect(verifyDrainReport(onTime, reference, { at: send2.ns, held: ['held'] }).status).toBe('pass');
     // a held request that was cut ends when it is cut: no earliest end to compare with
-    const sentCut = ev('client', 'http-sent', { conn: 1, label: 'held', method: 'GET', path: '/hold?ms=300' });
+    const sentCut = sendHold();
     const send3 = stopSent();
     const cutEarly = [
       sentCut,
@@ -721,6 +727,18 @@ describe("the probe's account of the drain (STOP.OBSERVABLE)", () => {
       exit(4),
     ];
     expect(verifyDrainReport(cutEarly, reference, { at: send3.ns, held: ['held'], fast: true }).status).toBe('pass');
+    // nor does one that came back "ok" but not as the hold's whole answer: a close-delimited body ended
+    // by the deadline's close (empty), or one that ended well before its hold could have
+    for (const extra of [{ body: '' }, { doneNs: undefined }]) {
+      const sentShort = sendHold();
+      const send4 = stopSent();
+      const r = answered(sentShort, extra);
+      if ('doneNs' in extra) r.data.doneNs = r.ns; // ended 3 ms after its send: not a 300 ms hold
+      const shortOne = [sentShort, send4, r, p('stop-accepting'), p('drained', { forced: true, aborted: 1 }), exit(3)];
+      expect(verifyDrainReport(shortOne, reference, { at: send4.ns, held: ['held'] }).actual).not.toMatch(
+        /before the held request/,
+      );
+    }
   });
 
   it('a contradiction between the event and the exit fails, naming both', () => {
