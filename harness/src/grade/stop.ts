@@ -6,7 +6,18 @@
  */
 import type { HistoryEvent, Manifest, Verdict } from '../types.js';
 import { describeExit, exitMatches, verifyExitZero } from './exit.js';
-import { exitOf, hasProbe, notes, probe, results, sent, sentFor, teardownAt } from './facts.js';
+import {
+  answeredHolds,
+  exitOf,
+  HOLD_TIMER_SLACK_NS,
+  hasProbe,
+  notes,
+  probe,
+  results,
+  sent,
+  sentFor,
+  teardownAt,
+} from './facts.js';
 import { unknown, unobservable, verdict } from './verdict.js';
 
 /** What a drained request must have delivered: its exact body (or the body trimmed, for line protocols). */
@@ -155,36 +166,6 @@ export function verifyConnectionClose(events: readonly HistoryEvent[], m: Manife
     'responses written after the stop carry Connection: close, and every connection busy at the stop is closed after its response',
     `${late.length} response(s) written after the stop to keep-alive requests, ${lateBad.length} without Connection: close${lateBad.length ? ` (${lateBad.map((r) => `${r.label}: ${r.connection ?? '(none)'}`).join(', ')})` : ''}; ${conns.length} busy connection(s), ${open.length} left open after the response`,
   );
-}
-
-/**
- * Slack of a subject's hold timer against the harness's send stamp when a `drained` event is compared
- * with the earliest end of a held request (both are monotonic clocks; a timer may fire a tick early, and
- * a coarse clock such as Windows' 15.6 ms tick may stamp early as well).
- */
-const HOLD_TIMER_SLACK_NS = 50_000_000n;
-
-/**
- * The held requests visibly answered in full, each with the earliest moment its answer could have ended:
- * it was sent (the harness's stamp, taken before the write: the `http-sent` event paired with the result
- * by its stamp) asking to be held `ms` (`GET /hold?ms=`), and came back 200 with the whole body the
- * protocol gives it (`held <ms>`), no sooner than the hold allows. A response cut or ended early (a
- * close-delimited body ends with the connection) proves no such moment and is left out.
- */
-function answeredHolds(events: readonly HistoryEvent[], held: readonly string[]): { label: string; endNs: bigint }[] {
-  const out: { label: string; endNs: bigint }[] = [];
-  for (const r of results(events)) {
-    if (!held.includes(String(r.label)) || r.ok !== true || r.status !== 200 || r.sentNs === undefined) continue;
-    const send = events.find(
-      (e) => e.source === 'client' && e.kind === 'http-sent' && e.ns === String(r.sentNs) && e.data.label === r.label,
-    );
-    const hold = /^\/hold\?ms=(\d+)$/.exec(String(send?.data.path ?? ''));
-    if (send === undefined || hold === null || r.body !== `held ${hold[1]}\n`) continue;
-    const endNs = BigInt(send.ns) + BigInt(hold[1]!) * 1_000_000n;
-    if (r.doneNs === undefined || BigInt(String(r.doneNs)) + HOLD_TIMER_SLACK_NS < endNs) continue;
-    out.push({ label: String(r.label), endNs });
-  }
-  return out;
 }
 
 /** What a stop's `drained` event is judged against (STOP.OBSERVABLE). */
