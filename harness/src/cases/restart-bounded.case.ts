@@ -1,11 +1,20 @@
 import { readdirSync } from 'node:fs';
-import { defineCase } from '../case.js';
-import { notes, verdict } from '../grade/index.js';
+import { defineCase, hasEndpoint } from '../case.js';
+import { answeredHolds, HOLD_TIMER_SLACK_NS, notes, verdict } from '../grade/index.js';
+import { recordResult, startHeld } from '../workload.js';
 import { awaitRestart, type RestartCompletion, requestRestart } from './restart-zero-downtime.case.js';
 
 const N = 20;
 /** The last restarts are asked for back to back: they must coalesce, not pile up generations. */
 const BURST = 3;
+
+/**
+ * The overlap check: restart 2 is asked for while a request held for this long is in flight on the
+ * serving generation, so that generation still drains when restart 2 is complete; restart 3 follows at
+ * once and must not complete before that request could have ended (a third generation). Half the grace
+ * period, between 1 and 2.5 s: long past a restart's own time, inside the old generation's drain.
+ */
+const overlapHoldMs = (graceMs: number) => Math.min(2500, Math.max(1000, Math.floor(graceMs / 2)));
 
 interface Counts {
   procs: number;
@@ -22,7 +31,7 @@ interface Counts {
 export default defineCase({
   id: 'restart.bounded-generations',
   title: `${N} restarts in a row: at most two generations at once, no growth in processes or fds`,
-  description: `Restart ${N - BURST} times, each as soon as the previous one is complete (its old generation may still drain: the next one must wait or be refused), alternating the restart signal and POST /control/restart when the control channel exists; then ${BURST} restarts asked for back to back. The process count is sampled throughout and must never exceed twice the count after the first restart (two generations); every restart completes (the burst: at least once, with one of its versions); after the grace period, processes and fds are back to the counts after the first restart (fds +2 at most).`,
+  description: `Restart ${N - BURST} times, each as soon as the previous one is complete (its old generation may still drain: the next one must wait or be refused), alternating the restart signal and POST /control/restart when the control channel exists; then ${BURST} restarts asked for back to back. With GET /hold, restart 2 is asked for while a request held for half the grace period (1 to 2.5 s) is in flight on generation 1, and restart 3 as soon as restart 2 is complete: restart 3 must not be complete before that request could have ended (generation 1 still drains: a third generation). A restart that does not complete (it may be refused while an old generation drains) is asked for once more after the grace period. The process count is sampled throughout and must never exceed twice the count after the first restart (two generations); every restart completes (the burst: at least once, with one of its versions); after the grace period, processes and fds are back to the counts after the first restart (fds +2 at most).`,
   requirements: ['RESTART.BOUNDED_GENERATIONS'],
   edgeCases: ['E17', 'E18'],
   applies: { platforms: ['linux', 'darwin'], actions: ['restart'], capabilities: ['restart'], needs: ['version'] },
@@ -43,7 +52,24 @@ export default defineCase({
     })();
     const restart = async (i: number, via: 'signal' | 'control') => {
       const t0 = await requestRestart(ctx, s, `v${i}`, via);
-      ctx.note('completion', { i, via, ...(await awaitRestart(ctx, s, t0, `v${i}`)) });
+      let done = await awaitRestart(ctx, s, t0, `v${i}`);
+      if (done.how === 'failed' || done.how === 'timeout') {
+        // a restart asked for while an old generation drains may be refused: asked once more after the
+        // grace period, by which that generation must be gone; only a second miss counts
+        ctx.note('restart-missed', { i, via, ...done });
+        await new Promise((res) => setTimeout(res, ctx.ms(ctx.manifest.gracePeriodMs + 500)));
+        const t1 = await requestRestart(ctx, s, `v${i}`, via);
+        done = await awaitRestart(ctx, s, t1, `v${i}`);
+        ctx.note('completion', {
+          i,
+          via,
+          retried: true,
+          at: (t1 + BigInt(Math.round(done.ms * 1e6))).toString(),
+          ...done,
+        });
+        return;
+      }
+      ctx.note('completion', { i, via, at: (t0 + BigInt(Math.round(done.ms * 1e6))).toString(), ...done });
     };
     const control = ctx.manifest.capabilities.controlChannel === true && s.ports.admin !== undefined;
     let before: Counts | undefined;
@@ -52,7 +78,23 @@ export default defineCase({
       await restart(1, 'signal');
       before = await count();
       ctx.note('counts-before', { ...before }); // the bound is judged from here on
-      for (let i = 2; i <= N - BURST; i++) await restart(i, control && i % 2 === 0 ? 'control' : 'signal');
+      const overlap = hasEndpoint(ctx.manifest, 'hold');
+      const holdMs = overlapHoldMs(ctx.manifest.gracePeriodMs);
+      for (let i = 2; i <= N - BURST; i++) {
+        const via = control && i % 2 === 0 ? 'control' : 'signal';
+        if (i === 2 && overlap) {
+          // generation 1 keeps a request in flight through restart 2, and restart 3 follows at once
+          const held = await startHeld(ctx, s, { path: `/hold?ms=${holdMs}`, label: 'draining-held' });
+          ctx.note('overlap', { holdMs, label: 'draining-held', restarts: [2, 3] });
+          await restart(2, via);
+          await restart(3, 'signal');
+          recordResult(ctx, await held.done, { expectBody: `held ${holdMs}\n` });
+          held.conn.close();
+          i = 3;
+          continue;
+        }
+        await restart(i, via);
+      }
       // The burst: each request is acknowledged before the next; none waits for a completion. The
       // spec lets a subject refuse the ones that come while a restart runs, so any of its versions
       // may be the one that serves; a coalesced follow-up may still be running when this one ends.
@@ -98,15 +140,33 @@ export default defineCase({
     }
     const incomplete = c.completions.filter((x) => x.how !== 'probe' && x.how !== 'version');
     const bound = 2 * c.before.procs;
+    // a restart complete while a generation two back still drained a request: three generations at once
+    const overlapNote = notes(events, 'overlap')[0];
+    const third = (c.completions as unknown as { i: number; at?: string; how: string }[]).find(
+      (x) => x.i === 3 && (x.how === 'probe' || x.how === 'version'),
+    );
+    const drainingEnd = overlapNote ? answeredHolds(events, [String(overlapNote.label)])[0] : undefined;
+    const overlapMs =
+      third?.at !== undefined && drainingEnd !== undefined && BigInt(third.at) + HOLD_TIMER_SLACK_NS < drainingEnd.endNs
+        ? Number((drainingEnd.endNs - BigInt(third.at)) / 1_000_000n)
+        : null;
+    const overlapSaid = !overlapNote
+      ? ''
+      : drainingEnd === undefined
+        ? '; the request held through restart 2 was not answered in full (overlap not judged)'
+        : overlapMs !== null
+          ? `; restart 3 was complete ${overlapMs} ms before generation 1's held request could have ended: three generations at once`
+          : '; restart 3 completed after generation 1 had drained';
     return [
       verdict(
         'RESTART.BOUNDED_GENERATIONS',
         c.peak <= bound &&
+          overlapMs === null &&
           c.after.procs <= c.before.procs &&
           (c.before.fds < 0 || c.after.fds - c.before.fds <= 2) &&
           incomplete.length === 0,
-        `every restart completes; at most ${bound} processes at any sample (two generations); after ${N} restarts and the grace period, no more processes than after the first and fds +2 at most`,
-        `processes ${c.before.procs}→${c.after.procs} (peak ${c.peak}), fds ${c.before.fds}→${c.after.fds}; ${c.completions.length - incomplete.length}/${c.completions.length} restarts complete${incomplete.length ? ` (${JSON.stringify(incomplete.slice(0, 3))})` : ''}`,
+        `every restart completes (a refused one, once more after the grace period); at most ${bound} processes at any sample (two generations), and no restart complete while a generation two back still drains; after ${N} restarts and the grace period, no more processes than after the first and fds +2 at most`,
+        `processes ${c.before.procs}→${c.after.procs} (peak ${c.peak}), fds ${c.before.fds}→${c.after.fds}; ${c.completions.length - incomplete.length}/${c.completions.length} restarts complete${incomplete.length ? ` (${JSON.stringify(incomplete.slice(0, 3))})` : ''}${overlapSaid}`,
         { peakProcesses: c.peak, fdGrowth: c.before.fds < 0 ? 0 : c.after.fds - c.before.fds },
       ),
     ];
