@@ -50,27 +50,39 @@ export default defineCase({
         await new Promise((res) => setTimeout(res, 25));
       }
     })();
-    const restart = async (i: number, via: 'signal' | 'control') => {
-      const t0 = await requestRestart(ctx, s, `v${i}`, via);
-      let done = await awaitRestart(ctx, s, t0, `v${i}`);
-      if (done.how === 'failed' || done.how === 'timeout') {
-        // a restart asked for while an old generation drains may be refused: asked once more after the
-        // grace period, by which that generation must be gone; only a second miss counts
-        ctx.note('restart-missed', { i, via, ...done });
-        await new Promise((res) => setTimeout(res, ctx.ms(ctx.manifest.gracePeriodMs + 500)));
-        const t1 = await requestRestart(ctx, s, `v${i}`, via);
-        done = await awaitRestart(ctx, s, t1, `v${i}`);
-        ctx.note('completion', {
-          i,
-          via,
-          retried: true,
-          at: (t1 + BigInt(Math.round(done.ms * 1e6))).toString(),
-          ...done,
-        });
+    /**
+     * Ask (`ask` returns the request's stamp) and wait for the completion of one of `versions`. A restart
+     * asked for while an old generation drains may be refused: a miss is asked for once more (the last
+     * version) after the grace period, by which that generation must be gone; only a second miss counts.
+     */
+    const complete = async (
+      i: number,
+      via: string,
+      versions: string[],
+      ask: () => Promise<bigint>,
+      asked = 1,
+    ): Promise<void> => {
+      const t0 = await ask();
+      const done = await awaitRestart(ctx, s, t0, versions, { asked });
+      if (done.how === 'probe' || done.how === 'version') {
+        ctx.note('completion', { i, via, at: (t0 + BigInt(Math.round(done.ms * 1e6))).toString(), ...done });
         return;
       }
-      ctx.note('completion', { i, via, at: (t0 + BigInt(Math.round(done.ms * 1e6))).toString(), ...done });
+      ctx.note('restart-missed', { i, via, ...done });
+      await new Promise((res) => setTimeout(res, ctx.ms(ctx.manifest.gracePeriodMs + 500)));
+      const last = versions.at(-1)!;
+      const t1 = await requestRestart(ctx, s, last, via === 'control' ? 'control' : 'signal');
+      const again = await awaitRestart(ctx, s, t1, last);
+      ctx.note('completion', {
+        i,
+        via,
+        retried: true,
+        at: (t1 + BigInt(Math.round(again.ms * 1e6))).toString(),
+        ...again,
+      });
     };
+    const restart = (i: number, via: 'signal' | 'control') =>
+      complete(i, via, [`v${i}`], () => requestRestart(ctx, s, `v${i}`, via));
     const control = ctx.manifest.capabilities.controlChannel === true && s.ports.admin !== undefined;
     let before: Counts | undefined;
     let after: Counts | undefined;
@@ -99,13 +111,20 @@ export default defineCase({
       // spec lets a subject refuse the ones that come while a restart runs, so any of its versions
       // may be the one that serves; a coalesced follow-up may still be running when this one ends.
       const burst = Array.from({ length: BURST }, (_, k) => `v${N - BURST + 1 + k}`);
-      let first: bigint | undefined;
-      for (const v of burst) {
-        const t0 = await requestRestart(ctx, s, v);
-        first ??= t0;
-      }
-      const done = await awaitRestart(ctx, s, first!, burst);
-      ctx.note('completion', { i: N, via: 'burst', ...done });
+      await complete(
+        N,
+        'burst',
+        burst,
+        async () => {
+          let first: bigint | undefined;
+          for (const v of burst) {
+            const t = await requestRestart(ctx, s, v);
+            first ??= t;
+          }
+          return first!;
+        },
+        BURST,
+      );
       // old generations drain in the background: give them their bounded drain to finish
       const deadline = Date.now() + ctx.ms(ctx.manifest.gracePeriodMs + 2000);
       after = await count();

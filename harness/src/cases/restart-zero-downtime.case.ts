@@ -70,22 +70,26 @@ export async function requestRestart(
  * Waits until the restart asked for at `t0` is complete: with a probe, the subject's `restart-done`
  * (or `restart-failed`) event, section 8, naming one of `versions` when it names a version; without
  * one (or if the event never comes), until VERIFY consecutive `/version` answers on new connections
- * name one of `versions`. Bounded by COMPLETE_MS.
+ * name one of `versions`. Bounded by COMPLETE_MS. With `asked` (that many restarts asked for back to
+ * back, which a subject may refuse while one runs) the wait ends at the completion of one of them, or
+ * once every one of them has failed.
  */
 export async function awaitRestart(
   ctx: CaseContext,
   s: Subject,
   t0: bigint,
   versions: string | string[],
+  opts: { asked?: number } = {},
 ): Promise<RestartCompletion> {
   const ms = () => Number(nowNs() - t0) / 1e6;
+  let failures = 0;
   const accepted = new Set(Array.isArray(versions) ? versions : [versions]);
   if (ctx.manifest.capabilities.probe) {
     try {
       const e = await s.waitProbe(
         (x) =>
           ((x.ev === 'restart-done' && (x.version === undefined || accepted.has(String(x.version)))) ||
-            x.ev === 'restart-failed') &&
+            (x.ev === 'restart-failed' && BigInt(x.t) >= t0 && ++failures >= (opts.asked ?? 1))) &&
           BigInt(x.t) >= t0,
         ctx.ms(COMPLETE_MS),
         'restart-done',

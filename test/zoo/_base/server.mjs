@@ -239,6 +239,12 @@ const SIGNALS = {
 const SIGNALS_REPEAT = { SIGINT: 'fast-stop' };
 /** Restart with new code (protocol section 12), with ZOO_RESTART=1 and SIGUSR2 in the manifest's map. */
 const WITH_RESTART = env.ZOO_RESTART === '1';
+/**
+ * ZOO_RESTART_REFUSE=1 (not a bug: the spec's other choice): a restart asked for while one runs, its old
+ * generation's drain included, is refused and logged (probe `restart-failed`) instead of merged into one
+ * follow-up.
+ */
+const REFUSE_OVERLAPPING_RESTART = env.ZOO_RESTART_REFUSE === '1';
 if (WITH_RESTART) SIGNALS.SIGUSR2 = 'restart';
 
 probe('hello', { protocol: '1', bug: BUG });
@@ -1159,6 +1165,11 @@ function requestRestart(source) {
 
 function runRestart() {
   if (stopping()) return Promise.resolve();
+  if (restarting && REFUSE_OVERLAPPING_RESTART) {
+    log('restart refused: a restart is under way (its old generation still drains)');
+    probe('restart-failed', { generation: generation.n + 1, error: 'refused: a restart is under way' });
+    return Promise.resolve();
+  }
   if (restarting) {
     restartAgain = true; // merged into one follow-up restart, after the old generation is gone
     return restarting;
