@@ -12,7 +12,12 @@ const CLIENTS = 4;
 const KEEPALIVE_CLIENTS = 2;
 /** Per client: the load is bounded in count as well as in time. */
 const MAX_REQUESTS = 5000;
-const HOLD_MS = 800;
+/**
+ * The request held on the old code: most of the grace period (80%, between 0.8 and 4 s), so that it is
+ * still in flight well into the old generation's drain, which must let it complete (an old generation
+ * ended before its grace period is up cuts it).
+ */
+const holdMsFor = (graceMs: number) => Math.min(4000, Math.max(800, Math.floor(graceMs * 0.8)));
 /** Requests checked after the restart is complete: every one must be served by the new code. */
 const VERIFY = 20;
 const COMPLETE_MS = 15_000;
@@ -122,7 +127,7 @@ export async function awaitRestart(
 export default defineCase({
   id: 'restart.zero-downtime',
   title: 'A restart under bounded load: nothing refused, reset or failed; the new code serves; the pid stays',
-  description: `${CLIENTS} clients open a new connection per request and ${KEEPALIVE_CLIENTS} keep-alive clients send back to back (reconnecting after Connection: close), each bounded to ${MAX_REQUESTS} requests; a ${HOLD_MS} ms request is held on the old code. The harness writes a new codeVersion and sends the restart signal. No request may fail, the held one completes byte-exact, and once the restart is complete (probe restart-done, or ${VERIFY} new-version answers in a row) the next ${VERIFY} new connections must all be served by the new version. The supervisor pid, and the pidfile, must not change.`,
+  description: `${CLIENTS} clients open a new connection per request and ${KEEPALIVE_CLIENTS} keep-alive clients send back to back (reconnecting after Connection: close), each bounded to ${MAX_REQUESTS} requests; a request held for 80% of the grace period (0.8 to 4 s) is in flight on the old code. The harness writes a new codeVersion and sends the restart signal. No request may fail, the held one completes byte-exact, and once the restart is complete (probe restart-done, or ${VERIFY} new-version answers in a row) the next ${VERIFY} new connections must all be served by the new version. The supervisor pid, and the pidfile, must not change.`,
   requirements: ['RESTART.ZERO_DOWNTIME', 'RESTART.STABLE_PID', 'SIG.USR2.RESTART'],
   edgeCases: ['E22'],
   applies: {
@@ -133,6 +138,7 @@ export default defineCase({
   },
   timeout: 'normal',
   async run(ctx) {
+    const holdMs = holdMsFor(ctx.manifest.gracePeriodMs);
     const s = await ctx.launch();
     const port = s.ports.http!;
     const pidfile = path.join(s.stateDir, 'server.pid');
@@ -188,7 +194,7 @@ export default defineCase({
     let held: Awaited<ReturnType<typeof startHeld>> | undefined;
     try {
       await Promise.race([loadUnderWay, new Promise((res) => setTimeout(res, ctx.ms(5000)))]);
-      held = await startHeld(ctx, s, { path: `/hold?ms=${HOLD_MS}`, label: 'held-on-old-code' });
+      held = await startHeld(ctx, s, { path: `/hold?ms=${holdMs}`, label: 'held-on-old-code' });
       const t0 = await requestRestart(ctx, s, version);
       completion = await awaitRestart(ctx, s, t0, version);
       for (let i = 0; i < VERIFY && !s.exited; i++) {
@@ -198,7 +204,7 @@ export default defineCase({
       stop = true;
       await Promise.all(clients);
     }
-    if (held) recordResult(ctx, await held.done, { expectBody: `held ${HOLD_MS}\n` });
+    if (held) recordResult(ctx, await held.done, { expectBody: `held ${holdMs}\n` });
     ctx.note('restart', { ...completion });
     ctx.note('versions', { before, expected: version, after: verify, pidAlive: !s.exited, pid: s.pid });
     ctx.note('pidfile', {

@@ -143,6 +143,8 @@ const BUGS = {
     'restart-done is reported before the new generation takes the listeners: new connections are served by the old code for ZOO_RESTART_LAG_MS (500) more',
   'restart-overlap':
     "a restart is over for the base as soon as its new generation serves: it does not wait for the old generation's drain, so the next restart starts while that generation still drains (three generations)",
+  'restart-retires-early':
+    "an old generation's drain deadline is half the grace period: a request still in flight on it then is cut",
   'restart-pidfile-rewritten':
     "a restart writes the new generation's worker pid into the pidfile, as if it were the server",
 };
@@ -1250,7 +1252,8 @@ async function retire(gen) {
         for (const [socket] of mine()) socket.destroy();
         resolve();
       },
-      Math.max(0, GRACE_MS - EXIT_RESERVE_MS),
+      // THE BUG (restart-retires-early): the old generation gets half the grace period
+      bug('restart-retires-early') ? Math.floor(GRACE_MS / 2) : Math.max(0, GRACE_MS - EXIT_RESERVE_MS),
     );
     gen.checkRetired();
   });
