@@ -419,20 +419,38 @@ export class WorkerPool {
     worker.on('error', (err) => this.opts.log.warn(`worker ${rec.pid}: ${err.message}`));
     worker.on('exit', (code, signal) => {
       this.opts.trace?.(`worker ${rec.pid} exit seen`);
-      const info: ExitInfo = { code, signal };
-      rec.exitInfo = info;
-      this.live.delete(rec);
-      gen.workers.delete(rec);
-      rec.onReady.reject(new Error(`worker ${rec.pid} exited (${signal ?? `code ${code}`}) before it was ready`));
-      for (const ack of rec.acks.values()) ack(undefined);
-      rec.acks.clear();
-      rec.selfStop?.accepting.resolve(undefined);
-      rec.selfStop?.drained.resolve(undefined);
-      exitedResolve(info);
-      this.onExit(rec, info);
+      // The exit can be seen before the IPC channel's last messages are read (an acknowledgement the
+      // worker sent just before it exited, e.g. an abort's count): they are all read before the channel
+      // closes, so the exit is settled once it has (bounded, should the close never be reported).
+      if (!worker.isConnected()) return this.onWorkerGone(rec, gen, { code, signal }, exitedResolve);
+      let done = false;
+      const settle = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(fallback);
+        this.onWorkerGone(rec, gen, { code, signal }, exitedResolve);
+      };
+      const fallback = setTimeout(settle, 1000);
+      worker.process.once('disconnect', settle);
     });
     this.emit('worker-started', { workerPid: rec.pid, generation: gen.number });
     return rec;
+  }
+
+  /** A worker exited and its IPC channel is drained: nothing more will come from it. */
+  private onWorkerGone(rec: WorkerRec, gen: Generation, info: ExitInfo, exitedResolve: (info: ExitInfo) => void): void {
+    rec.exitInfo = info;
+    this.live.delete(rec);
+    gen.workers.delete(rec);
+    rec.onReady.reject(
+      new Error(`worker ${rec.pid} exited (${info.signal ?? `code ${info.code}`}) before it was ready`),
+    );
+    for (const ack of rec.acks.values()) ack(undefined);
+    rec.acks.clear();
+    rec.selfStop?.accepting.resolve(undefined);
+    rec.selfStop?.drained.resolve(undefined);
+    exitedResolve(info);
+    this.onExit(rec, info);
   }
 
   private onMessage(rec: WorkerRec, msg: FromWorker): void {
