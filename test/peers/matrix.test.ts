@@ -10,6 +10,11 @@
  * packages) shows `not installed` in its column and is skipped. matrix.md / matrix.json go to
  * reports/ for CI to upload.
  *
+ * It then judges each real server's expectations (subjects/<name>/expectations.json: its findings
+ * reproduced, its `pass` requirements passed) on the results of the cases that file selects, one test per
+ * server: the same judgement test/peers/expectations.test.ts makes for the subjects left out here, without
+ * certifying the real servers a second time (expectations-check.ts).
+ *
  * Budget: about 110 s on 2 cores at concurrency 3; the longest cases are the deadline cases of servers that enforce no
  * deadline (CherryPy, uvicorn), which wait for an 11 s request. The Node shutdown-library subjects
  * (LEFT_TO_MATRIX_COMMAND) are left out: their whole columns take about 70 s more, which the suite's
@@ -24,34 +29,23 @@ import { teardownAll } from '../../harness/src/launch/index.js';
 import { listSubjects } from '../../harness/src/matrix/discovery.js';
 import { type MatrixResult, runMatrix } from '../../harness/src/matrix.js';
 import type { Report } from '../../harness/src/report/index.js';
+import { loadRegistry } from '../../harness/src/spec.js';
 import { type Manifest, storedManifest } from '../../harness/src/types.js';
-import { REAL_SERVERS_INSTALL, REQUIRE_TOOLS_VAR, toolsRequired } from '../harness/system-tools.js';
+import {
+  needTool,
+  REAL_SERVERS_INSTALL,
+  REQUIRE_TOOLS_VAR,
+  systemTool,
+  toolsRequired,
+} from '../harness/system-tools.js';
+import { inMatrixTest, judgeExpectations, subjectsWithExpectations } from './expectations-check.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
+const subjectsDir = path.join(root, 'subjects');
 const LEFT_OUT = /^lifecycle\./;
 
-/**
- * Subjects whose full column is left to `npm run matrix` (suite time budget): six Node libraries over
- * the same node:http server, about 70 s together here. Their expectations are still certified by
- * test/peers/expectations.test.ts on every `npm test`.
- */
-const LEFT_TO_MATRIX_COMMAND = new Set([
-  'caddy-notify', // the caddy column again, ready through sd_notify: its expectations test covers what notify adds
-  'node-close-with-grace',
-  'node-fastify',
-  'node-http-terminator',
-  'node-lightship',
-  'node-stoppable',
-  'node-terminus',
-]);
-
-/**
- * Subjects whose whole catalog another test already certifies on every `npm test`:
- * test/conformance/reference.test.ts runs both reference subjects in full and requires them fully
- * compliant with no harness error, which is more than this test asks. Running them here again cost about
- * 60 s of the suite's 15 minutes.
- */
-const CERTIFIED_ELSEWHERE = new Set(['reference', 'reference-supervised']);
+/** The matrix run, for the expectations tests after it (undefined when it did not complete). */
+let matrix: { result: MatrixResult; outDir: string } | undefined;
 
 /**
  * Harness errors that are known harness bugs, each waiting for the patch named (see the matrix
@@ -75,10 +69,8 @@ describe('peer servers: the conformance matrix', () => {
     const outDir = path.join(root, '.sigcert', 'test-runs', `matrix-${Date.now()}`);
     const started = Date.now();
     const result: MatrixResult = await runMatrix({
-      subjectsDir: path.join(root, 'subjects'),
-      only: listSubjects(path.join(root, 'subjects')).filter(
-        (n) => !LEFT_TO_MATRIX_COMMAND.has(n) && !CERTIFIED_ELSEWHERE.has(n),
-      ),
+      subjectsDir,
+      only: listSubjects(subjectsDir).filter(inMatrixTest),
       outDir,
       concurrency: 3,
       // the lifecycle cells of the real servers are left to `npm run matrix`: this test is about the
@@ -89,6 +81,7 @@ describe('peer servers: the conformance matrix', () => {
       },
     });
     const wall = Math.round((Date.now() - started) / 1000);
+    matrix = { result, outDir };
     mkdirSync(path.join(root, 'reports'), { recursive: true });
     copyFileSync(result.files.markdown, path.join(root, 'reports', 'matrix.md'));
     copyFileSync(result.files.json, path.join(root, 'reports', 'matrix.json'));
@@ -150,4 +143,20 @@ describe('peer servers: the conformance matrix', () => {
     console.log(`matrix: ${result.files.markdown} (${wall} s)`);
     expect(problems).toEqual([]);
   });
+
+  for (const { name, expectations: e } of subjectsWithExpectations(subjectsDir).filter((x) => inMatrixTest(x.name))) {
+    it(`${name}: its expected findings are reported and it passes what it must (the matrix's cases)`, (ctx) => {
+      expect(matrix, 'the matrix run did not complete').toBeDefined();
+      const s = matrix!.result.subjects.find((x) => x.name === name);
+      expect(s, `${name}: not in the matrix`).toBeDefined();
+      needTool(ctx, systemTool(name, s!.status !== 'not-installed', `apt-get install -y ${e.install}`));
+      expect(s!.reportFile, `${name}: ${s!.status}: ${s!.reason ?? 'no report'}`).toBeDefined();
+      const report = JSON.parse(readFileSync(path.join(matrix!.outDir, s!.reportFile!), 'utf8')) as Report;
+      const j = judgeExpectations(name, e, report.cases, loadRegistry().requirements);
+      console.log(j.line);
+      expect(j.errors, `${name}: harness errors`).toEqual([]);
+      expect(j.missed, `${name}: expected findings not reported`).toEqual([]);
+      expect(j.notPassed, `${name}: requirements that must pass`).toEqual([]);
+    });
+  }
 });

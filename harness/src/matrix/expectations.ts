@@ -2,7 +2,7 @@
  * A real server's ground truth: `subjects/<name>/expectations.json` (schema
  * spec/schema/expectations.schema.json). Its findings are the requirements the server fails, each with
  * why and the documentation or issue that shows it; `pass` lists the requirements it must pass. The
- * peers test (test/peers/expectations.test.ts) asserts both; the matrix turns the findings into its
+ * peers tests (test/peers/matrix.test.ts, expectations.test.ts) assert both; the matrix turns the findings into its
  * server notes (notes.ts), so the explanation of a failure is written once.
  */
 import { existsSync, readFileSync } from 'node:fs';
