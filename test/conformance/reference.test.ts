@@ -28,8 +28,35 @@ describe('reference server certification', () => {
     const manifest = loadManifest(path.join(root, `subjects/${name}/manifest.json`));
     const outDir = path.join(root, '.sigcert', 'test-runs', `${name}-${Date.now()}`);
     const started = new Date();
-    const { results, partial } = await runCases({ manifest, cases: await loadCases(manifest), outDir, concurrency: 2 });
+    const catalog = await loadCases(manifest);
+    const first = await runCases({ manifest, cases: catalog, outDir, concurrency: 2 });
+    const { partial } = first;
     const reg = loadRegistry();
+    // A latency budget missed on a loaded machine (CI shares two cores between the subject, the harness
+    // and vitest) is measured once more, alone: the case must then meet the spec's budget. A reference
+    // that misses it twice fails. Nothing else is re-run.
+    const latencyOnly = first.results.filter(
+      (r) =>
+        r.outcome === 'fail' &&
+        r.verdicts.some((v) => v.status === 'fail') &&
+        r.verdicts.every((v) => v.status !== 'fail' || v.requirement.startsWith('LATENCY.')),
+    );
+    let results = first.results;
+    if (latencyOnly.length > 0) {
+      const ids = latencyOnly.map((r) => r.id);
+      const missed = latencyOnly.flatMap((r) =>
+        r.verdicts.filter((v) => v.status === 'fail').map((v) => `${r.id}: ${v.requirement}: ${v.actual}`),
+      );
+      console.log(`latency budget missed once, measured again alone: ${missed.join(' | ')}`);
+      const again = await runCases({
+        manifest,
+        cases: catalog,
+        grep: new RegExp(`^(${ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`),
+        outDir: `${outDir}-again`,
+        concurrency: 1,
+      });
+      results = first.results.map((r) => again.results.find((x) => x.id === r.id) ?? r);
+    }
     const report = buildReport({
       toolVersion: 'test',
       specVersion: reg.specVersion,
