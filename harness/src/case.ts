@@ -147,6 +147,7 @@ export const COOPERATION_CAPABILITIES: readonly Capability[] = [
   'slowBind',
   'faultInjection',
   'slowStore',
+  'failingCode',
 ];
 
 /**

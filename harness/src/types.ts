@@ -29,6 +29,7 @@ export type Capability =
   | 'faultInjection'
   | 'slowStore'
   | 'threadReload'
+  | 'failingCode'
   | 'stateless';
 
 /**
