@@ -44,3 +44,17 @@ export function codeVersionFromConfig(configPath: string | undefined): string | 
 export function startingCodeVersion(settings: { configPath: string | undefined; codeVersion: string | undefined }) {
   return codeVersion(codeVersionFromConfig(settings.configPath) ?? settings.codeVersion);
 }
+
+/**
+ * Whether the configuration file says `codeFails: true` now (subject protocol section 6, capability
+ * `failingCode`): the harness's way to hand a restart new code that cannot start, as code with a
+ * startup bug would. Read by new code as it starts, like `codeVersion`.
+ */
+export function codeFailsFromConfig(configPath: string | undefined): boolean {
+  if (configPath === undefined) return false;
+  try {
+    return (JSON.parse(readFileSync(configPath, 'utf8')) as { codeFails?: unknown }).codeFails === true;
+  } catch {
+    return false;
+  }
+}

@@ -40,7 +40,7 @@ import { LineLogger, type Logger } from '../log.js';
 import { noProbe } from '../probe.js';
 import { readSettings } from '../settings.js';
 import { type CertOutcome, type CertRequest, installFromThread, resolveCertPaths } from '../tls/cert-thread.js';
-import { startingCodeVersion } from '../version.js';
+import { codeFailsFromConfig, startingCodeVersion } from '../version.js';
 import { bridgeWorkerToBus } from '../worker-bus-bridge.js';
 import { asBuffer, type FromWorker, fromWire, isMessage, type KvAnswer, type KvOp, type ToWorker } from './ipc.js';
 
@@ -213,6 +213,12 @@ export async function runWorker(): Promise<void> {
   if (init.stopping) {
     // A stop came before we were told anything: open nothing, leave.
     process.exit(0);
+  }
+  if (codeFailsFromConfig(settings.configPath)) {
+    // The harness's new code that cannot start (subject protocol section 6, `codeFails`): fail the way
+    // a startup bug would, before opening anything. The supervisor keeps the old generation serving.
+    new LineLogger().error('worker: fatal: the new code fails at startup (codeFails in the configuration file)');
+    process.exit(1);
   }
   const config = new AppliedConfig(fromWire(init.config));
   const version = startingCodeVersion(settings);
