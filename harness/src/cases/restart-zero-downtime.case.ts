@@ -43,15 +43,17 @@ export function versionOf(r: HttpResult): string | null {
 /**
  * Asks for a restart that brings in `version` (subject protocol section 6: a new `codeVersion` in
  * the configuration file, read by the new code as it starts), through the declared signal or,
- * with `via: 'control'`, `POST /control/restart`. Returns the monotonic time of the request.
+ * with `via: 'control'`, `POST /control/restart`; `extra` adds fields to the configuration written
+ * (`codeFails: true`, section 6). Returns the monotonic time of the request.
  */
 export async function requestRestart(
   ctx: CaseContext,
   s: Subject,
   version: string,
   via: 'signal' | 'control' = 'signal',
+  extra: Record<string, unknown> = {},
 ): Promise<bigint> {
-  s.writeConfig({ generation: 1, codeVersion: version });
+  s.writeConfig({ generation: 1, codeVersion: version, ...extra });
   if (via === 'control') {
     const t0 = nowNs();
     const r = await request(s.ports.admin!, {
@@ -75,7 +77,7 @@ export async function requestRestart(
  * Waits until the restart asked for at `t0` is complete: with a probe, the subject's `restart-done`
  * (or `restart-failed`) event, section 8, naming one of `versions` when it names a version; without
  * one (or if the event never comes), until VERIFY consecutive `/version` answers on new connections
- * name one of `versions`. Bounded by COMPLETE_MS. With `asked` (that many restarts asked for back to
+ * name one of `versions`. Bounded by COMPLETE_MS (each wait), or by `withinMs` in all. With `asked` (that many restarts asked for back to
  * back, which a subject may refuse while one runs) the wait ends at the completion of one of them, or
  * once every one of them has failed.
  */
@@ -84,9 +86,10 @@ export async function awaitRestart(
   s: Subject,
   t0: bigint,
   versions: string | string[],
-  opts: { asked?: number } = {},
+  opts: { asked?: number; withinMs?: number } = {},
 ): Promise<RestartCompletion> {
   const ms = () => Number(nowNs() - t0) / 1e6;
+  const started = Date.now();
   let failures = 0;
   const accepted = new Set(Array.isArray(versions) ? versions : [versions]);
   if (ctx.manifest.capabilities.probe) {
@@ -96,7 +99,7 @@ export async function awaitRestart(
           ((x.ev === 'restart-done' && (x.version === undefined || accepted.has(String(x.version)))) ||
             (x.ev === 'restart-failed' && BigInt(x.t) >= t0 && ++failures >= (opts.asked ?? 1))) &&
           BigInt(x.t) >= t0,
-        ctx.ms(COMPLETE_MS),
+        ctx.ms(opts.withinMs ?? COMPLETE_MS),
         'restart-done',
       );
       if (e.ev === 'restart-failed') return { how: 'failed', ms: ms(), error: String(e.error) };
@@ -105,7 +108,8 @@ export async function awaitRestart(
       // no event: fall back to what can be seen from outside
     }
   }
-  const deadline = Date.now() + ctx.ms(COMPLETE_MS);
+  // with `withinMs`, the probe wait and the fallback share one budget; else each has COMPLETE_MS
+  const deadline = opts.withinMs === undefined ? Date.now() + ctx.ms(COMPLETE_MS) : started + ctx.ms(opts.withinMs);
   let streak = 0;
   while (Date.now() < deadline && !s.exited) {
     const r = await request(s.ports.http!, { path: '/version', label: 'version-poll', timeoutMs: ctx.ms(5000) });
