@@ -147,6 +147,10 @@ const BUGS = {
     "an old generation's drain deadline is half the grace period: a request still in flight on it then is cut",
   'restart-pidfile-rewritten':
     "a restart writes the new generation's worker pid into the pidfile, as if it were the server",
+  'restart-failure-exits':
+    'a restart whose new code cannot start (codeFails) takes the server down: the failure is logged, the worker stopped, and the server exits 1',
+  'restart-failure-wedged':
+    'a restart whose new code cannot start (codeFails) never ends: it reports restart-failed but stays "under way", so every later restart merges into it and never runs',
 };
 const BUG = process.env.ZOO_BUG || 'none';
 if (!Object.hasOwn(BUGS, BUG)) {
@@ -1193,12 +1197,23 @@ async function restartOnce() {
   let version;
   let worker = null;
   try {
-    version = codeVersionOf(parseConfig(await fsp.readFile(CONFIG, 'utf8')));
+    const config = parseConfig(await fsp.readFile(CONFIG, 'utf8'));
+    version = codeVersionOf(config);
+    // capability failingCode (protocol section 6): the new code reads codeFails as it starts and fails
+    if (config?.codeFails === true) throw new Error('the new code fails at startup (codeFails in the configuration)');
     if (stopping()) return; // a stop came while the configuration was read: no new worker for it to miss
     if (WITH_WORKER) worker = await startWorker();
   } catch (e) {
     log(`restart failed, generation ${old.n} keeps serving: ${e.message}`);
     probe('restart-failed', { generation: n, error: e.message });
+    if (bug('restart-failure-exits')) {
+      // THE BUG: a generation that cannot start is taken as fatal
+      await stopWorker(1000);
+      setState('EXITING');
+      probe('exiting', { code: 1 });
+      process.exit(1);
+    }
+    if (bug('restart-failure-wedged')) await new Promise(() => {}); // THE BUG: this restart never ends
     return;
   }
   if (stopping()) return; // the stop owns every worker now
