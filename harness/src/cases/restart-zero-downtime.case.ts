@@ -77,7 +77,8 @@ export async function requestRestart(
  * Waits until the restart asked for at `t0` is complete: with a probe, the subject's `restart-done`
  * (or `restart-failed`) event, section 8, naming one of `versions` when it names a version; without
  * one (or if the event never comes), until VERIFY consecutive `/version` answers on new connections
- * name one of `versions`. Bounded by COMPLETE_MS (each wait), or by `withinMs` in all. With `asked` (that many restarts asked for back to
+ * name one of `versions`. Bounded by COMPLETE_MS each, one after the other; with `withinMs`, both are
+ * watched at once within that budget. With `asked` (that many restarts asked for back to
  * back, which a subject may refuse while one runs) the wait ends at the completion of one of them, or
  * once every one of them has failed.
  */
@@ -89,36 +90,52 @@ export async function awaitRestart(
   opts: { asked?: number; withinMs?: number } = {},
 ): Promise<RestartCompletion> {
   const ms = () => Number(nowNs() - t0) / 1e6;
-  const started = Date.now();
   let failures = 0;
   const accepted = new Set(Array.isArray(versions) ? versions : [versions]);
-  if (ctx.manifest.capabilities.probe) {
+  const fromProbe = async (timeoutMs: number): Promise<RestartCompletion | undefined> => {
+    if (!ctx.manifest.capabilities.probe) return undefined;
     try {
       const e = await s.waitProbe(
         (x) =>
           ((x.ev === 'restart-done' && (x.version === undefined || accepted.has(String(x.version)))) ||
             (x.ev === 'restart-failed' && BigInt(x.t) >= t0 && ++failures >= (opts.asked ?? 1))) &&
           BigInt(x.t) >= t0,
-        ctx.ms(opts.withinMs ?? COMPLETE_MS),
+        timeoutMs,
         'restart-done',
       );
       if (e.ev === 'restart-failed') return { how: 'failed', ms: ms(), error: String(e.error) };
       return { how: 'probe', ms: Number(BigInt(e.t) - t0) / 1e6 };
     } catch {
-      // no event: fall back to what can be seen from outside
+      return undefined; // no event: what can be seen from outside decides
     }
+  };
+  let stopPolling = false;
+  const fromVersions = async (deadline: number): Promise<RestartCompletion | undefined> => {
+    let streak = 0;
+    while (Date.now() < deadline && !s.exited && !stopPolling) {
+      const r = await request(s.ports.http!, { path: '/version', label: 'version-poll', timeoutMs: ctx.ms(5000) });
+      const v = versionOf(r);
+      streak = v !== null && accepted.has(v) ? streak + 1 : 0;
+      if (streak >= VERIFY) return { how: 'version', ms: ms() };
+      if (streak === 0) await new Promise((res) => setTimeout(res, 20)); // bounded poll of /version
+    }
+    return undefined;
+  };
+  if (opts.withinMs === undefined) {
+    // the probe event first (COMPLETE_MS), then the versions seen from outside (COMPLETE_MS more)
+    return (
+      (await fromProbe(ctx.ms(COMPLETE_MS))) ??
+      (await fromVersions(Date.now() + ctx.ms(COMPLETE_MS))) ?? { how: 'timeout', ms: ms() }
+    );
   }
-  // with `withinMs`, the probe wait and the fallback share one budget; else each has COMPLETE_MS
-  const deadline = opts.withinMs === undefined ? Date.now() + ctx.ms(COMPLETE_MS) : started + ctx.ms(opts.withinMs);
-  let streak = 0;
-  while (Date.now() < deadline && !s.exited) {
-    const r = await request(s.ports.http!, { path: '/version', label: 'version-poll', timeoutMs: ctx.ms(5000) });
-    const v = versionOf(r);
-    streak = v !== null && accepted.has(v) ? streak + 1 : 0;
-    if (streak >= VERIFY) return { how: 'version', ms: ms() };
-    if (streak === 0) await new Promise((res) => setTimeout(res, 20)); // bounded poll of /version
-  }
-  return { how: 'timeout', ms: ms() };
+  // one budget for both, watched at once: whichever shows the completion first
+  const deadline = Date.now() + ctx.ms(opts.withinMs);
+  const probeP = fromProbe(ctx.ms(opts.withinMs));
+  const pollP = fromVersions(deadline);
+  const first = await Promise.race([probeP.then((r) => r ?? pollP), pollP.then((r) => r ?? probeP)]);
+  stopPolling = true;
+  await pollP; // no /version request outlives the wait
+  return first ?? { how: 'timeout', ms: ms() };
 }
 
 /**
