@@ -149,6 +149,8 @@ const BUGS = {
     "a restart writes the new generation's worker pid into the pidfile, as if it were the server",
   'restart-failure-exits':
     'a restart whose new code cannot start (codeFails) takes the server down: the failure is logged, the worker stopped, and the server exits 1',
+  'restart-failure-resets':
+    'a restart whose new code cannot start (codeFails) restarts the old generation instead: every connection it holds is reset, the request in flight on it included',
   'restart-failure-wedged':
     'a restart whose new code cannot start (codeFails) never ends: it reports restart-failed but stays "under way", so every later restart merges into it and never runs',
 };
@@ -1212,6 +1214,10 @@ async function restartOnce() {
       setState('EXITING');
       probe('exiting', { code: 1 });
       process.exit(1);
+    }
+    if (bug('restart-failure-resets')) {
+      // THE BUG: the old generation is restarted in place: its connections are reset
+      for (const [socket, c] of conns) if (c.api) socket.destroy();
     }
     if (bug('restart-failure-wedged')) await new Promise(() => {}); // THE BUG: this restart never ends
     return;
