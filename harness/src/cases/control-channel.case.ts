@@ -6,6 +6,8 @@ import { exitOf, gracefulExitVerdicts, notes, probe, results, verdict } from '..
 import { http, noteClosedAfter, recordResult, startHeld, stopBudget, waitExit } from '../workload.js';
 
 const HOLD_MS = 700;
+/** A configuration no subject may load: not JSON (subject protocol section 6). */
+const INVALID_CONFIG = '{ "generation": 2, this is not json';
 
 function nonLoopbackAddress(): string | null {
   for (const list of Object.values(os.networkInterfaces())) {
@@ -22,7 +24,7 @@ function nonLoopbackAddress(): string | null {
 export default defineCase({
   id: 'control.channel',
   title: 'The control channel: authenticated, loopback only, reload and stop with the same guarantees',
-  description: `A request with no token and one with a wrong token get 401 and change nothing; an authenticated reload loads generation 2, after which GET /control/state says STARTED; with a ${HOLD_MS} ms request held, an authenticated stop drains it (Connection: close) and exits gracefully, and GET /control/state during that drain, when the channel still answers, says STOPPING or EXITING.`,
+  description: `A request with no token and one with a wrong token get 401 and change nothing; an authenticated reload of an invalid file answers 409 with the error and changes nothing; an authenticated reload answers 200 with generation 2 once it has loaded it, after which GET /control/state says STARTED; with a ${HOLD_MS} ms request held, an authenticated stop drains it (Connection: close) and exits gracefully, and GET /control/state during that drain, when the channel still answers, says STOPPING or EXITING.`,
   requirements: [
     'CONTROL.AUTH',
     'CONTROL.EQUIVALENT',
@@ -70,6 +72,13 @@ export default defineCase({
     recordResult(ctx, await http(ctx, s, { path: '/config', label: 'config-after-bad' }), {
       phase: 'config-after-bad',
     });
+    // a reload that fails answers once it has failed: 409 with the error, and generation 1 stays
+    s.writeConfig(INVALID_CONFIG);
+    recordResult(ctx, await ctl('reload', s.token, 'reload-invalid'), { phase: 'reload-invalid' });
+    recordResult(ctx, await http(ctx, s, { path: '/config', label: 'config-after-invalid' }), {
+      phase: 'config-after-invalid',
+    });
+    s.writeConfig({ generation: 2 });
     recordResult(ctx, await ctl('reload', s.token, 'reload'), { phase: 'reload' });
     recordResult(ctx, await http(ctx, s, { path: '/config', label: 'config-after-reload' }), {
       phase: 'config-after-reload',
@@ -136,6 +145,20 @@ export default defineCase({
     const afterBad = get('config-after-bad');
     const reload = get('reload');
     const afterReload = get('config-after-reload');
+    const invalid = get('reload-invalid');
+    const afterInvalid = get('config-after-invalid');
+    const errorOf = (r: Record<string, unknown> | undefined): string | null => {
+      try {
+        const e = (JSON.parse(String(r?.body)) as { error?: unknown }).error;
+        return typeof e === 'string' && e.trim() !== '' ? e : null;
+      } catch {
+        return null;
+      }
+    };
+    // spec: "a reload request MUST answer only once the reload has finished: 200 with the new
+    // generation, or 409 with the error"
+    const reloadAnswers =
+      reload?.status === 200 && gen(reload) === 2 && invalid?.status === 409 && errorOf(invalid) !== null;
     const stop = get('stop');
     const held = get('held');
     const nl = notes(events, 'non-loopback')[0];
@@ -170,6 +193,8 @@ export default defineCase({
     );
     const equivalent =
       gen(afterReload) === 2 &&
+      reloadAnswers &&
+      gen(afterInvalid) === 1 &&
       held?.ok === true &&
       held.body === held.expectBody &&
       notes(events, 'conn-after')[0]?.how !== 'timeout' &&
@@ -184,8 +209,15 @@ export default defineCase({
       verdict(
         'CONTROL.EQUIVALENT',
         equivalent,
-        'an authenticated reload loads generation 2; an authenticated stop drains the held request, closes its connection and exits gracefully',
-        `reload: ${reload?.status} → generation ${gen(afterReload)}; held: ${held?.ok ? `${held.status}, connection afterwards: ${String(notes(events, 'conn-after')[0]?.how)}` : `failed (${held?.error})`}; ${exit[0]?.actual}`,
+        'an authenticated reload of an invalid file answers 409 with the error and keeps generation 1; of generation 2, answers 200 with generation 2 once loaded; an authenticated stop drains the held request, closes its connection and exits gracefully',
+        `invalid reload: ${invalid?.status ?? invalid?.error} ${String(invalid?.body ?? '')
+          .trim()
+          .slice(0, 80)} → generation ${gen(afterInvalid)}; reload: ${reload?.status} ${String(reload?.body ?? '')
+          .trim()
+          .slice(
+            0,
+            40,
+          )} → generation ${gen(afterReload)}; held: ${held?.ok ? `${held.status}, connection afterwards: ${String(notes(events, 'conn-after')[0]?.how)}` : `failed (${held?.error})`}; ${exit[0]?.actual}`,
       ),
       verdict(
         'BUS.APP_REQUESTS',
