@@ -129,6 +129,8 @@ const BUGS = {
     "the log library's flush hook ends the process itself (process.exit with the bus's status) once it has flushed, before the bus announces its exit",
   'control-reload-noop':
     'POST /control/reload answers 200 with the current generation without asking the bus: an application-level reload does nothing',
+  'control-reload-failure-ok':
+    'POST /control/reload answers 200 with the generation still in use when the reload failed (the error is only logged): the caller cannot tell a failed reload from a done one',
   'zombie-helper':
     'a helper process started at startup forks a child that exits at once and never waits for it: a zombie for as long as the server runs (Linux)',
   // restart bugs (ZOO_RESTART=1)
@@ -937,7 +939,10 @@ async function onControl(req, res) {
     }
     if (bug('control-reload-noop')) return json(200, { generation: config.generation }); // the bus is never asked
     const r = await request('reload', 'control');
-    return r.ok ? json(200, { generation: config.generation }) : json(409, { error: r.error });
+    // THE BUG (control-reload-failure-ok): a reload that failed is answered like one that succeeded
+    return r.ok || bug('control-reload-failure-ok')
+      ? json(200, { generation: config.generation })
+      : json(409, { error: r.error });
   }
   if (p === '/control/reopen-logs') {
     await request('reopen-logs', 'control');
