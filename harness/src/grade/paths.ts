@@ -149,9 +149,26 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     out.push(drainReport);
     return out;
   }
-  if (p.kind === 'control')
-    out.push(verdict('CONTROL.EQUIVALENT', ok, `the control channel's ${name}: ${what}`, actual));
-  else out.push(verdict('SIG.MAP.DECLARED', ok, `${name}: ${what}`, actual));
+  if (p.kind === 'control') {
+    // the request is accepted (the protocol's 202; any 2xx): a stop carried out under a refusal (409) tells
+    // the caller the opposite of what happened. No answer at all (the process gone first) is not judged.
+    const answer = results(events).find((r) => r.control === wanted);
+    const refused = answer?.ok === true && (Number(answer.status) < 200 || Number(answer.status) >= 300);
+    out.push(
+      verdict(
+        'CONTROL.EQUIVALENT',
+        ok && !refused,
+        `the control channel's ${name}: the request is accepted (2xx) and carried out as ${what}`,
+        `${
+          refused
+            ? `POST /control/${wanted} answered ${String(answer?.status)} ${String(answer?.body ?? '')
+                .trim()
+                .slice(0, 80)}; `
+            : ''
+        }${actual}`,
+      ),
+    );
+  } else out.push(verdict('SIG.MAP.DECLARED', ok, `${name}: ${what}`, actual));
 
   if (p.kind === 'repeat') {
     if (p.graceful) {
