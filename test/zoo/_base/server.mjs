@@ -129,6 +129,8 @@ const BUGS = {
     "the log library's flush hook ends the process itself (process.exit with the bus's status) once it has flushed, before the bus announces its exit",
   'control-reload-noop':
     'POST /control/reload answers 200 with the current generation without asking the bus: an application-level reload does nothing',
+  'control-fast-stop-refused':
+    'POST /control/fast-stop answers 409 (refused) and then carries out the fast stop: the caller is told the opposite of what happens',
   'control-reload-failure-ok':
     'POST /control/reload answers 200 with the generation still in use when the reload failed (the error is only logged): the caller cannot tell a failed reload from a done one',
   'zombie-helper':
@@ -930,6 +932,8 @@ async function onControl(req, res) {
   if (req.method !== 'POST') return send(res, 405, 'method not allowed\n');
   if (p === '/control/stop' || p === '/control/fast-stop') {
     res.once('finish', () => request(p === '/control/stop' ? 'stop' : 'fast-stop', 'control'));
+    // THE BUG (control-fast-stop-refused): the fast stop is carried out, but answered as refused
+    if (p === '/control/fast-stop' && bug('control-fast-stop-refused')) return json(409, { error: '' });
     return json(202, { accepted: true });
   }
   if (p === '/control/reload') {
