@@ -335,3 +335,73 @@ export async function tlsHandshake(
     throw new SubjectFaultError(`did not answer GET ${get} over TLS ${what}: ${(e as Error).message}`, requirement);
   }
 }
+
+/** A bounded load of `/live` requests on the http port, some on one new connection each, some kept alive. */
+export interface RestartLoad {
+  /** Settles once every client has had its first answer (or failed it). */
+  underWay: Promise<void>;
+  /** Ends every client after its current request and waits for them. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `fresh` clients that open one connection per request (label "load") and `keepAlive` clients
+ * that reuse one connection until it fails or is answered with `Connection: close` (label
+ * "keepalive"). Each client sends at most `maxRequests`; with `untilExit` it also stops once the
+ * subject has exited. Every attempt is recorded by the client; the grader counts them.
+ */
+export function startRestartLoad(
+  ctx: CaseContext,
+  s: Subject,
+  opts: { fresh: number; keepAlive: number; maxRequests: number; untilExit?: boolean },
+): RestartLoad {
+  const port = s.ports.http!;
+  let stopped = false;
+  const going = () => !stopped && !(opts.untilExit && s.exited);
+  let first = 0;
+  let allGoing!: () => void;
+  const underWay = new Promise<void>((resolve) => {
+    allGoing = resolve;
+  });
+  const firstDone = () => {
+    if (++first === opts.fresh + opts.keepAlive) allGoing();
+  };
+  const fresh = async () => {
+    for (let i = 0; i < opts.maxRequests && going(); i++) {
+      await request(port, { path: '/live', label: 'load', timeoutMs: ctx.ms(5000), history: ctx.history });
+      if (i === 0) firstDone();
+    }
+  };
+  const keepAlive = async () => {
+    let conn: HttpConnection | undefined;
+    for (let i = 0; i < opts.maxRequests && going(); i++) {
+      if (conn === undefined || conn.isClosed) {
+        conn?.close();
+        try {
+          conn = await HttpConnection.open(port, { label: 'keepalive', history: ctx.history });
+        } catch {
+          conn = undefined; // recorded by the client as a failed connect
+          continue;
+        }
+      }
+      const r = await conn.request({ path: '/live', label: 'keepalive', timeoutMs: ctx.ms(5000) });
+      if (!r.ok || r.headers.connection?.toLowerCase() === 'close') {
+        conn.close();
+        conn = undefined;
+      }
+      if (i === 0) firstDone();
+    }
+    conn?.close();
+  };
+  const clients = [
+    ...Array.from({ length: opts.fresh }, () => fresh()),
+    ...Array.from({ length: opts.keepAlive }, () => keepAlive()),
+  ];
+  return {
+    underWay,
+    async stop() {
+      stopped = true;
+      await Promise.all(clients);
+    },
+  };
+}

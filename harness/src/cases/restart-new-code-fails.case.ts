@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { defineCase } from '../case.js';
-import { HttpConnection, request } from '../clients/http.js';
 import { loadCount, notes, results, unobservable, verdict } from '../grade/index.js';
-import { http, recordResult, startHeld } from '../workload.js';
+import { http, recordResult, startHeld, startRestartLoad } from '../workload.js';
 import { awaitRestart, type RestartCompletion, requestRestart, versionOf } from './restart-zero-downtime.case.js';
 
 const CLIENTS = 2;
@@ -42,52 +41,17 @@ export default defineCase({
   timeout: 'long',
   async run(ctx) {
     const s = await ctx.launch();
-    const port = s.ports.http!;
     const holdMs = holdMsFor(ctx.manifest.gracePeriodMs);
     const before = versionOf(await http(ctx, s, { path: '/version', label: 'version-before' }));
     const broken = `broken-${randomBytes(4).toString('hex')}`;
     const fixed = `fixed-${randomBytes(4).toString('hex')}`;
 
-    let stop = false;
-    let going = 0;
-    let allGoing!: () => void;
-    const loadUnderWay = new Promise<void>((resolve) => {
-      allGoing = resolve;
+    const load = startRestartLoad(ctx, s, {
+      fresh: CLIENTS,
+      keepAlive: KEEPALIVE_CLIENTS,
+      maxRequests: MAX_REQUESTS,
+      untilExit: true,
     });
-    const firstDone = () => {
-      if (++going === CLIENTS + KEEPALIVE_CLIENTS) allGoing();
-    };
-    const fresh = async () => {
-      for (let i = 0; i < MAX_REQUESTS && !stop && !s.exited; i++) {
-        await request(port, { path: '/live', label: 'load', timeoutMs: ctx.ms(5000), history: ctx.history });
-        if (i === 0) firstDone();
-      }
-    };
-    const keepAlive = async () => {
-      let conn: HttpConnection | undefined;
-      for (let i = 0; i < MAX_REQUESTS && !stop && !s.exited; i++) {
-        if (conn === undefined || conn.isClosed) {
-          conn?.close();
-          try {
-            conn = await HttpConnection.open(port, { label: 'keepalive', history: ctx.history });
-          } catch {
-            conn = undefined; // recorded by the client as a failed connect
-            continue;
-          }
-        }
-        const r = await conn.request({ path: '/live', label: 'keepalive', timeoutMs: ctx.ms(5000) });
-        if (!r.ok || r.headers.connection?.toLowerCase() === 'close') {
-          conn.close();
-          conn = undefined;
-        }
-        if (i === 0) firstDone();
-      }
-      conn?.close();
-    };
-    const clients = [
-      ...Array.from({ length: CLIENTS }, () => fresh()),
-      ...Array.from({ length: KEEPALIVE_CLIENTS }, () => keepAlive()),
-    ];
     const answers = async (label: string) => {
       const out: Array<string | null> = [];
       for (let i = 0; i < VERIFY && !s.exited; i++)
@@ -101,7 +65,7 @@ export default defineCase({
     let afterFix: Array<string | null> = [];
     let held: Awaited<ReturnType<typeof startHeld>> | undefined;
     try {
-      await Promise.race([loadUnderWay, new Promise((res) => setTimeout(res, ctx.ms(5000)))]);
+      await Promise.race([load.underWay, new Promise((res) => setTimeout(res, ctx.ms(5000)))]);
       held = await startHeld(ctx, s, { path: `/hold?ms=${holdMs}`, label: 'held-on-old-code' });
       const t0 = await requestRestart(ctx, s, broken, 'signal', { codeFails: true });
       failedAttempt = await awaitRestart(ctx, s, t0, broken, { withinMs: ATTEMPT_MS });
@@ -125,8 +89,7 @@ export default defineCase({
         afterFix = await answers('version-after-fix');
       }
     } finally {
-      stop = true;
-      await Promise.all(clients);
+      await load.stop();
       if (held) {
         recordResult(ctx, await held.done, { expectBody: `held ${holdMs}\n` });
         held.conn.close();

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CaseContext, defineCase, signalFor } from '../case.js';
-import { HttpConnection, type HttpResult, request } from '../clients/http.js';
+import { type HttpResult, request } from '../clients/http.js';
 import { loadCount, notes, results, throughSignal, verdict } from '../grade/index.js';
 import { nowNs } from '../history.js';
 import type { Subject } from '../launch/index.js';
-import { http, recordResult, startHeld, waitAck } from '../workload.js';
+import { http, recordResult, startHeld, startRestartLoad, waitAck } from '../workload.js';
 
 const CLIENTS = 4;
 const KEEPALIVE_CLIENTS = 2;
@@ -161,7 +161,6 @@ export default defineCase({
   async run(ctx) {
     const holdMs = holdMsFor(ctx.manifest.gracePeriodMs);
     const s = await ctx.launch();
-    const port = s.ports.http!;
     const pidfile = path.join(s.stateDir, 'server.pid');
     const readPidfile = () =>
       ctx.manifest.capabilities.pidfile && existsSync(pidfile) ? readFileSync(pidfile, 'utf8').trim() : null;
@@ -169,52 +168,12 @@ export default defineCase({
     const pidfileBefore = readPidfile();
     const version = `restarted-${randomBytes(4).toString('hex')}`;
 
-    let stop = false;
-    let going = 0;
-    let allGoing!: () => void;
-    const loadUnderWay = new Promise<void>((resolve) => {
-      allGoing = resolve;
-    });
-    const firstDone = () => {
-      if (++going === CLIENTS + KEEPALIVE_CLIENTS) allGoing();
-    };
-    const fresh = async (_id: number) => {
-      for (let i = 0; i < MAX_REQUESTS && !stop; i++) {
-        // every attempt is recorded by the client (connect / http-done, label "load"); the grader counts
-        await request(port, { path: '/live', label: 'load', timeoutMs: ctx.ms(5000), history: ctx.history });
-        if (i === 0) firstDone();
-      }
-    };
-    const keepAlive = async (_id: number) => {
-      let conn: HttpConnection | undefined;
-      for (let i = 0; i < MAX_REQUESTS && !stop; i++) {
-        if (conn === undefined || conn.isClosed) {
-          conn?.close();
-          try {
-            conn = await HttpConnection.open(port, { label: 'keepalive', history: ctx.history });
-          } catch {
-            conn = undefined; // recorded by the client as a failed connect
-            continue;
-          }
-        }
-        const r = await conn.request({ path: '/live', label: 'keepalive', timeoutMs: ctx.ms(5000) });
-        if (!r.ok || r.headers.connection?.toLowerCase() === 'close') {
-          conn.close();
-          conn = undefined;
-        }
-        if (i === 0) firstDone();
-      }
-      conn?.close();
-    };
-    const clients = [
-      ...Array.from({ length: CLIENTS }, (_, i) => fresh(i)),
-      ...Array.from({ length: KEEPALIVE_CLIENTS }, (_, i) => keepAlive(i)),
-    ];
+    const load = startRestartLoad(ctx, s, { fresh: CLIENTS, keepAlive: KEEPALIVE_CLIENTS, maxRequests: MAX_REQUESTS });
     let completion: RestartCompletion = { how: 'timeout', ms: Number.NaN };
     const verify: Array<string | null> = [];
     let held: Awaited<ReturnType<typeof startHeld>> | undefined;
     try {
-      await Promise.race([loadUnderWay, new Promise((res) => setTimeout(res, ctx.ms(5000)))]);
+      await Promise.race([load.underWay, new Promise((res) => setTimeout(res, ctx.ms(5000)))]);
       held = await startHeld(ctx, s, { path: `/hold?ms=${holdMs}`, label: 'held-on-old-code' });
       const t0 = await requestRestart(ctx, s, version);
       completion = await awaitRestart(ctx, s, t0, version);
@@ -222,8 +181,7 @@ export default defineCase({
         verify.push(versionOf(await http(ctx, s, { path: '/version', label: 'version-after' })));
       }
     } finally {
-      stop = true;
-      await Promise.all(clients);
+      await load.stop();
     }
     if (held) recordResult(ctx, await held.done, { expectBody: `held ${holdMs}\n` });
     ctx.note('restart', { ...completion });
