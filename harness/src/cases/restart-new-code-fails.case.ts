@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { defineCase } from '../case.js';
+import { defineCase, signalFor } from '../case.js';
 import { loadCount, notes, results, unobservable, verdict } from '../grade/index.js';
 import { http, recordResult, startHeld, startRestartLoad } from '../workload.js';
 import { awaitRestart, type RestartCompletion, requestRestart, versionOf } from './restart-zero-downtime.case.js';
@@ -34,12 +34,17 @@ export default defineCase({
   edgeCases: ['E22'],
   applies: {
     platforms: ['linux', 'darwin'],
-    actions: ['restart'],
     capabilities: ['restart', 'failingCode', 'probe'],
     needs: ['version', 'live', 'hold'],
   },
+  // asked through the restart signal, or through the control channel when the map has none
+  notApplicable: (m) =>
+    signalFor(m, 'restart') || m.capabilities.controlChannel
+      ? null
+      : 'the declared signal map has no signal for restart, and the subject declares no control channel',
   timeout: 'long',
   async run(ctx) {
+    const via = signalFor(ctx.manifest, 'restart') ? 'signal' : 'control';
     const s = await ctx.launch();
     const holdMs = holdMsFor(ctx.manifest.gracePeriodMs);
     const before = versionOf(await http(ctx, s, { path: '/version', label: 'version-before' }));
@@ -67,7 +72,7 @@ export default defineCase({
     try {
       await Promise.race([load.underWay, new Promise((res) => setTimeout(res, ctx.ms(5000)))]);
       held = await startHeld(ctx, s, { path: `/hold?ms=${holdMs}`, label: 'held-on-old-code' });
-      const t0 = await requestRestart(ctx, s, broken, 'signal', { codeFails: true });
+      const t0 = await requestRestart(ctx, s, broken, via, { codeFails: true });
       failedAttempt = await awaitRestart(ctx, s, t0, broken, { withinMs: ATTEMPT_MS });
       afterFailure = await answers('version-after-failure');
       aliveAfterFailure = !s.exited;
@@ -77,13 +82,13 @@ export default defineCase({
       recordResult(ctx, await h.done, { expectBody: `held ${holdMs}\n` });
       h.conn.close();
       if (!s.exited) {
-        const t1 = await requestRestart(ctx, s, fixed);
+        const t1 = await requestRestart(ctx, s, fixed, via);
         good.push(await awaitRestart(ctx, s, t1, fixed, { withinMs: ATTEMPT_MS }));
         if (good[0]!.how !== 'probe' && good[0]!.how !== 'version' && !s.exited) {
           // a restart asked for while the failed one is still being cleaned up may be refused or
           // deferred (RESTART.BOUNDED_GENERATIONS): asked once more after the grace period
           await new Promise((res) => setTimeout(res, ctx.ms(ctx.manifest.gracePeriodMs + 500)));
-          const t2 = await requestRestart(ctx, s, fixed);
+          const t2 = await requestRestart(ctx, s, fixed, via);
           good.push(await awaitRestart(ctx, s, t2, fixed, { withinMs: ATTEMPT_MS }));
         }
         afterFix = await answers('version-after-fix');
