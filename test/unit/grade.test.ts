@@ -607,10 +607,10 @@ describe('the action a stop is announced with', () => {
   it('fails the path when the probe reports the other kind of stop than the one asked for', async () => {
     const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');
     const path = { kind: 'signal' as const, via: 'SIGTERM', graceful: true };
-    const verdictFor = (action: string) => {
+    const verdictFor = (action: string, source = 'signal') => {
       const events = [
         stopSent(),
-        ev('probe', 'probe', { ev: 'request', action, source: 'signal' }, 0),
+        ev('probe', 'probe', { ev: 'request', action, source }, 0),
         ev('probe', 'probe', { ev: 'state', state: 'STOPPING' }, 0),
         ev('process', 'exit', { code: 0, signal: null }, 0),
       ];
@@ -619,7 +619,26 @@ describe('the action a stop is announced with', () => {
     expect(verdictFor('stop')?.status).toBe('pass');
     const wrong = verdictFor('fast-stop');
     expect(wrong?.status).toBe('fail');
-    expect(wrong?.actual).toContain('announced on the probe as fast-stop (asked: stop)');
+    expect(wrong?.actual).toContain('announced on the probe as fast-stop from signal (asked: stop from signal)');
+  });
+
+  it('fails the path when the probe names another source than the signal that asked', async () => {
+    const { stopPathVerdicts } = await import('../../harness/src/grade/paths.js');
+    const path = { kind: 'signal' as const, via: 'SIGTERM', graceful: true };
+    const events = (source: string) => [
+      stopSent(),
+      ev('probe', 'probe', { ev: 'request', action: 'stop', source }, 0),
+      ev('probe', 'probe', { ev: 'state', state: 'STOPPING' }, 0),
+      ev('process', 'exit', { code: 0, signal: null }, 0),
+    ];
+    const judge = (source: string) =>
+      stopPathVerdicts(events(source), reference, path).find((v) => v.requirement === 'SIG.MAP.DECLARED');
+    expect(judge('signal')?.status).toBe('pass');
+    for (const source of ['', 'app', 'control']) {
+      const wrong = judge(source);
+      expect(wrong?.status, source).toBe('fail');
+      expect(wrong?.actual).toContain(`announced on the probe as stop from ${source} (asked: stop from signal)`);
+    }
   });
 });
 

@@ -100,14 +100,20 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
           (e) => BigInt(e.ns) >= BigInt(asked) && (e.data.action === 'stop' || e.data.action === 'fast-stop'),
         )
       : undefined;
-  const misannounced = announced !== undefined && announced.data.action !== wanted;
+  // and from where it came: `source` is `control` for the control channel and `signal` otherwise (a
+  // request the harness finds by its source, as the lifecycle table's control acknowledgements are)
+  const wantedSource = p.kind === 'control' ? 'control' : 'signal';
+  const misannounced =
+    announced !== undefined && (announced.data.action !== wanted || announced.data.source !== wantedSource);
   // the probe's account of the drain (STOP.OBSERVABLE), judged on every path, the early returns too
   const drainReport = verifyDrainReport(events, m, { at: asked, held: held ? ['held'] : [], fast: !p.graceful });
   const what = p.graceful
     ? `a graceful stop: ${describeSpec(m.exitCodes.graceful)}, not death by the signal${hasProbe ? ', through STOPPING' : ''}`
     : `a fast stop: ${describeSpec(fastSpec)} without answering the request in flight`;
   const actual = `${describeExit(x)}${hasProbe ? `, ${stoppingCount(events)} STOPPING transition(s)` : ''}${
-    misannounced ? `, announced on the probe as ${String(announced?.data.action)} (asked: ${wanted})` : ''
+    misannounced
+      ? `, announced on the probe as ${String(announced?.data.action)} from ${String(announced?.data.source)} (asked: ${wanted} from ${wantedSource})`
+      : ''
   }${
     held
       ? `; the held request ${
