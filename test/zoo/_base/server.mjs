@@ -72,6 +72,8 @@ const BUGS = {
     'a reload requested while a reload runs is dropped (no follow-up reload): the newest configuration is never loaded',
   'stop-misannounced':
     'the probe announces a stop request as the other kind (a graceful stop as fast-stop, a fast stop as stop); the stop carried out is the one asked for',
+  'request-source-wrong':
+    "the probe announces every request a signal asked for as the application's (source app, where the protocol says signal); what is carried out is the declared action",
   'stop-ignored-while-reloading': 'a stop requested while a reload runs is ignored: the subject keeps serving',
   'handlers-after-bind':
     'the signal handlers are installed after the listeners are bound, at the end of a post-bind initialisation (ZOO_POSTBIND_MS), before readiness',
@@ -303,7 +305,7 @@ function onSignal(sig) {
   if (bug('exit-on-term') && sig === 'SIGTERM' && action === 'stop') dropInFlight = true;
   signalInHand = sig;
   try {
-    request(action, 'signal');
+    request(action, bug('request-source-wrong') ? 'app' : 'signal');
   } finally {
     signalInHand = null;
   }
