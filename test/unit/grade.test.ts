@@ -860,6 +860,31 @@ describe('verdicts sharpened by the zoo (each one a bug the zoo showed passing o
     ev('probe', 'event', { ev: name, ...data }, launch);
   const exitEv = (code: number, launch = 0) => ev('process', 'exit', { code, signal: null }, launch);
 
+  it('startup.reload-while-starting: a handlers event that leaves out a declared signal fails START.HANDLERS_BEFORE_READY', async () => {
+    const c = await caseById('startup.reload-while-starting');
+    const declared = Object.entries(reference.signals)
+      .filter(([, a]) => a !== 'ignore')
+      .map(([sig]) => sig);
+    const run = (signals: unknown) => [
+      probeEv('handlers', signals === undefined ? {} : { signals }),
+      ev('harness', 'signal-sent', { sig: 'SIGHUP' }, 0),
+      probeEv('state', { state: 'STARTING' }),
+      probeEv('ready'),
+      probeEv('state', { state: 'STARTED' }),
+      ev('case', 'config', { ok: true, body: '{"generation":2}', alive: true }),
+    ];
+    const judge = (signals: unknown) =>
+      c
+        .grade({ events: run(signals), manifest: reference })
+        .filter((v) => v.requirement === 'START.HANDLERS_BEFORE_READY');
+    expect(judge(declared).map((v) => v.status)).toEqual(['pass']);
+    expect(judge([...declared, 'SIGWINCH']).map((v) => v.status)).toEqual(['pass']);
+    const missing = judge(declared.filter((sig) => sig !== 'SIGTERM'));
+    expect(missing.map((v) => v.status)).toEqual(['fail']);
+    expect(missing[0]?.actual).toContain('does not name SIGTERM');
+    expect(judge(undefined).map((v) => v.status)).toEqual(['fail']);
+  });
+
   it('repeat.stop-stop: a second SIGTERM that turns the stop fast fails REPEAT.ESCALATION (term-escalates)', async () => {
     const c = await caseById('repeat.stop-stop');
     const first = [stopSent(), probeEv('signal', { sig: 'SIGTERM' }), probeEv('state', { state: 'STOPPING' })];

@@ -13,7 +13,7 @@ const DELAY_MS = 400;
 export default defineCase({
   id: 'startup.reload-while-starting',
   title: 'Reload signals during STARTING never kill and are honoured',
-  description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS}. Write generation 2 and send the reload signal as soon as handlers are reported, again during STARTING. The subject must become ready, survive, and serve generation 2.`,
+  description: `Launch with SIGCERT_STARTUP_DELAY_MS=${DELAY_MS}. Write generation 2 and send the reload signal as soon as handlers are reported, again during STARTING. The subject must become ready, survive, and serve generation 2; its probe's handlers event, before ready, must name every signal the declared map gives an action.`,
   requirements: ['START.SIGNALS_RECORDED', 'START.HANDLERS_BEFORE_READY'],
   alsoJudges: ['SIG.HUP.NEVER_FATAL'],
   edgeCases: ['E01', 'E24'],
@@ -51,6 +51,13 @@ export default defineCase({
     const ready = probe(events, 'ready')[0];
     const firstSend = events.find((e) => e.source === 'harness' && e.kind === 'signal-sent');
     const started = probe(events, 'state').find((e) => e.data.state === 'STARTED');
+    // the probe's `handlers` event names the signals with a handler (protocol section 8): every signal the
+    // declared map gives an action must be among them (found by mutation testing: an empty event passed)
+    const named = Array.isArray(handlers?.data.signals) ? (handlers.data.signals as unknown[]).map(String) : [];
+    const unnamed = Object.entries(manifest.signals)
+      .filter(([, action]) => action !== 'ignore')
+      .map(([sig]) => sig)
+      .filter((sig) => !named.includes(sig));
     const startedBeforeSignal =
       firstSend !== undefined && started !== undefined && BigInt(started.ns) < BigInt(firstSend.ns);
     return [
@@ -78,10 +85,15 @@ export default defineCase({
           ),
       verdict(
         'START.HANDLERS_BEFORE_READY',
-        handlers !== undefined && ready !== undefined && BigInt(handlers.ns) <= BigInt(ready.ns),
-        'the probe reports handlers installed before ready',
+        handlers !== undefined &&
+          ready !== undefined &&
+          BigInt(handlers.ns) <= BigInt(ready.ns) &&
+          unnamed.length === 0,
+        'the probe reports handlers installed, for every signal of the declared map with an action, before ready',
         handlers && ready
-          ? `handlers at ${handlers.t.toFixed(1)} ms, ready at ${ready.t.toFixed(1)} ms`
+          ? `handlers at ${handlers.t.toFixed(1)} ms, ready at ${ready.t.toFixed(1)} ms${
+              unnamed.length ? `; the handlers event does not name ${unnamed.join(', ')}` : ''
+            }`
           : 'events missing',
       ),
     ];
