@@ -620,6 +620,12 @@ describe('the action a stop is announced with', () => {
     const wrong = verdictFor('fast-stop');
     expect(wrong?.status).toBe('fail');
     expect(wrong?.actual).toContain('announced on the probe as fast-stop from signal (asked: stop from signal)');
+    // an action blanked or unknown is no announcement of the stop either (bus.ts line 273 made '')
+    for (const action of ['', 'halt']) {
+      const blank = verdictFor(action);
+      expect(blank?.status, action).toBe('fail');
+      expect(blank?.actual).toContain(`announced on the probe as ${action} from signal`);
+    }
   });
 
   it('fails the path when the probe names another source than the signal that asked', async () => {

@@ -92,13 +92,14 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
     BigInt(String(held.doneNs)) < BigInt(asked);
   const fastOk = exitMatches(x, fastSpec, fastSignal) && (held?.ok !== true || answeredBefore);
   // with a probe, the stop is announced (probe `request`) as the action asked for: a graceful stop is not
-  // reported as a fast one or the reverse (found by mutation testing of the reference's bus)
+  // reported as a fast one or the reverse (found by mutation testing of the reference's bus). The first
+  // request after the ask that is not one of the other actions is the stop's: one announced as no action
+  // at all (an empty or unknown name) is misannounced too, not overlooked
   const wanted = p.graceful ? 'stop' : 'fast-stop';
+  const otherActions = new Set(['reload', 'restart', 'reopen-logs']);
   const announced =
     hasProbe && p.kind !== 'repeat' && asked !== undefined
-      ? probe(events, 'request').find(
-          (e) => BigInt(e.ns) >= BigInt(asked) && (e.data.action === 'stop' || e.data.action === 'fast-stop'),
-        )
+      ? probe(events, 'request').find((e) => BigInt(e.ns) >= BigInt(asked) && !otherActions.has(String(e.data.action)))
       : undefined;
   // and from where it came: `source` is `control` for the control channel and `signal` otherwise (a
   // request the harness finds by its source, as the lifecycle table's control acknowledgements are)
