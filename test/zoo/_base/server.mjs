@@ -74,6 +74,8 @@ const BUGS = {
     'the probe announces a stop request as the other kind (a graceful stop as fast-stop, a fast stop as stop); the stop carried out is the one asked for',
   'handlers-event-partial':
     "the probe's handlers event names only the stop signals (SIGTERM, SIGINT), though every mapped signal has its handler before ready",
+  'stop-unnamed':
+    "the probe announces a stop request with an empty action name (request {action: ''}); the stop carried out is the one asked for",
   'request-source-wrong':
     "the probe announces every request a signal asked for as the application's (source app, where the protocol says signal); what is carried out is the declared action",
   'stop-ignored-while-reloading': 'a stop requested while a reload runs is ignored: the subject keeps serving',
@@ -1329,7 +1331,8 @@ function requestStop(fast, source) {
   }
   // stop-misannounced: the first stop is reported as the other kind (the stop itself is the one asked)
   const announced = bug('stop-misannounced') ? !fast : fast;
-  probe('request', { action: announced ? 'fast-stop' : 'stop', source });
+  // stop-unnamed: the first stop is reported with no action name at all
+  probe('request', { action: bug('stop-unnamed') ? '' : announced ? 'fast-stop' : 'stop', source });
   stopMode = fast ? 'fast' : 'graceful';
   stopVia = source === 'signal' ? signalInHand : source;
   stopRuns = 1;
