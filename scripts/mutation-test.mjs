@@ -104,6 +104,19 @@ function certify(extra) {
 }
 
 const failingCases = (report) => report.cases.filter((c) => !OK_OUTCOMES.has(c.outcome));
+/**
+ * What the failing cases failed, with the evidence (first 5 verdicts, 400 characters each): kept in the
+ * run log, because the report itself is deleted with the run and a failure that a confirming run does not
+ * repeat would otherwise leave nothing to diagnose.
+ */
+const failedVerdicts = (report) =>
+  failingCases(report)
+    .flatMap((c) =>
+      (c.verdicts ?? [])
+        .filter((x) => x.status === 'fail')
+        .map((x) => `${c.id}: ${x.requirement}: ${String(x.actual ?? '').slice(0, 400)}`),
+    )
+    .slice(0, 5);
 const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -186,6 +199,7 @@ async function judge(bail) {
     // a bailed run leaves most requirements untested: that is the bail, not the mutant
     untestedMust: bailedAfter ? [] : v.untestedMust,
     cases: failing.map((c) => `${c.id}=${c.outcome}`),
+    ...(failing.length ? { failed: failedVerdicts(first.report) } : {}),
     ...(bailedAfter ? { bailedAfter } : {}),
     code: first.code,
     ms: first.ms,
