@@ -4,7 +4,9 @@
  * verifiers (exit, drain, Connection: close, persist, listener); this module only says which apply to
  * which path and reads the path's own events.
  */
+
 import type { PathRow } from '../report/model.js';
+import { BUS_REQUESTS } from '../spec-lifecycle.js';
 import type { Action, HistoryEvent, Manifest, Outcome, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
 import { exitOf, probe, results, sent, teardownAt } from './facts.js';
@@ -96,7 +98,7 @@ export function stopPathVerdicts(events: readonly HistoryEvent[], m: Manifest, p
   // request after the ask that is not one of the other actions is the stop's: one announced as no action
   // at all (an empty or unknown name) is misannounced too, not overlooked
   const wanted = p.graceful ? 'stop' : 'fast-stop';
-  const otherActions = new Set(['reload', 'restart', 'reopen-logs']);
+  const otherActions = new Set<string>(BUS_REQUESTS.filter((a) => a !== 'stop' && a !== 'fast-stop'));
   const announced =
     hasProbe && p.kind !== 'repeat' && asked !== undefined
       ? probe(events, 'request').find((e) => BigInt(e.ns) >= BigInt(asked) && !otherActions.has(String(e.data.action)))
