@@ -74,6 +74,46 @@ describe('reopen-logs on the handed-over log file', () => {
     expect(vs[0]!.actual).toContain('no file at the old path, the renamed file grew by 80 bytes');
   });
 
+  it('fails the declared map too when the reopen was reported but lines kept going to the renamed file', () => {
+    // LOGS.REOPEN is a MAY; a map that declares reopen-logs, and a probe that reports it done, promise it
+    const noop = usr1Case([
+      rotated(),
+      atOutcome({ newExists: false }),
+      final({ newExists: false, newBytes: 0, rotatedBytes: 420 }),
+    ]);
+    const vs = mapActionVerdicts(noop, undeclared, 'SIGUSR1', 'reopen-logs');
+    expect(statuses(vs)).toEqual({ 'SIG.MAP.DECLARED': 'fail', 'LOGS.REOPEN': 'fail', 'SIG.USR1.REOPEN_LOGS': 'fail' });
+    expect(vs[0]!.actual).toContain(
+      'the log file was not reopened: after the reopen was reported (probe reopen-logs) the renamed file grew by 80 bytes',
+    );
+    // the same through the control channel's 200: CONTROL.EQUIVALENT
+    const control = [
+      ev('case', 'control-sent', { action: 'reopen-logs' }),
+      ev('case', 'result', { label: 'control-reopen-logs', ok: true, status: 200, control: 'reopen-logs' }),
+      ...noop.slice(2),
+    ];
+    expect(statuses(mapActionVerdicts(control, undeclared, 'control', 'reopen-logs'))['CONTROL.EQUIVALENT']).toBe(
+      'fail',
+    );
+  });
+
+  it('leaves the declared map alone when the reopen was never seen within the bound, or was carried out', () => {
+    // a black box whose file did not come back in time: LOGS.REOPEN fails on the lines, the map is not blamed
+    const unseen = usr1Case([
+      rotated(),
+      atOutcome({ how: 'none within the bound', newExists: false }),
+      final({ newExists: false, newBytes: 0, rotatedBytes: 420 }),
+    ]);
+    expect(statuses(mapActionVerdicts(unseen, undeclared, 'SIGUSR1', 'reopen-logs'))).toEqual({
+      'SIG.MAP.DECLARED': 'pass',
+      'LOGS.REOPEN': 'fail',
+      'SIG.USR1.REOPEN_LOGS': 'fail',
+    });
+    // lines written before the outcome (the renamed file's size at the outcome) are not growth after it
+    const before = usr1Case([rotated(), atOutcome({ rotatedBytes: 420 }), final({ rotatedBytes: 420 })]);
+    expect(statuses(mapActionVerdicts(before, undeclared, 'SIGUSR1', 'reopen-logs'))['SIG.MAP.DECLARED']).toBe('pass');
+  });
+
   it('fails when a new file appears but lines still go to the old one too', () => {
     const vs = verifyLogReopen(usr1Case([rotated(), atOutcome(), final({ rotatedBytes: 400 })]), reference, 'SIGUSR1');
     expect(vs.map((v) => v.status)).toEqual(['fail', 'fail']);

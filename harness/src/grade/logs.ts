@@ -30,6 +30,24 @@ function num(v: unknown): number {
   return typeof v === 'number' ? v : Number(v ?? 0);
 }
 
+/**
+ * The reopen was asked for and reported (the probe's `reopen-logs`, or a new file back at the path), yet
+ * lines kept landing in the renamed file after it: the declared action was not carried out. Positive
+ * evidence only: a reopen never seen within the bound, or no line written at all, is not this (LOGS.REOPEN
+ * judges those). Returns the evidence, or null. SIG.MAP.DECLARED (a declared signal) and
+ * CONTROL.EQUIVALENT (the control channel's 200) fail on it: LOGS.REOPEN is a MAY, but a subject that
+ * declares reopen-logs and reports it done promises it.
+ */
+export function reopenNotCarriedOut(events: readonly HistoryEvent[]): string | null {
+  const rotated = notes(events, 'log-rotated')[0];
+  const at = notes(events, 'log-at-outcome')[0];
+  const fin = notes(events, 'log-final')[0];
+  if (!rotated || !at || !fin || at.how === 'none within the bound') return null;
+  const grew = num(fin.rotatedBytes) - num(at.rotatedBytes);
+  if (grew <= 0) return null;
+  return `the log file was not reopened: after the reopen was reported (${String(at.how)}) the renamed file grew by ${grew} bytes`;
+}
+
 export function verifyLogReopen(events: readonly HistoryEvent[], m: Manifest, via: string): Verdict[] {
   const ids = logReopenRequirements(via);
   const asked = via === 'control' ? 'POST /control/reopen-logs' : via;

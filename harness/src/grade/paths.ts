@@ -11,7 +11,7 @@ import type { Action, HistoryEvent, Manifest, Outcome, Verdict } from '../types.
 import { describeExit, describeSpec, exitMatches, verifyExitZero } from './exit.js';
 import { exitOf, probe, results, sent, teardownAt } from './facts.js';
 import { verifyListenerClosed, verifyReadinessFirstNotify } from './listener.js';
-import { verifyLogReopen } from './logs.js';
+import { reopenNotCarriedOut, verifyLogReopen } from './logs.js';
 import { verifyPidfileRemoved } from './pidfile.js';
 import { verifyConnectionClose, verifyDrain, verifyDrainReport, verifyPersist } from './stop.js';
 import { type RequirementId, unknown, unobservable, verdict } from './verdict.js';
@@ -284,7 +284,9 @@ export function mapActionVerdicts(
         : m.readiness.kind === 'notify'
           ? done || servedGeneration
           : servedGeneration;
-  const carriedOut = action === 'reload' ? reloaded : m.capabilities.probe ? done : true;
+  // reopen-logs reported done while lines still land in the renamed file: declared, not carried out
+  const notReopened = action === 'reopen-logs' ? reopenNotCarriedOut(events) : null;
+  const carriedOut = notReopened === null && (action === 'reload' ? reloaded : m.capabilities.probe ? done : true);
   const ok = serving && stopBegan.length === 0 && carriedOut && answered;
   const actual = `${
     control
@@ -300,19 +302,23 @@ export function mapActionVerdicts(
     action === 'reload'
       ? `; reload ${reloaded ? 'done' : 'not seen'}${generation ? ` (serving generation ${generation})` : ''}`
       : ''
-  }${probeEv && m.capabilities.probe && action !== 'reload' ? `; ${probeEv} ${done ? 'seen' : 'not seen'}` : ''}`;
+  }${probeEv && m.capabilities.probe && action !== 'reload' ? `; ${probeEv} ${done ? 'seen' : 'not seen'}` : ''}${
+    notReopened ? `; ${notReopened}` : ''
+  }`;
+  const carriedText =
+    action === 'reopen-logs' ? ' (once the reopen is reported, no line lands in the renamed log file)' : '';
   const out: Verdict[] = [
     control
       ? verdict(
           'CONTROL.EQUIVALENT',
           ok,
-          `POST /control/${action} answers 200 and is carried out as the ${action} signal is; the subject keeps running and serving`,
+          `POST /control/${action} answers 200 and is carried out as the ${action} signal is${carriedText}; the subject keeps running and serving`,
           actual,
         )
       : verdict(
           'SIG.MAP.DECLARED',
           ok,
-          `${sig} (declared: ${action}) is carried out; the subject keeps running and serving`,
+          `${sig} (declared: ${action}) is carried out${carriedText}; the subject keeps running and serving`,
           actual,
         ),
   ];
