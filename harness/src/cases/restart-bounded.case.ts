@@ -31,8 +31,10 @@ interface Counts {
 export default defineCase({
   id: 'restart.bounded-generations',
   title: `${N} restarts in a row: at most two generations at once, no growth in processes or fds`,
-  description: `Restart ${N - BURST} times, each as soon as the previous one is complete (its old generation may still drain: the next one must wait or be refused), alternating the restart signal and POST /control/restart when the control channel exists; then ${BURST} restarts asked for back to back. With GET /hold, restart 2 is asked for while a request held for half the grace period (1 to 2.5 s) is in flight on generation 1, and restart 3 as soon as restart 2 is complete: restart 3 must not be complete before that request could have ended (generation 1 still drains: a third generation). A restart that does not complete (it may be refused while an old generation drains) is asked for once more after the grace period. The process count is sampled throughout and must never exceed twice the count after the first restart (two generations); every restart completes (the burst: at least once, with one of its versions); after the grace period, processes and fds are back to the counts after the first restart (fds +2 at most).`,
+  description: `Restart ${N - BURST} times, each as soon as the previous one is complete (its old generation may still drain: the next one must wait or be refused), alternating the restart signal and POST /control/restart when the control channel exists (a control answer other than 2xx, or 409 as a refusal, fails CONTROL.EQUIVALENT and is not waited for); then ${BURST} restarts asked for back to back. With GET /hold, restart 2 is asked for while a request held for half the grace period (1 to 2.5 s) is in flight on generation 1, and restart 3 as soon as restart 2 is complete: restart 3 must not be complete before that request could have ended (generation 1 still drains: a third generation). A restart that does not complete (it may be refused while an old generation drains) is asked for once more after the grace period. The process count is sampled throughout and must never exceed twice the count after the first restart (two generations); every restart completes (the burst: at least once, with one of its versions); after the grace period, processes and fds are back to the counts after the first restart (fds +2 at most).`,
   requirements: ['RESTART.BOUNDED_GENERATIONS'],
+  // with the control channel, every other restart is asked through it
+  alsoJudges: ['CONTROL.EQUIVALENT'],
   edgeCases: ['E17', 'E18'],
   applies: { platforms: ['linux', 'darwin'], actions: ['restart'], capabilities: ['restart'], needs: ['version'] },
   timeout: 'long',
@@ -51,6 +53,19 @@ export default defineCase({
       }
     })();
     /**
+     * A restart asked through the control channel and answered with neither a 2xx (accepted) nor a 409
+     * (refused, as a restart may be while an old generation drains): the channel does not restart as the
+     * signal does (CONTROL.EQUIVALENT). Noted, and not waited for: no restart was accepted.
+     */
+    const refused = (i: number, via: string): boolean => {
+      if (via !== 'control') return false;
+      const answer = ctx.history.events.findLast((e) => e.source === 'case' && e.kind === 'control-restart');
+      const status = Number(answer?.data.status);
+      if (answer?.data.ok !== true || (status >= 200 && status < 300) || status === 409) return false;
+      ctx.note('completion', { i, via, how: 'refused', ms: 0, error: `POST /control/restart answered ${status}` });
+      return true;
+    };
+    /**
      * Ask (`ask` returns the request's stamp) and wait for the completion of one of `versions`. A restart
      * asked for while an old generation drains may be refused: a miss is asked for once more (the last
      * version) after the grace period, by which that generation must be gone; only a second miss counts.
@@ -63,6 +78,7 @@ export default defineCase({
       asked = 1,
     ): Promise<void> => {
       const t0 = await ask();
+      if (refused(i, via)) return;
       const done = await awaitRestart(ctx, s, t0, versions, { asked });
       if (done.how === 'probe' || done.how === 'version') {
         ctx.note('completion', { i, via, at: (t0 + BigInt(Math.round(done.ms * 1e6))).toString(), ...done });
@@ -72,6 +88,7 @@ export default defineCase({
       await new Promise((res) => setTimeout(res, ctx.ms(ctx.manifest.gracePeriodMs + 500)));
       const last = versions.at(-1)!;
       const t1 = await requestRestart(ctx, s, last, via === 'control' ? 'control' : 'signal');
+      if (refused(i, via)) return;
       const again = await awaitRestart(ctx, s, t1, last);
       ctx.note('completion', {
         i,
@@ -157,25 +174,52 @@ export default defineCase({
     if (!c.before || !c.after) {
       return [verdict('RESTART.BOUNDED_GENERATIONS', false, 'counts before and after', 'not recorded')];
     }
-    const incomplete = c.completions.filter((x) => x.how !== 'probe' && x.how !== 'version');
+    // a restart the control channel refused is judged under CONTROL.EQUIVALENT: it started no generation
+    const refusedByControl = c.completions.filter((x) => x.how === 'refused');
+    const incomplete = c.completions.filter((x) => x.how !== 'probe' && x.how !== 'version' && x.how !== 'refused');
+    const viaControl = (c.completions as unknown as { via?: string }[]).filter((x) => x.via === 'control').length;
+    const controlVerdicts =
+      viaControl === 0
+        ? []
+        : [
+            verdict(
+              'CONTROL.EQUIVALENT',
+              refusedByControl.length === 0,
+              'POST /control/restart is accepted (2xx; 409 only as a refusal while an old generation drains) as the restart signal is',
+              refusedByControl.length === 0
+                ? `${viaControl} restart(s) asked through the control channel, none refused`
+                : `${refusedByControl.length} of ${viaControl} restart(s) asked through the control channel refused: ${[
+                    ...new Set(refusedByControl.map((x) => x.error)),
+                  ].join('; ')}`,
+            ),
+          ];
     const bound = 2 * c.before.procs;
     // a restart complete while a generation two back still drained a request: three generations at once
     const overlapNote = notes(events, 'overlap')[0];
     const third = (c.completions as unknown as { i: number; at?: string; how: string }[]).find(
       (x) => x.i === 3 && (x.how === 'probe' || x.how === 'version'),
     );
+    // restart 2 refused (by the control channel): generation 1 was still the serving one, not draining
+    const second = (c.completions as unknown as { i: number; how: string }[]).find(
+      (x) => x.i === 2 && (x.how === 'probe' || x.how === 'version'),
+    );
     const drainingEnd = overlapNote ? answeredHolds(events, [String(overlapNote.label)])[0] : undefined;
     const overlapMs =
-      third?.at !== undefined && drainingEnd !== undefined && BigInt(third.at) + HOLD_TIMER_SLACK_NS < drainingEnd.endNs
+      second !== undefined &&
+      third?.at !== undefined &&
+      drainingEnd !== undefined &&
+      BigInt(third.at) + HOLD_TIMER_SLACK_NS < drainingEnd.endNs
         ? Number((drainingEnd.endNs - BigInt(third.at)) / 1_000_000n)
         : null;
     const overlapSaid = !overlapNote
       ? ''
-      : drainingEnd === undefined
-        ? '; the request held through restart 2 was not answered in full (overlap not judged)'
-        : overlapMs !== null
-          ? `; restart 3 was complete ${overlapMs} ms before generation 1's held request could have ended: three generations at once`
-          : '; restart 3 completed after generation 1 had drained';
+      : second === undefined
+        ? '; restart 2 did not complete (overlap not judged)'
+        : drainingEnd === undefined
+          ? '; the request held through restart 2 was not answered in full (overlap not judged)'
+          : overlapMs !== null
+            ? `; restart 3 was complete ${overlapMs} ms before generation 1's held request could have ended: three generations at once`
+            : '; restart 3 completed after generation 1 had drained';
     return [
       verdict(
         'RESTART.BOUNDED_GENERATIONS',
@@ -188,6 +232,7 @@ export default defineCase({
         `processes ${c.before.procs}→${c.after.procs} (peak ${c.peak}), fds ${c.before.fds}→${c.after.fds}; ${c.completions.length - incomplete.length}/${c.completions.length} restarts complete${incomplete.length ? ` (${JSON.stringify(incomplete.slice(0, 3))})` : ''}${overlapSaid}`,
         { peakProcesses: c.peak, fdGrowth: c.before.fds < 0 ? 0 : c.after.fds - c.before.fds },
       ),
+      ...controlVerdicts,
     ];
   },
 });

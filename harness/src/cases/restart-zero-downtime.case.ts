@@ -23,8 +23,11 @@ const VERIFY = 20;
 const COMPLETE_MS = 15_000;
 
 export interface RestartCompletion {
-  /** `probe`: the subject's `restart-done` event; `version`: VERIFY consecutive new-version answers. */
-  how: 'probe' | 'version' | 'failed' | 'timeout';
+  /**
+   * `probe`: the subject's `restart-done` event; `version`: VERIFY consecutive new-version answers;
+   * `refused`: POST /control/restart answered neither 2xx nor 409 (restart.bounded-generations).
+   */
+  how: 'probe' | 'version' | 'failed' | 'timeout' | 'refused';
   ms: number;
   error?: string;
 }

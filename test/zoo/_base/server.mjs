@@ -151,6 +151,8 @@ const BUGS = {
   'restart-drops-in-flight': "a restart destroys the old generation's connections that have a request in flight",
   'restart-done-early':
     'restart-done is reported before the new generation takes the listeners: new connections are served by the old code for ZOO_RESTART_LAG_MS (500) more',
+  'control-restart-refused':
+    'POST /control/restart answers 501 (not supported) although the subject restarts on its restart signal (SIGUSR2)',
   'restart-overlap':
     "a restart is over for the base as soon as its new generation serves: it does not wait for the old generation's drain, so the next restart starts while that generation still drains (three generations)",
   'restart-retires-early':
@@ -961,7 +963,8 @@ async function onControl(req, res) {
     return json(200, { reopened: true });
   }
   if (p === '/control/restart') {
-    if (!WITH_RESTART) return json(501, { error: 'restart is not supported' });
+    // THE BUG (control-restart-refused): the restart signal works, the channel says it cannot restart
+    if (!WITH_RESTART || bug('control-restart-refused')) return json(501, { error: 'restart is not supported' });
     if (stopping()) return json(409, { error: 'stopping' });
     res.once('finish', () => request('restart', 'control'));
     return json(202, { accepted: true });
