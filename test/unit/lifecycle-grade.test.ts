@@ -160,6 +160,62 @@ describe('lifecycle verifier: cells', () => {
     expect(vs.find((v) => v.requirement === 'REPEAT.STOP_DOMINATES')?.status).toBe('fail');
   });
 
+  it('a control request answered neither 2xx nor 409 fails CONTROL.EQUIVALENT, even when the signal sent beside it did the work', () => {
+    // the signal and the control request of a cell go out together: the reopen the signal caused must
+    // not pass the control request the subject refused (found with a zoo subject answering 501)
+    const run = (status: number) => {
+      const h = history();
+      h.state('STARTED');
+      h.send('started', 'reopen-logs', 'SIGUSR1');
+      const ns = h.note('control-sending', {});
+      h.note('cell-send', {
+        launch: 0,
+        held: 'started',
+        request: 'reopen-logs',
+        path: 'control',
+        ns,
+        status,
+        answeredNs: h.note('control-answered', {}),
+      });
+      h.probe('reopen-logs');
+      h.state('STOPPING');
+      h.state('EXITING');
+      h.exit(0);
+      return verifyLifecycleCells(h.events, m, ALL).find((v) => v.requirement === 'CONTROL.EQUIVALENT');
+    };
+    expect(run(200)?.status).toBe('pass');
+    expect(run(409)?.status).toBe('pass');
+    for (const status of [404, 405, 501]) {
+      const v = run(status);
+      expect(v?.status).toBe('fail');
+      expect(v?.actual).toContain(`answered ${status}`);
+    }
+  });
+
+  it('a reload asked through the control channel during a stop is answered 409: a 2xx says it was carried out', () => {
+    const run = (status: number) => {
+      const h = history();
+      h.state('STARTED');
+      h.state('STOPPING');
+      const ns = h.note('control-sending', {});
+      h.note('cell-send', {
+        launch: 0,
+        held: 'stopping',
+        request: 'reload',
+        path: 'control',
+        ns,
+        status,
+        answeredNs: h.note('control-answered', {}),
+      });
+      h.state('EXITING');
+      h.exit(0);
+      return verifyLifecycleCells(h.events, m, ALL).find((v) => v.requirement === 'CONTROL.EQUIVALENT');
+    };
+    expect(run(409)?.status).toBe('pass');
+    expect(run(200)?.status).toBe('fail');
+    expect(run(200)?.actual).toContain('answered 200');
+  });
+
   it('a delivery acknowledged outside the held state is information, not a pass', () => {
     const h = history();
     h.state('STARTED');

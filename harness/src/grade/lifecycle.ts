@@ -471,10 +471,12 @@ export function verifyLifecycleCells(
     if (row !== 'STARTING' && row !== 'RELOADING') {
       const generic: RequirementId = send.path === 'control' ? 'CONTROL.EQUIVALENT' : 'SIG.MAP.DECLARED';
       if (judge.has(generic)) {
+        const answer = send.path === 'control' ? controlAnswer(o, cell) : null;
+        const c0 = answer ? all(base, answer) : base;
         const c =
           send.path === 'control' && send.request === 'reload' && row === 'STARTED'
-            ? all(base, controlReloadAnswer(o))
-            : base;
+            ? all(c0, controlReloadAnswer(o))
+            : c0;
         out.push(verdict(generic, c.ok, `${label(o, row)} (${cell.prose}): ${c.detail}`, c.actual));
       }
     }
@@ -482,6 +484,33 @@ export function verifyLifecycleCells(
   if (hasProbe(m) && judge.has('BUS.STATES'))
     for (const l of [...launches].sort()) out.push(verifyStateTrace(events, l));
   return out;
+}
+
+/**
+ * CONTROL.EQUIVALENT: the control channel takes the request, as the declared signal is taken: its answer is
+ * a 2xx, or a 409 (the protocol's answer to a request the state makes the subject ignore or refuse, e.g. a
+ * restart during a stop or while another restart runs). Any other answer (404, 405, 501...) refuses what
+ * the signal does, whatever a concurrent delivery through that signal then caused. No answer is not judged
+ * here (a stop may close the channel first).
+ */
+function controlAnswer(o: Observed, cell: Cell): Check | null {
+  const status = o.send.status;
+  if (status === undefined) return null;
+  // a reload or restart the state makes the subject ignore (a stop under way) is answered 409: a 2xx would
+  // tell the caller it was carried out (protocol section 10: a restart "409 during a stop")
+  const refusedHere =
+    (o.send.request === 'reload' || o.send.request === 'restart') && cell.effects.every((e) => e.kind === 'ignored');
+  if (refusedHere)
+    return {
+      ok: status === 409,
+      detail: `POST /control/${o.send.request}, which the subject ignores here, is answered 409`,
+      actual: `answered ${status}`,
+    };
+  return {
+    ok: (status >= 200 && status < 300) || status === 409,
+    detail: `POST /control/${o.send.request} is taken (2xx, or 409 where the request is refused)`,
+    actual: `answered ${status}`,
+  };
 }
 
 /** CONTROL.EQUIVALENT: a control-channel reload answers once the reload is over. */

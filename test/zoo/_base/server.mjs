@@ -151,6 +151,8 @@ const BUGS = {
   'restart-drops-in-flight': "a restart destroys the old generation's connections that have a request in flight",
   'restart-done-early':
     'restart-done is reported before the new generation takes the listeners: new connections are served by the old code for ZOO_RESTART_LAG_MS (500) more',
+  'control-restart-stopping-accepted':
+    'POST /control/restart during a stop answers 202 (accepted) although the stop dominates and the restart is ignored (the protocol answers 409)',
   'control-restart-refused':
     'POST /control/restart answers 501 (not supported) although the subject restarts on its restart signal (SIGUSR2)',
   'restart-overlap':
@@ -965,7 +967,8 @@ async function onControl(req, res) {
   if (p === '/control/restart') {
     // THE BUG (control-restart-refused): the restart signal works, the channel says it cannot restart
     if (!WITH_RESTART || bug('control-restart-refused')) return json(501, { error: 'restart is not supported' });
-    if (stopping()) return json(409, { error: 'stopping' });
+    // THE BUG (control-restart-stopping-accepted): during a stop the restart is ignored, yet answered 202
+    if (stopping() && !bug('control-restart-stopping-accepted')) return json(409, { error: 'stopping' });
     res.once('finish', () => request('restart', 'control'));
     return json(202, { accepted: true });
   }
@@ -989,6 +992,8 @@ let binding = null;
 
 /** The service listener and its port (reload-rebinds closes and binds it again). */
 let apiListener = null;
+/** The control channel's listener: control-restart-stopping-accepted keeps it open through the drain, as the reference does. */
+let adminListener = null;
 
 function rebindApi() {
   if (apiListener === null) return;
@@ -1013,6 +1018,7 @@ function listen(name, server) {
   });
   listeners.push(l);
   if (server === apiServer) apiListener = { l, port };
+  if (server === adminServer) adminListener = l;
   return new Promise((resolve, reject) => {
     l.once('error', reject);
     l.listen({ port, host: HOST, exclusive: true }, async () => {
@@ -1058,7 +1064,11 @@ function closeListeners() {
     return;
   }
   if (bug('listener-open-unannounced')) return; // open and silent: only the exit closes the listeners
-  for (const l of listeners) l.close();
+  for (const l of listeners) {
+    // the control channel answers during the drain (as the reference's does), so that its bug shows
+    if (l === adminListener && bug('control-restart-stopping-accepted')) continue;
+    l.close();
+  }
   probe('stop-accepting');
 }
 
