@@ -97,6 +97,28 @@ describe('reopen-logs on the handed-over log file', () => {
     );
   });
 
+  it('with capabilities.logFile, no file back at the path after a reported reopen is a reopen not carried out', () => {
+    // the reopen's own line landed in the renamed file before the outcome was seen, and no request is
+    // logged: the renamed file does not grow after it, but nothing opened the old path again
+    const silentNoop = usr1Case([rotated(), atOutcome({ newExists: false }), final({ newExists: false, newBytes: 0 })]);
+    const declared = mapActionVerdicts(silentNoop, reference, 'SIGUSR1', 'reopen-logs');
+    expect(statuses(declared)['SIG.MAP.DECLARED']).toBe('fail');
+    expect(declared[0]!.actual).toContain('no file is at the old path, though the manifest declares');
+    // undeclared: it may open lazily, on its next line, and need write none: not the map's failure
+    expect(statuses(mapActionVerdicts(silentNoop, undeclared, 'SIGUSR1', 'reopen-logs'))).toEqual({
+      'SIG.MAP.DECLARED': 'pass',
+      'LOGS.REOPEN': 'unknown',
+      'SIG.USR1.REOPEN_LOGS': 'unknown',
+    });
+    // declared, a new file at the path but no line in it: reopened; the missing line is LOGS.REOPEN's
+    const empty = usr1Case([rotated(), atOutcome(), final({ newBytes: 0 })]);
+    expect(statuses(mapActionVerdicts(empty, reference, 'SIGUSR1', 'reopen-logs'))).toEqual({
+      'SIG.MAP.DECLARED': 'pass',
+      'LOGS.REOPEN': 'fail',
+      'SIG.USR1.REOPEN_LOGS': 'fail',
+    });
+  });
+
   it('leaves the declared map alone when the reopen was never seen within the bound, or was carried out', () => {
     // a black box whose file did not come back in time: LOGS.REOPEN fails on the lines, the map is not blamed
     const unseen = usr1Case([

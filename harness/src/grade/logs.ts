@@ -32,20 +32,27 @@ function num(v: unknown): number {
 
 /**
  * The reopen was asked for and reported (the probe's `reopen-logs`, or a new file back at the path), yet
- * lines kept landing in the renamed file after it: the declared action was not carried out. Positive
- * evidence only: a reopen never seen within the bound, or no line written at all, is not this (LOGS.REOPEN
- * judges those). Returns the evidence, or null. SIG.MAP.DECLARED (a declared signal) and
+ * lines kept landing in the renamed file after it, or (the subject declares `logFile`) nothing opened the
+ * old path again: the declared action was not carried out. Positive evidence only: a reopen never seen
+ * within the bound, or an undeclared subject that writes no line, is not this (LOGS.REOPEN judges those). Returns the evidence, or null. SIG.MAP.DECLARED (a declared signal) and
  * CONTROL.EQUIVALENT (the control channel's 200) fail on it: LOGS.REOPEN is a MAY, but a subject that
  * declares reopen-logs and reports it done promises it.
  */
-export function reopenNotCarriedOut(events: readonly HistoryEvent[]): string | null {
+export function reopenNotCarriedOut(events: readonly HistoryEvent[], m: Manifest): string | null {
   const rotated = notes(events, 'log-rotated')[0];
   const at = notes(events, 'log-at-outcome')[0];
   const fin = notes(events, 'log-final')[0];
   if (!rotated || !at || !fin || at.how === 'none within the bound') return null;
   const grew = num(fin.rotatedBytes) - num(at.rotatedBytes);
-  if (grew <= 0) return null;
-  return `the log file was not reopened: after the reopen was reported (${String(at.how)}) the renamed file grew by ${grew} bytes`;
+  if (grew > 0)
+    return `the log file was not reopened: after the reopen was reported (${String(at.how)}) the renamed file grew by ${grew} bytes`;
+  // A subject that declares logFile writes its lines to the path, creating the file when it is missing,
+  // and one line for the reopen itself: a reopen by path leaves a file there. (One that does not declare
+  // it may open lazily, on its next line, and need write none.) The renamed file's growth alone misses a
+  // no-op whose own line landed before the outcome was seen and that logs no request.
+  if (m.capabilities.logFile === true && fin.newExists !== true)
+    return `the log file was not reopened: after the reopen was reported (${String(at.how)}), a request and a bounded wait, no file is at the old path, though the manifest declares capabilities.logFile`;
+  return null;
 }
 
 export function verifyLogReopen(events: readonly HistoryEvent[], m: Manifest, via: string): Verdict[] {

@@ -285,7 +285,7 @@ export function mapActionVerdicts(
           ? done || servedGeneration
           : servedGeneration;
   // reopen-logs reported done while lines still land in the renamed file: declared, not carried out
-  const notReopened = action === 'reopen-logs' ? reopenNotCarriedOut(events) : null;
+  const notReopened = action === 'reopen-logs' ? reopenNotCarriedOut(events, m) : null;
   const carriedOut = notReopened === null && (action === 'reload' ? reloaded : m.capabilities.probe ? done : true);
   const ok = serving && stopBegan.length === 0 && carriedOut && answered;
   const actual = `${
