@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { defineCase, hasEndpoint } from '../case.js';
-import { answeredHolds, HOLD_TIMER_SLACK_NS, notes, verdict } from '../grade/index.js';
+import { answeredHolds, controlTaken, HOLD_TIMER_SLACK_NS, notes, verdict } from '../grade/index.js';
 import { recordResult, startHeld } from '../workload.js';
 import { awaitRestart, type RestartCompletion, requestRestart } from './restart-zero-downtime.case.js';
 
@@ -61,7 +61,7 @@ export default defineCase({
       if (via !== 'control') return false;
       const answer = ctx.history.events.findLast((e) => e.source === 'case' && e.kind === 'control-restart');
       const status = Number(answer?.data.status);
-      if (answer?.data.ok !== true || (status >= 200 && status < 300) || status === 409) return false;
+      if (answer?.data.ok !== true || controlTaken(status)) return false;
       ctx.note('completion', { i, via, how: 'refused', ms: 0, error: `POST /control/restart answered ${status}` });
       return true;
     };

@@ -85,6 +85,15 @@ export function results(events: readonly HistoryEvent[]): Record<string, unknown
   return notes(events, 'result');
 }
 
+/**
+ * Whether a control-channel answer takes the request: a 2xx (accepted, done), or 409, the protocol's
+ * answer to a request the state makes the subject refuse or ignore (subject protocol section 10). Any
+ * other status (404, 405, 501...) refuses an action the manifest declares (CONTROL.EQUIVALENT).
+ */
+export function controlTaken(status: number): boolean {
+  return (status >= 200 && status < 300) || status === 409;
+}
+
 export function hasProbe(m: Manifest): boolean {
   return m.capabilities.probe === true;
 }

@@ -24,7 +24,7 @@ import {
 } from '../spec-lifecycle.js';
 import type { Action, HistoryEvent, Manifest, Verdict } from '../types.js';
 import { describeExit, describeSpec, exitMatches } from './exit.js';
-import { exitOf, hasProbe, notes, probe, reportsStates, teardownAt } from './facts.js';
+import { controlTaken, exitOf, hasProbe, notes, probe, reportsStates, teardownAt } from './facts.js';
 import type { RequirementId } from './verdict.js';
 import { info, unobservable, verdict } from './verdict.js';
 
@@ -487,11 +487,9 @@ export function verifyLifecycleCells(
 }
 
 /**
- * CONTROL.EQUIVALENT: the control channel takes the request, as the declared signal is taken: its answer is
- * a 2xx, or a 409 (the protocol's answer to a request the state makes the subject ignore or refuse, e.g. a
- * restart during a stop or while another restart runs). Any other answer (404, 405, 501...) refuses what
- * the signal does, whatever a concurrent delivery through that signal then caused. No answer is not judged
- * here (a stop may close the channel first).
+ * CONTROL.EQUIVALENT: the control channel takes the request as the declared signal is taken (`controlTaken`),
+ * whatever a concurrent delivery through that signal then caused. No answer is not judged here (a stop may
+ * close the channel first).
  */
 function controlAnswer(o: Observed, cell: Cell): Check | null {
   const status = o.send.status;
@@ -507,7 +505,7 @@ function controlAnswer(o: Observed, cell: Cell): Check | null {
       actual: `answered ${status}`,
     };
   return {
-    ok: (status >= 200 && status < 300) || status === 409,
+    ok: controlTaken(status),
     detail: `POST /control/${o.send.request} is taken (2xx, or 409 where the request is refused)`,
     actual: `answered ${status}`,
   };

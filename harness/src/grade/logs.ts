@@ -34,9 +34,10 @@ function num(v: unknown): number {
  * The reopen was asked for and reported (the probe's `reopen-logs`, or a new file back at the path), yet
  * lines kept landing in the renamed file after it, or (the subject declares `logFile`) nothing opened the
  * old path again: the declared action was not carried out. Positive evidence only: a reopen never seen
- * within the bound, or an undeclared subject that writes no line, is not this (LOGS.REOPEN judges those). Returns the evidence, or null. SIG.MAP.DECLARED (a declared signal) and
- * CONTROL.EQUIVALENT (the control channel's 200) fail on it: LOGS.REOPEN is a MAY, but a subject that
- * declares reopen-logs and reports it done promises it.
+ * within the bound, or an undeclared subject that writes no line, is not this (LOGS.REOPEN judges those).
+ * Returns the evidence, or null. SIG.MAP.DECLARED (a declared signal) and CONTROL.EQUIVALENT (the control
+ * channel's 200) fail on it: LOGS.REOPEN is a MAY, but a subject that declares reopen-logs and reports it
+ * done promises it.
  */
 export function reopenNotCarriedOut(events: readonly HistoryEvent[], m: Manifest): string | null {
   const rotated = notes(events, 'log-rotated')[0];

@@ -284,7 +284,8 @@ export function mapActionVerdicts(
         : m.readiness.kind === 'notify'
           ? done || servedGeneration
           : servedGeneration;
-  // reopen-logs reported done while lines still land in the renamed file: declared, not carried out
+  // reopen-logs reported done while lines still land in the renamed file, or no file is back at its path
+  // (capabilities.logFile): declared, not carried out
   const notReopened = action === 'reopen-logs' ? reopenNotCarriedOut(events, m) : null;
   const carriedOut = notReopened === null && (action === 'reload' ? reloaded : m.capabilities.probe ? done : true);
   const ok = serving && stopBegan.length === 0 && carriedOut && answered;
@@ -306,7 +307,9 @@ export function mapActionVerdicts(
     notReopened ? `; ${notReopened}` : ''
   }`;
   const carriedText =
-    action === 'reopen-logs' ? ' (once the reopen is reported, no line lands in the renamed log file)' : '';
+    action === 'reopen-logs'
+      ? ' (once the reopen is reported, the log file is open again at its path and no line lands in the renamed one)'
+      : '';
   const out: Verdict[] = [
     control
       ? verdict(
